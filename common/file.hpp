@@ -1,0 +1,19 @@
+// Reading and writing small files (proc, sysfs, cgroupfs, state files)
+// with errors that name the path.
+#pragma once
+
+#include <string>
+
+namespace lodge {
+
+std::string read_file(const std::string& path);
+// Writes data with a single write(2), as cgroupfs and procfs require.
+void write_file(const std::string& path, const std::string& data);
+// Writes data to path.tmp and renames it over path.
+void write_file_atomic(const std::string& path, const std::string& data, unsigned mode = 0644);
+// Like write_file, but returns errno (0 on success) instead of throwing.
+int try_write_file(const std::string& path, const std::string& data) noexcept;
+// mkdir -p; returns true when the last component was created.
+bool make_dirs(const std::string& path, unsigned mode = 0755);
+
+} // namespace lodge

@@ -1,0 +1,116 @@
+#include "runtime/config.hpp"
+
+#include "common/error.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace lodge::runtime {
+
+namespace {
+
+template <typename T>
+void opt_to_json(nlohmann::json& j, const char* key, const std::optional<T>& v) {
+    if (v) j[key] = *v;
+}
+
+template <typename T>
+void opt_from_json(const nlohmann::json& j, const char* key, std::optional<T>& v) {
+    if (auto it = j.find(key); it != j.end() && !it->is_null()) v = it->get<T>();
+}
+
+void limits_to_json(nlohmann::json& j, const Limits& l) {
+    j = nlohmann::json::object();
+    opt_to_json(j, "memory_bytes", l.memory_bytes);
+    opt_to_json(j, "memory_swap_bytes", l.memory_swap_bytes);
+    opt_to_json(j, "cpu_weight", l.cpu_weight);
+    opt_to_json(j, "cpu_quota_us", l.cpu_quota_us);
+    j["cpu_period_us"] = l.cpu_period_us;
+    opt_to_json(j, "cpuset_cpus", l.cpuset_cpus);
+    opt_to_json(j, "pids_max", l.pids_max);
+}
+
+void limits_from_json(const nlohmann::json& j, Limits& l) {
+    opt_from_json(j, "memory_bytes", l.memory_bytes);
+    opt_from_json(j, "memory_swap_bytes", l.memory_swap_bytes);
+    opt_from_json(j, "cpu_weight", l.cpu_weight);
+    opt_from_json(j, "cpu_quota_us", l.cpu_quota_us);
+    l.cpu_period_us = j.value("cpu_period_us", l.cpu_period_us);
+    opt_from_json(j, "cpuset_cpus", l.cpuset_cpus);
+    opt_from_json(j, "pids_max", l.pids_max);
+}
+
+} // namespace
+
+bool valid_container_name(const std::string& name) {
+    if (name.empty() || name.size() > 63) return false;
+    if (name.front() == '-' || (name.front() >= '0' && name.front() <= '9') || name.back() == '-') return false;
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    return true;
+}
+
+int signal_from_name(const std::string& in) {
+    std::string s = in;
+    if (s.rfind("SIG", 0) == 0) s = s.substr(3);
+    if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))) {
+        int n = std::atoi(s.c_str());
+        return n > 0 && n < NSIG ? n : -1;
+    }
+    if (s.rfind("RTMIN", 0) == 0) {
+        int off = s.size() > 5 ? std::atoi(s.c_str() + 5) : 0; // "RTMIN+3" → +3
+        int n = SIGRTMIN + off;
+        return n <= SIGRTMAX ? n : -1;
+    }
+    for (int n = 1; n < SIGRTMIN; ++n) {
+        const char* abbrev = sigabbrev_np(n);
+        if (abbrev && s == abbrev) return n;
+    }
+    return -1;
+}
+
+std::string default_run_dir() {
+    const char* env = std::getenv("LODGE_RUN_DIR");
+    return env && *env ? env : "/run/lodge";
+}
+
+void ContainerConfig::validate() const {
+    if (!valid_container_name(name))
+        throw Error(400, "invalid container name '" + name +
+                             "': use letters, digits and dashes, at most 63, not starting with a digit or dash");
+    if (rootfs.empty() || rootfs.front() != '/') throw Error(400, "rootfs must be an absolute path");
+    if (init.empty() || init.front().empty() || init.front().front() != '/')
+        throw Error(400, "init must be an absolute path inside the container");
+    if (halt_signal < 0 || halt_signal >= NSIG) throw Error(400, "invalid halt signal");
+    if (!privileged && (idmap.uids.empty() || idmap.gids.empty()))
+        throw Error(400, "an unprivileged container needs a uid and gid map");
+    for (const auto& e : env)
+        if (e.find('=') == std::string::npos) throw Error(400, "environment entry '" + e + "' is not KEY=VALUE");
+    security.validate();
+}
+
+void to_json(nlohmann::json& j, const ContainerConfig& c) {
+    nlohmann::json limits;
+    limits_to_json(limits, c.limits);
+    j = {{"name", c.name},       {"rootfs", c.rootfs},         {"init", c.init},
+         {"env", c.env},         {"halt_signal", c.halt_signal}, {"privileged", c.privileged},
+         {"idmap", c.idmap},     {"limits", limits},           {"security", c.security},
+         {"console_log_bytes", c.console_log_bytes}};
+}
+
+void from_json(const nlohmann::json& j, ContainerConfig& c) {
+    c.name = j.at("name").get<std::string>();
+    c.rootfs = j.at("rootfs").get<std::string>();
+    if (j.contains("init")) c.init = j.at("init").get<std::vector<std::string>>();
+    if (j.contains("env")) c.env = j.at("env").get<std::vector<std::string>>();
+    c.halt_signal = j.value("halt_signal", 0);
+    c.privileged = j.value("privileged", false);
+    if (j.contains("idmap")) c.idmap = j.at("idmap").get<IdMap>();
+    if (j.contains("limits")) limits_from_json(j.at("limits"), c.limits);
+    if (j.contains("security")) c.security = j.at("security").get<SecurityPolicy>();
+    c.console_log_bytes = j.value("console_log_bytes", c.console_log_bytes);
+}
+
+} // namespace lodge::runtime

@@ -1,0 +1,45 @@
+// What a container is made of: everything the monitor needs to create it and
+// everything exec needs to enter it the same way. Stored as JSON in the
+// container's run directory.
+#pragma once
+
+#include "runtime/cgroup.hpp"
+#include "runtime/idmap.hpp"
+#include "runtime/security.hpp"
+
+#include <string>
+#include <vector>
+
+namespace lodge::runtime {
+
+struct ContainerConfig {
+    std::string name;     // also the hostname
+    std::string rootfs;   // host path of the root filesystem
+    std::vector<std::string> init = {"/sbin/init"};
+    std::vector<std::string> env; // extra KEY=VALUE for init
+    int halt_signal = 0;          // 0: SIGRTMIN+3 when init is systemd, else SIGPWR
+    bool privileged = false;      // no user namespace (explicit opt-in only)
+    IdMap idmap;                  // filled from /etc/subuid when empty
+    Limits limits;
+    SecurityPolicy security = SecurityPolicy::defaults();
+    size_t console_log_bytes = 128 * 1024; // ring buffer of console output
+
+    // Throws lodge::Error(400) naming the field for invalid values.
+    void validate() const;
+};
+
+void to_json(nlohmann::json& j, const ContainerConfig& c);
+void from_json(const nlohmann::json& j, ContainerConfig& c);
+
+// A valid container name: what LXD accepts (letters, digits and dashes, not
+// starting with a digit or dash, at most 63 characters).
+bool valid_container_name(const std::string& name);
+
+// Signal by name ("SIGRTMIN+3", "RTMIN+3", "SIGUSR1", "10"); -1 if unknown.
+int signal_from_name(const std::string& name);
+
+// Where running containers keep their sockets and state: LODGE_RUN_DIR, else
+// /run/lodge.
+std::string default_run_dir();
+
+} // namespace lodge::runtime

@@ -1,0 +1,173 @@
+#include "runtime/monitor_client.hpp"
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace lodge::runtime {
+
+namespace {
+
+constexpr size_t max_message = 1 << 20;
+
+std::string monitor_binary() {
+    if (const char* env = std::getenv("LODGE_MONITOR"); env && *env) return env;
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) throw_errno("readlink /proc/self/exe");
+    self[n] = 0;
+    std::string dir(self);
+    return dir.substr(0, dir.find_last_of('/')) + "/lodge-monitor";
+}
+
+} // namespace
+
+std::string container_run_dir(const std::string& run_dir, const std::string& name) { return run_dir + "/" + name; }
+
+std::string monitor_socket_path(const std::string& run_dir, const std::string& name) {
+    return container_run_dir(run_dir, name) + "/monitor.sock";
+}
+
+void send_message(int sock, const std::string& data, int fd) {
+    struct iovec iov = {const_cast<char*>(data.data()), data.size()};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    if (fd >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR) throw_errno("send to monitor socket");
+}
+
+std::string recv_message(int sock, UniqueFd* fd_out) {
+    std::string buf(max_message, '\0');
+    struct iovec iov = {buf.data(), buf.size()};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0)
+        if (errno != EINTR) throw_errno("receive from monitor socket");
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            if (fd_out) fd_out->reset(fd);
+            else ::close(fd);
+        }
+    }
+    buf.resize(static_cast<size_t>(n));
+    return buf;
+}
+
+MonitorClient MonitorClient::connect(const std::string& run_dir, const std::string& name) {
+    std::string path = monitor_socket_path(run_dir, name);
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s) throw_errno("socket");
+    struct sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) throw Error(400, "run directory path too long: " + path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+        if (errno == ENOENT || errno == ECONNREFUSED) throw Error(404, "container '" + name + "' is not running");
+        throw_errno("connect " + path);
+    }
+    return MonitorClient(std::move(s));
+}
+
+nlohmann::json MonitorClient::call(const std::string& request) {
+    UniqueFd ignored;
+    return call(request, ignored);
+}
+
+nlohmann::json MonitorClient::call(const std::string& request, UniqueFd& fd_out) {
+    send_message(sock_.get(), request);
+    std::string reply = recv_message(sock_.get(), &fd_out);
+    if (reply.empty()) throw Error("the monitor closed the connection");
+    auto j = nlohmann::json::parse(reply);
+    if (j.contains("error")) throw Error(j.value("status", 500), j["error"].get<std::string>());
+    return j;
+}
+
+Launched launch_container(const ContainerConfig& cfg, const std::string& run_dir) {
+    cfg.validate();
+    std::string dir = container_run_dir(run_dir, cfg.name);
+    try {
+        MonitorClient::connect(run_dir, cfg.name);
+        throw Error(409, "container '" + cfg.name + "' is already running");
+    } catch (const Error& e) {
+        if (e.status() != 404) throw;
+    }
+    make_dirs(run_dir, 0711);
+    make_dirs(dir, 0700);
+    for (const char* stale : {"/monitor.sock", "/exit.json", "/console.log"}) ::unlink((dir + stale).c_str());
+    nlohmann::json j = cfg;
+    write_file_atomic(dir + "/config.json", j.dump(), 0600);
+
+    std::string monitor = monitor_binary();
+    int status[2];
+    check(::pipe2(status, O_CLOEXEC), "pipe");
+    UniqueFd status_r(status[0]), status_w(status[1]);
+    std::string log = dir + "/monitor.log";
+
+    // Two forks: the monitor is nobody's child but init's (or a subreaper's),
+    // in a session of its own, so it outlives whoever started it.
+    pid_t first = ::fork();
+    if (first < 0) throw_errno("fork");
+    if (first == 0) {
+        ::setsid();
+        if (::fork() != 0) ::_exit(0);
+        int null = ::open("/dev/null", O_RDWR);
+        int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(logfd >= 0 ? logfd : null, 2);
+        ::dup2(status_w.get(), 3); // dup2 clears CLOEXEC on the copy
+        ::execl(monitor.c_str(), "lodge-monitor", cfg.name.c_str(), run_dir.c_str(), static_cast<char*>(nullptr));
+        const char* msg = "error cannot run lodge-monitor";
+        (void)!::write(3, msg, std::strlen(msg));
+        ::_exit(127);
+    }
+    status_w.reset();
+    ::waitpid(first, nullptr, 0);
+
+    std::string reply;
+    char buf[1024];
+    ssize_t n;
+    while ((n = ::read(status_r.get(), buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        reply.append(buf, static_cast<size_t>(n));
+    }
+    Launched l{};
+    if (std::sscanf(reply.c_str(), "ok %d %d", &l.init_pid, &l.monitor_pid) == 2) return l;
+    if (reply.rfind("error ", 0) == 0) reply = reply.substr(6);
+    if (reply.empty()) reply = "lodge-monitor exited without a word; see " + log;
+    throw Error(500, reply);
+}
+
+} // namespace lodge::runtime

@@ -1,0 +1,240 @@
+#include "runtime/start.hpp"
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/path.hpp"
+#include "common/reverter.hpp"
+#include "runtime/devices.hpp"
+#include "runtime/namespaces.hpp"
+#include "runtime/rootfs.hpp"
+#include "runtime/shift.hpp"
+#include "runtime/syscalls.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace lodge::runtime {
+
+namespace {
+
+constexpr long overlayfs_magic = 0x794c7630;
+
+// What the child needs, prepared by the parent so the child does as little
+// as possible between clone and exec.
+struct ChildPlan {
+    const ContainerConfig& cfg;
+    const NamespaceSet& ns;
+    std::vector<std::string> cgroup_procs; // cgroup.procs files to join (v1)
+    std::string console;
+    bool idmap_root;
+    DevOwner owner;
+    const std::vector<unsigned char>& seccomp;
+    std::vector<std::string> env;
+};
+
+void set_ns(int fd, int type, const char* what) {
+    if (::setns(fd, type) < 0) throw_errno(std::string("join the container's ") + what + " namespace");
+}
+
+void become_container_root(const ChildPlan& p) {
+    if (p.ns.user) set_ns(p.ns.user.get(), CLONE_NEWUSER, "user");
+    if (::setgroups(0, nullptr) < 0) throw_errno("setgroups");
+    if (::setresgid(0, 0, 0) < 0) throw_errno("setresgid");
+    if (::setresuid(0, 0, 0) < 0) throw_errno("setresuid");
+}
+
+void attach_console() {
+    if (::setsid() < 0) throw_errno("setsid");
+    int fd = ::open("/dev/console", O_RDWR | O_NOCTTY);
+    if (fd < 0) {
+        fd = ::open("/dev/null", O_RDWR);
+        if (fd < 0) throw_errno("open /dev/null");
+    } else if (::ioctl(fd, TIOCSCTTY, 0) < 0) {
+        throw_errno("make /dev/console the controlling terminal");
+    }
+    for (int i = 0; i < 3; ++i)
+        if (::dup2(fd, i) < 0) throw_errno("dup2 console");
+    if (fd > 2) ::close(fd);
+}
+
+void reset_signals() {
+    sigset_t all;
+    sigemptyset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
+}
+
+[[noreturn]] void child_main(const ChildPlan& p, int report_fd) {
+    try {
+        const auto& cfg = p.cfg;
+        reset_signals();
+        // Mount points the image may lack are made on disk first: the
+        // host's root can't create files through the idmapped mount.
+        {
+            UniqueFd raw(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!raw) throw_errno("open root filesystem " + cfg.rootfs);
+            for (const char* d : {"proc", "sys", "dev"}) make_dir_in_root(raw.get(), d);
+        }
+        for (const auto& procs : p.cgroup_procs) write_file(procs, "0");
+
+        set_ns(p.ns.net.get(), CLONE_NEWNET, "network");
+        set_ns(p.ns.uts.get(), CLONE_NEWUTS, "uts");
+        set_ns(p.ns.ipc.get(), CLONE_NEWIPC, "ipc");
+        if (::sethostname(cfg.name.data(), cfg.name.size()) < 0) throw_errno("sethostname");
+
+        UniqueFd root = mount_root(cfg.rootfs, p.idmap_root ? p.ns.user.get() : -1);
+        mount_proc(root.get());
+        mount_sys(root.get());
+        populate_dev(root.get(), p.owner, p.console);
+        pivot_into(cfg.rootfs);
+        root.reset();
+
+        if (!cfg.privileged) become_container_root(p);
+        // A mount namespace of the container's own: everything above was
+        // mounted by the host's root and is now locked in place.
+        if (::unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0) throw_errno("unshare mount and cgroup namespaces");
+
+        attach_console();
+        drop_bounding_caps(cfg.security);
+
+        std::vector<char*> argv, envp;
+        for (const auto& a : cfg.init) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
+        envp.push_back(nullptr);
+
+        sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (int err = load_seccomp(p.seccomp)) throw SystemError("load the seccomp filter", -err);
+        ::execve(argv[0], argv.data(), envp.data());
+        throw_errno("exec " + cfg.init.front());
+    } catch (const std::exception& e) {
+        const char* msg = e.what();
+        (void)!::write(report_fd, msg, std::strlen(msg));
+    }
+    ::_exit(127);
+}
+
+bool is_systemd(const ContainerConfig& cfg) {
+    UniqueFd root(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return false;
+    int fd = try_open_in_root(root.get(), cfg.init.front(), O_PATH);
+    if (fd < 0) return false;
+    UniqueFd init(fd);
+    char target[4096];
+    ssize_t n = ::readlink(fd_path(fd).c_str(), target, sizeof target - 1);
+    if (n <= 0) return false;
+    target[n] = 0;
+    std::string t(target);
+    return t.size() >= 8 && t.compare(t.size() - 8, 8, "/systemd") == 0;
+}
+
+} // namespace
+
+std::vector<std::string> init_environment(const ContainerConfig& cfg) {
+    std::vector<std::string> env = {
+        "container=lxc",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "TERM=linux",
+        "HOME=/root",
+    };
+    env.insert(env.end(), cfg.env.begin(), cfg.env.end());
+    return env;
+}
+
+int halt_signal_for(const ContainerConfig& cfg) {
+    if (cfg.halt_signal > 0) return cfg.halt_signal;
+    return is_systemd(cfg) ? SIGRTMIN + 3 : SIGPWR;
+}
+
+RunningContainer start_container(const ContainerConfig& cfg, const std::string& console) {
+    cfg.validate();
+    RunningContainer rc; // outlives the reverter, whose undo steps use it
+    Reverter revert;
+
+    int64_t root_uid = cfg.privileged ? 0 : cfg.idmap.host_uid(0);
+    int64_t root_gid = cfg.privileged ? 0 : cfg.idmap.host_gid(0);
+    int64_t tty_gid = cfg.privileged ? 5 : cfg.idmap.host_gid(5);
+    if (root_uid < 0 || root_gid < 0 || tty_gid < 0) throw Error(400, "the id map must map container ids 0 and 5");
+
+    rc.cgroup = open_cgroup(cfg.name);
+    rc.cgroup->create(static_cast<uid_t>(root_uid), static_cast<gid_t>(root_gid));
+    revert.add([&] { rc.cgroup->destroy(); });
+    rc.cgroup->apply(cfg.limits);
+    rc.seccomp = compile_seccomp(cfg.security);
+
+    struct statfs sfs;
+    if (::statfs(cfg.rootfs.c_str(), &sfs) < 0) throw_errno("statfs " + cfg.rootfs);
+    bool idmap_root = !cfg.privileged && sfs.f_type != overlayfs_magic;
+    if (!cfg.privileged && !idmap_root) {
+        // overlayfs can't be idmapped: ownership is shifted on disk once.
+        shift_tree(cfg.rootfs, {static_cast<uint32_t>(root_uid), static_cast<uint32_t>(root_gid),
+                                cfg.idmap.uids.front().count});
+    }
+    NamespaceSet ns = make_namespaces(cfg.idmap, cfg.privileged);
+
+    ChildPlan plan{cfg, ns, {}, console, idmap_root,
+                   {static_cast<uid_t>(root_uid), static_cast<gid_t>(root_gid), static_cast<gid_t>(tty_gid)},
+                   rc.seccomp, init_environment(cfg)};
+    int cg_fd = rc.cgroup->unified_fd();
+    for (const auto& dir : rc.cgroup->paths()) {
+        // The v2 directory is joined atomically by clone3 when there is one.
+        if (cg_fd >= 0 && ::access((dir + "/cgroup.subtree_control").c_str(), F_OK) == 0) continue;
+        plan.cgroup_procs.push_back(dir + "/cgroup.procs");
+    }
+
+    int report[2];
+    check(::pipe2(report, O_CLOEXEC), "pipe");
+    UniqueFd report_r(report[0]), report_w(report[1]);
+
+    int pidfd = -1;
+    struct clone_args args = {};
+    // The pid namespace belongs to the host's user namespace, as the kernel
+    // offers no way to hand one owned by the container's over to a process
+    // that is still the host's root. So container root can't mount a procfs
+    // of its own (nothing gets past the masks), and a guest's reboot(2) is
+    // refused: systemd and busybox init then simply exit, which is a clean
+    // halt.
+    args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_PIDFD | (cg_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    if (cg_fd >= 0) args.cgroup = static_cast<uint64_t>(cg_fd);
+    pid_t pid = sys::clone3(args);
+    if (pid < 0) throw_errno("clone3 container init");
+    if (pid == 0) {
+        report_r.reset();
+        child_main(plan, report_w.get());
+    }
+    rc.init_pid = pid;
+    rc.init_pidfd.reset(pidfd);
+    report_w.reset();
+
+    // The pipe closes on exec; anything read from it is the child's error.
+    std::string error;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(report_r.get(), buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        error.append(buf, static_cast<size_t>(n));
+    }
+    if (!error.empty()) {
+        ::waitpid(pid, nullptr, 0);
+        throw Error("container '" + cfg.name + "' failed to start: " + error);
+    }
+    revert.success();
+    return rc;
+}
+
+} // namespace lodge::runtime

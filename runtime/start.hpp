@@ -1,0 +1,35 @@
+// Creating a container: cgroup, namespaces, the filesystem tree, then init.
+// Runs in the monitor, which owns what this returns.
+#pragma once
+
+#include "common/fd.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/config.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lodge::runtime {
+
+struct RunningContainer {
+    pid_t init_pid = -1;               // in the host's pid namespace
+    UniqueFd init_pidfd;
+    std::unique_ptr<Cgroup> cgroup;
+    std::vector<unsigned char> seccomp; // the compiled filter init runs under
+};
+
+// Starts cfg's init with `console` (host path of a pty slave; may be empty)
+// as /dev/console. Returns once init has been exec'd; on any failure
+// everything made so far is undone and lodge::Error says what failed.
+RunningContainer start_container(const ContainerConfig& cfg, const std::string& console);
+
+// The environment init starts with: container=lxc (what guests built for
+// LXD expect), PATH, TERM, then cfg.env.
+std::vector<std::string> init_environment(const ContainerConfig& cfg);
+
+// The halt signal for cfg: its own, else SIGRTMIN+3 when init is systemd,
+// else SIGPWR.
+int halt_signal_for(const ContainerConfig& cfg);
+
+} // namespace lodge::runtime

@@ -1,0 +1,240 @@
+// lodge-runtime: start, enter, inspect and stop containers straight through
+// the runtime, with no daemon.
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "runtime/exec.hpp"
+#include "runtime/monitor_client.hpp"
+#include "runtime/tool/relay.hpp"
+
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+
+using namespace lodge;
+using namespace lodge::runtime;
+
+namespace {
+
+const char usage_text[] =
+    "usage: lodge-runtime [--run-dir DIR] COMMAND NAME [options]\n"
+    "  start NAME --rootfs DIR [--init PATH] [--halt-signal SIG] [--env K=V]...\n"
+    "        [--memory SIZE] [--memory-swap SIZE] [--pids N] [--cpu-weight N]\n"
+    "        [--cpu-quota USEC] [--cpuset CPUS] [--idmap-size N] [--privileged]\n"
+    "  exec NAME [-t] [--env K=V]... [--cwd DIR] [--user UID[:GID]] -- CMD [ARG]...\n"
+    "  stop NAME [--timeout SECONDS] [--force]\n"
+    "  state NAME | usage NAME | freeze NAME | unfreeze NAME | delete NAME\n"
+    "  console NAME [--log]\n"
+    "  list\n";
+
+[[noreturn]] void usage_error(const std::string& msg) {
+    std::fprintf(stderr, "lodge-runtime: %s\n%s", msg.c_str(), usage_text);
+    std::exit(2);
+}
+
+uint64_t parse_size(const std::string& s) {
+    size_t end = 0;
+    double v = std::stod(s, &end);
+    std::string unit = s.substr(end);
+    static const std::map<std::string, uint64_t> units = {
+        {"", 1},          {"B", 1},           {"kB", 1000},       {"KB", 1000},        {"MB", 1000000},
+        {"GB", 1000000000}, {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}, {"k", 1ULL << 10},
+        {"K", 1ULL << 10}, {"M", 1ULL << 20},  {"G", 1ULL << 30}};
+    auto it = units.find(unit);
+    if (it == units.end() || v < 0) throw Error(400, "invalid size '" + s + "'");
+    return static_cast<uint64_t>(v * static_cast<double>(it->second));
+}
+
+// Options after NAME: "--key value" pairs and flags; "--" ends them.
+struct Args {
+    std::multimap<std::string, std::string> opts;
+    std::vector<std::string> rest;
+    bool has(const std::string& k) const { return opts.count(k) > 0; }
+    std::string get(const std::string& k, const std::string& def = "") const {
+        auto it = opts.find(k);
+        return it == opts.end() ? def : it->second;
+    }
+    std::vector<std::string> all(const std::string& k) const {
+        std::vector<std::string> v;
+        for (auto [a, b] = opts.equal_range(k); a != b; ++a) v.push_back(a->second);
+        return v;
+    }
+};
+
+Args parse_args(int argc, char** argv, int from, const std::vector<std::string>& flags) {
+    Args a;
+    for (int i = from; i < argc; ++i) {
+        std::string s = argv[i];
+        if (s == "--") {
+            for (++i; i < argc; ++i) a.rest.push_back(argv[i]);
+            break;
+        }
+        if (s.rfind("-", 0) != 0) usage_error("unexpected argument '" + s + "'");
+        if (std::find(flags.begin(), flags.end(), s) != flags.end()) {
+            a.opts.emplace(s, "1");
+            continue;
+        }
+        if (i + 1 >= argc) usage_error(s + " needs a value");
+        a.opts.emplace(s, argv[++i]);
+    }
+    return a;
+}
+
+int cmd_start(const std::string& run_dir, const std::string& name, const Args& a) {
+    ContainerConfig cfg;
+    cfg.name = name;
+    cfg.rootfs = std::filesystem::absolute(a.get("--rootfs")).lexically_normal().string();
+    if (a.get("--rootfs").empty()) usage_error("start needs --rootfs");
+    if (cfg.rootfs.size() > 1 && cfg.rootfs.back() == '/') cfg.rootfs.pop_back();
+    if (a.has("--init")) cfg.init = {a.get("--init")};
+    if (a.has("--halt-signal")) {
+        cfg.halt_signal = signal_from_name(a.get("--halt-signal"));
+        if (cfg.halt_signal < 0) throw Error(400, "unknown signal '" + a.get("--halt-signal") + "'");
+    }
+    cfg.env = a.all("--env");
+    cfg.privileged = a.has("--privileged");
+    if (!cfg.privileged) {
+        uint32_t size = a.has("--idmap-size") ? static_cast<uint32_t>(std::stoul(a.get("--idmap-size")))
+                                              : default_idmap_size;
+        cfg.idmap = root_idmap(size);
+    }
+    if (a.has("--memory")) cfg.limits.memory_bytes = parse_size(a.get("--memory"));
+    if (a.has("--memory-swap")) cfg.limits.memory_swap_bytes = parse_size(a.get("--memory-swap"));
+    if (a.has("--pids")) cfg.limits.pids_max = std::stoull(a.get("--pids"));
+    if (a.has("--cpu-weight")) cfg.limits.cpu_weight = std::stoull(a.get("--cpu-weight"));
+    if (a.has("--cpu-quota")) cfg.limits.cpu_quota_us = std::stoull(a.get("--cpu-quota"));
+    if (a.has("--cpuset")) cfg.limits.cpuset_cpus = a.get("--cpuset");
+    launch_container(cfg, run_dir);
+    return 0;
+}
+
+int cmd_exec(const std::string& run_dir, const std::string& name, const Args& a) {
+    ExecRequest req;
+    req.argv = a.rest;
+    if (req.argv.empty()) usage_error("exec needs a command after --");
+    req.pty = a.has("-t");
+    req.env = default_exec_env();
+    for (const auto& e : a.all("--env")) {
+        auto key = e.substr(0, e.find('=') + 1);
+        std::erase_if(req.env, [&](const std::string& x) { return x.rfind(key, 0) == 0; });
+        req.env.push_back(e);
+    }
+    if (a.has("--cwd")) req.cwd = a.get("--cwd");
+    if (a.has("--user")) {
+        std::string u = a.get("--user");
+        auto colon = u.find(':');
+        req.uid = static_cast<uid_t>(std::stoul(u.substr(0, colon)));
+        req.gid = colon == std::string::npos ? req.uid : static_cast<gid_t>(std::stoul(u.substr(colon + 1)));
+    }
+    if (req.pty) {
+        struct winsize ws;
+        if (::ioctl(0, TIOCGWINSZ, &ws) == 0) req.rows = ws.ws_row, req.cols = ws.ws_col;
+    }
+    ExecTarget target = exec_target(run_dir, name);
+    ExecProcess p = spawn_exec(target, req);
+    if (req.pty) tool::relay(p.pty.get(), p.pty.get(), p.pty.get(), false);
+    return wait_exec(p);
+}
+
+int cmd_console(const std::string& run_dir, const std::string& name, const Args& a) {
+    auto client = MonitorClient::connect(run_dir, name);
+    if (a.has("--log")) {
+        auto j = client.call("console-log");
+        std::fputs(j["log"].get<std::string>().c_str(), stdout);
+        return 0;
+    }
+    client.call("console");
+    std::fprintf(stderr, "attached to the console of %s; end with Ctrl-] \r\n", name.c_str());
+    tool::relay(client.fd(), client.fd(), -1, true);
+    return 0;
+}
+
+nlohmann::json stopped_state(const std::string& run_dir, const std::string& name) {
+    std::string dir = container_run_dir(run_dir, name);
+    nlohmann::json st = {{"name", name}, {"status", "stopped"}};
+    if (::access((dir + "/exit.json").c_str(), F_OK) == 0) st["exit"] = nlohmann::json::parse(read_file(dir + "/exit.json"));
+    else if (::access(dir.c_str(), F_OK) != 0) throw Error(404, "container '" + name + "' not found");
+    return st;
+}
+
+nlohmann::json state_of(const std::string& run_dir, const std::string& name) {
+    try {
+        return MonitorClient::connect(run_dir, name).call("state");
+    } catch (const Error& e) {
+        if (e.status() != 404) throw;
+        return stopped_state(run_dir, name);
+    }
+}
+
+int run(int argc, char** argv) {
+    std::string run_dir = default_run_dir();
+    int i = 1;
+    if (i + 1 < argc && std::strcmp(argv[i], "--run-dir") == 0) {
+        run_dir = argv[i + 1];
+        i += 2;
+    }
+    if (i >= argc) usage_error("no command");
+    std::string cmd = argv[i++];
+    if (cmd == "list") {
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(run_dir, ec)) {
+            auto st = state_of(run_dir, e.path().filename());
+            std::printf("%s\t%s\n", e.path().filename().c_str(), st["status"].get<std::string>().c_str());
+        }
+        return 0;
+    }
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+        std::fputs(usage_text, stdout);
+        return 0;
+    }
+    if (i >= argc) usage_error(cmd + " needs a container name");
+    std::string name = argv[i++];
+    if (!valid_container_name(name)) throw Error(400, "invalid container name '" + name + "'");
+    if (cmd == "start") return cmd_start(run_dir, name, parse_args(argc, argv, i, {"--privileged"}));
+    if (cmd == "exec") return cmd_exec(run_dir, name, parse_args(argc, argv, i, {"-t"}));
+    if (cmd == "console") return cmd_console(run_dir, name, parse_args(argc, argv, i, {"--log"}));
+    if (cmd == "stop") {
+        Args a = parse_args(argc, argv, i, {"--force"});
+        int timeout_ms = static_cast<int>(std::stod(a.get("--timeout", "30")) * 1000);
+        auto reply = MonitorClient::connect(run_dir, name)
+                         .call("stop " + std::to_string(timeout_ms) + " " + (a.has("--force") ? "1" : "0"));
+        std::printf("%s\n", reply.dump().c_str());
+        return 0;
+    }
+    if (cmd == "state") {
+        std::printf("%s\n", state_of(run_dir, name).dump().c_str());
+        return 0;
+    }
+    if (cmd == "usage" || cmd == "freeze" || cmd == "unfreeze") {
+        std::printf("%s\n", MonitorClient::connect(run_dir, name).call(cmd).dump().c_str());
+        return 0;
+    }
+    if (cmd == "delete") {
+        auto st = state_of(run_dir, name);
+        if (st["status"] != "stopped") throw Error(409, "container '" + name + "' is running; stop it first");
+        std::filesystem::remove_all(container_run_dir(run_dir, name));
+        return 0;
+    }
+    usage_error("unknown command '" + cmd + "'");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "lodge-runtime: %s\n", e.what());
+        return e.status() == 404 ? 3 : 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lodge-runtime: %s\n", e.what());
+        return 1;
+    }
+}
