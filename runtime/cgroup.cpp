@@ -89,8 +89,8 @@ std::vector<MountEntry> parse_mountinfo(std::string_view text) {
 }
 
 std::vector<std::string> v1_controllers(std::string_view super_options) {
-    static constexpr std::string_view flags[] = {"rw", "ro", "noprefix", "clone_children", "xattr",
-                                                 "cpuset_v2_mode", "favordynmods", "none", "all"};
+    static constexpr std::string_view flags[] = {
+        "rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods", "none", "all"};
     std::vector<std::string> out;
     for (auto opt : split(super_options, ',')) {
         if (opt.empty() || opt.starts_with("release_agent=")) continue;
@@ -122,8 +122,7 @@ Hierarchies find_hierarchies(const std::vector<MountEntry>& mounts, const std::s
     for (const auto* m : visible) {
         if (m->fstype == "cgroup2") {
             h.unified = m->mount_point;
-        } else if (m->fstype == "cgroup" &&
-                   std::find(seen.begin(), seen.end(), m->device) == seen.end()) {
+        } else if (m->fstype == "cgroup" && std::find(seen.begin(), seen.end(), m->device) == seen.end()) {
             seen.push_back(m->device);
             h.v1.push_back({m->mount_point, v1_controllers(m->super_options)});
         }
@@ -154,8 +153,7 @@ void validate_limits(const Limits& l) {
     if (l.cpu_weight && (*l.cpu_weight < 1 || *l.cpu_weight > 10000))
         throw Error(400, "cpu weight " + std::to_string(*l.cpu_weight) + " is outside 1..10000");
     if (l.cpu_period_us < 1000 || l.cpu_period_us > 1000000)
-        throw Error(400, "cpu period " + std::to_string(l.cpu_period_us) +
-                             " us is outside 1000..1000000");
+        throw Error(400, "cpu period " + std::to_string(l.cpu_period_us) + " us is outside 1000..1000000");
     if (l.cpu_quota_us && *l.cpu_quota_us < 1000)
         throw Error(400, "cpu quota " + std::to_string(*l.cpu_quota_us) + " us is below 1000");
     if (l.cpuset_cpus &&
@@ -178,8 +176,7 @@ bool v1_memsw_first(std::optional<uint64_t> new_memory, uint64_t current_memsw) 
 }
 
 std::string v2_cpu_max(const Limits& l) {
-    return (l.cpu_quota_us ? std::to_string(*l.cpu_quota_us) : "max") + " " +
-           std::to_string(l.cpu_period_us);
+    return (l.cpu_quota_us ? std::to_string(*l.cpu_quota_us) : "max") + " " + std::to_string(l.cpu_period_us);
 }
 
 namespace {
@@ -213,8 +210,7 @@ void copy_group(const Limits& from, Limits& to, std::string_view controller) {
 void require_controllers(const Limits& limits, const HasController& has) {
     for (auto c : controllers_used)
         if (uses(limits, c) && !has(c))
-            throw Error(400, std::string("the ") + std::string(c) +
-                                 " limit needs the " + std::string(c) +
+            throw Error(400, std::string("the ") + std::string(c) + " limit needs the " + std::string(c) +
                                  " cgroup controller, which this host does not provide");
 }
 
@@ -331,8 +327,7 @@ bool remove_tree(const std::string& dir) {
 // The parent directories are shared by every container: each goes only
 // when empty, and a busy one (another container's cgroup inside) is normal.
 void remove_empty_parents(const std::string& mount, const std::string& parent) {
-    for (auto end = parent.size(); end != std::string::npos && end > 0;
-         end = parent.rfind('/', end - 1)) {
+    for (auto end = parent.size(); end != std::string::npos && end > 0; end = parent.rfind('/', end - 1)) {
         std::string dir = mount + "/" + parent.substr(0, end);
         if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return;
     }
@@ -396,8 +391,7 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds lim
     }
 }
 
-std::string make_cgroup_dir(const std::string& mount, const std::string& parent,
-                            const std::string& name,
+std::string make_cgroup_dir(const std::string& mount, const std::string& parent, const std::string& name,
                             const std::function<void(const std::string&)>& prepare) {
     std::string dir = mount + "/" + parent + "/" + name;
     // A concurrent destroy of the last other container may remove the
@@ -431,9 +425,7 @@ void delegate_dir(const std::string& dir, uid_t uid, gid_t gid, bool unified) {
     }
 }
 
-void attach_pid(const std::string& dir, pid_t pid) {
-    write_file(dir + "/cgroup.procs", std::to_string(pid));
-}
+void attach_pid(const std::string& dir, pid_t pid) { write_file(dir + "/cgroup.procs", std::to_string(pid)); }
 
 void signal_tasks(const std::vector<std::string>& dirs, int sig) {
     std::set<pid_t> done;
@@ -452,7 +444,10 @@ void remove_cgroups(const std::vector<std::string>& mounts, const std::string& p
                     const std::string& name) {
     using namespace std::chrono;
     auto deadline = steady_clock::now() + seconds(2);
-    auto left = [&] { return duration_cast<milliseconds>(std::max(deadline - steady_clock::now(), steady_clock::duration(0))); };
+    auto left = [&] {
+        return duration_cast<milliseconds>(
+            std::max(deadline - steady_clock::now(), steady_clock::duration(0)));
+    };
     std::exception_ptr first_error;
     for (const auto& mount : mounts) {
         std::string dir = mount + "/" + parent + "/" + name;
@@ -482,9 +477,8 @@ void HybridCgroup::apply(const Limits& limits) {
     validate_limits(limits);
     // A controller belongs to one hierarchy; v1 takes what it has and
     // reports what neither has.
-    auto [on_v1, on_v2] = split_limits(limits, [&](std::string_view c) {
-        return v1_.has_controller(c) || !v2_.has_controller(c);
-    });
+    auto [on_v1, on_v2] = split_limits(
+        limits, [&](std::string_view c) { return v1_.has_controller(c) || !v2_.has_controller(c); });
     require_controllers(on_v1, [&](std::string_view c) { return v1_.has_controller(c); });
     v1_.apply(on_v1);
     v2_.apply(on_v2);
@@ -498,18 +492,20 @@ void HybridCgroup::attach(pid_t pid) {
 Usage HybridCgroup::usage() const { return to_usage(merge_usage(v1_.usage_parts(), v2_.usage_parts())); }
 
 void HybridCgroup::freeze(bool frozen) {
-    if (v1_.has_controller("freezer")) v1_.freeze(frozen);
-    else v2_.freeze(frozen);
+    if (v1_.has_controller("freezer"))
+        v1_.freeze(frozen);
+    else
+        v2_.freeze(frozen);
 }
 
-bool HybridCgroup::frozen() const {
-    return v1_.has_controller("freezer") ? v1_.frozen() : v2_.frozen();
-}
+bool HybridCgroup::frozen() const { return v1_.has_controller("freezer") ? v1_.frozen() : v2_.frozen(); }
 
 void HybridCgroup::kill_all(int sig) {
     // Every task is in the v2 directory too, and cgroup.kill there is atomic.
-    if (sig == SIGKILL && path_exists(v2_.dir() + "/cgroup.kill")) v2_.kill_all(sig);
-    else signal_tasks(paths(), sig);
+    if (sig == SIGKILL && path_exists(v2_.dir() + "/cgroup.kill"))
+        v2_.kill_all(sig);
+    else
+        signal_tasks(paths(), sig);
 }
 
 void HybridCgroup::destroy() {

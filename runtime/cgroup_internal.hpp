@@ -113,8 +113,7 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds lim
 // Creates <mount>/<parent> (root-owned) and calls prepare on every directory
 // of parent that needs it, top down; then creates <mount>/<parent>/<name>,
 // throwing Error 409 when it exists. Returns the new directory.
-std::string make_cgroup_dir(const std::string& mount, const std::string& parent,
-                            const std::string& name,
+std::string make_cgroup_dir(const std::string& mount, const std::string& parent, const std::string& name,
                             const std::function<void(const std::string&)>& prepare);
 // Gives the container's root its directory and the files a delegatee writes.
 void delegate_dir(const std::string& dir, uid_t uid, gid_t gid, bool unified);

@@ -6,6 +6,8 @@
 #include "common/reverter.hpp"
 #include "runtime/cgroup_internal.hpp"
 
+#include <csignal>
+
 namespace lodge::runtime::cgroup_detail {
 
 namespace {
@@ -81,9 +83,9 @@ void CgroupV1::apply(const Limits& limits) {
     if (auto* h = find("cpuset")) {
         std::string dir = dir_of(*h);
         // v1 has no "inherit" value: the default is the parent's list.
-        write_file(dir + "/cpuset.cpus", limits.cpuset_cpus
-                                             ? *limits.cpuset_cpus
-                                             : std::string(trim(read_file(parent_dir(dir) + "/cpuset.cpus"))));
+        write_file(dir + "/cpuset.cpus",
+                   limits.cpuset_cpus ? *limits.cpuset_cpus
+                                      : std::string(trim(read_file(parent_dir(dir) + "/cpuset.cpus"))));
     }
     if (auto* h = find("pids")) write_file(dir_of(*h) + "/pids.max", value_or(limits.pids_max, "max"));
 }
@@ -112,8 +114,8 @@ void CgroupV1::apply_memory(const std::string& dir, const Limits& limits) {
 void CgroupV1::apply_cpu(const std::string& dir, const Limits& limits) {
     write_limit(dir + "/cpu.shares", std::to_string(v1_shares_from_weight(limits.cpu_weight.value_or(100))),
                 limits.cpu_weight.has_value());
-    // Bandwidth files exist only with CONFIG_CFS_BANDWIDTH. Lifting the
-    // quota first means the period change never meets an old quota.
+    // Bandwidth files exist only with CONFIG_CFS_BANDWIDTH. A quota being
+    // lifted goes first, so the new period never meets the old quota.
     std::string quota = dir + "/cpu.cfs_quota_us", period = dir + "/cpu.cfs_period_us";
     bool set = limits.cpu_quota_us.has_value();
     if (!set) write_limit(quota, "-1", false);
@@ -168,7 +170,11 @@ bool CgroupV1::frozen() const {
     return h && trim(read_file(dir_of(*h) + "/freezer.state")) == "FROZEN";
 }
 
-void CgroupV1::kill_all(int sig) { signal_tasks(paths(), sig); }
+void CgroupV1::kill_all(int sig) {
+    signal_tasks(paths(), sig);
+    // The v1 freezer holds even killed tasks until thawed: let them die.
+    if (sig == SIGKILL && frozen()) freeze(false);
+}
 
 void CgroupV1::destroy() { remove_cgroups(mounts(), parent_, name_); }
 

@@ -126,8 +126,10 @@ bool CgroupV2::frozen() const {
 void CgroupV2::kill_all(int sig) {
     // cgroup.kill (Linux 5.14) kills the whole subtree at once, forks
     // included; older kernels get the pid-by-pid way.
-    if (sig == SIGKILL && path_exists(dir_ + "/cgroup.kill")) write_file(dir_ + "/cgroup.kill", "1");
-    else signal_tasks({dir_}, sig);
+    if (sig == SIGKILL && path_exists(dir_ + "/cgroup.kill"))
+        write_file(dir_ + "/cgroup.kill", "1");
+    else
+        signal_tasks({dir_}, sig);
 }
 
 void CgroupV2::destroy() {

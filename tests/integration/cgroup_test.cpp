@@ -139,8 +139,7 @@ public:
     // Waits for the child and returns its wait status.
     int reap() {
         int status = 0;
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
         pid_ = -1;
         return status;
     }
@@ -155,8 +154,13 @@ private:
         if (mem == MAP_FAILED) ::_exit(1);
         for (size_t i = 0; i < size; i += 4096) mem[i] = 1;
         if (::write(ready, &c, 1) != 1) ::_exit(1);
-        for (volatile unsigned long i = 0;; i = i + 1)
-            if (!spin_) ::pause();
+        volatile unsigned long spins = 0;
+        for (;;) {
+            if (spin_)
+                spins = spins + 1;
+            else
+                ::pause();
+        }
     }
 
     bool spin_ = false;
@@ -226,8 +230,13 @@ TEST(Cgroup, LimitsReachTheKernelAndResetToDefaults) {
     TestCgroup cg("limits");
     cg->create(0, 0);
     const uint64_t mib = 1 << 20;
-    cg->apply({.memory_bytes = 256 * mib, .memory_swap_bytes = 64 * mib, .cpu_weight = 50,
-               .cpu_quota_us = 50000, .cpu_period_us = 100000, .cpuset_cpus = "0", .pids_max = 100});
+    cg->apply({.memory_bytes = 256 * mib,
+               .memory_swap_bytes = 64 * mib,
+               .cpu_weight = 50,
+               .cpu_quota_us = 50000,
+               .cpu_period_us = 100000,
+               .cpuset_cpus = "0",
+               .pids_max = 100});
 
     const std::string limit = std::to_string(256 * mib);
     int found = 0;
@@ -352,7 +361,8 @@ TEST(Cgroup, DestroyRemovesTheGuestsOwnCgroupsDepthFirst) {
                     write_file(dir + sub + f, read_file(dir.substr(0, dir.rfind('/')) + f));
     }
     Child child(false);
-    for (const auto& dir : cg->paths()) write_file(dir + "/system.slice/cron.service/cgroup.procs", std::to_string(child.pid()));
+    for (const auto& dir : cg->paths())
+        write_file(dir + "/system.slice/cron.service/cgroup.procs", std::to_string(child.pid()));
     child.start();
     EXPECT_EQ(cg->usage().pids, 1u) << "usage counts the guest's sub-cgroups";
 
@@ -423,8 +433,10 @@ public:
         }
     }
     ~UnifiedRoot() {
-        if (old_) ::setenv("LODGE_CGROUP_ROOT", old_->c_str(), 1);
-        else ::unsetenv("LODGE_CGROUP_ROOT");
+        if (old_)
+            ::setenv("LODGE_CGROUP_ROOT", old_->c_str(), 1);
+        else
+            ::unsetenv("LODGE_CGROUP_ROOT");
     }
     const std::string& root() const { return root_; }
 
@@ -447,8 +459,9 @@ TEST(Cgroup, UnifiedBackendOnItsOwn) {
 
     auto controllers = read_file(cg->paths()[0] + "/cgroup.controllers");
     EXPECT_NO_THROW(cg->apply({})); // defaults only where controllers are
-    if (controllers.find("pids") == std::string::npos)
+    if (controllers.find("pids") == std::string::npos) {
         EXPECT_EQ(status_of([&] { cg->apply({.pids_max = 10}); }), 400);
+    }
 
     Child child(true);
     cg->attach(child.pid());

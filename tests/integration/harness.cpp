@@ -19,6 +19,8 @@ namespace fs = std::filesystem;
 
 namespace lodge::test {
 
+void reap_orphans();
+
 namespace {
 
 double now_s() {
@@ -114,6 +116,7 @@ Container::Container(std::string name, const std::string& fixture_name)
 Container::~Container() {
     runtime({"stop", name_, "--force"});
     runtime({"delete", name_});
+    wait_until([&] { return leftovers(name_, rootfs()).empty(); }, 5);
 }
 
 Result Container::runtime(const std::vector<std::string>& args) {
@@ -148,6 +151,7 @@ std::string Container::state_json() { return runtime({"state", name_}).out; }
 void Container::install_probe() { fs::copy_file(LODGE_PROBE, rootfs() + "/lodge-probe", fs::copy_options::overwrite_existing); }
 
 std::vector<std::string> leftovers(const std::string& name, const std::string& rootfs) {
+    reap_orphans();
     std::vector<std::string> found;
     std::error_code ec;
     for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
@@ -169,9 +173,15 @@ std::vector<std::string> leftovers(const std::string& name, const std::string& r
     return found;
 }
 
+void reap_orphans() {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+}
+
 bool wait_until(const std::function<bool()>& pred, double timeout_s) {
     double deadline = now_s() + timeout_s;
     while (now_s() < deadline) {
+        reap_orphans();
         if (pred()) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

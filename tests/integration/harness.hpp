@@ -75,6 +75,10 @@ private:
 // line names it, mounts of its rootfs. Empty when clean.
 std::vector<std::string> leftovers(const std::string& name, const std::string& rootfs);
 
+// Reaps monitors that were handed to this process (a subreaper) when their
+// starter exited.
+void reap_orphans();
+
 // Polls until pred() or timeout; returns pred()'s last value.
 bool wait_until(const std::function<bool()>& pred, double timeout_s);
 

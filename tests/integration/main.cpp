@@ -3,6 +3,7 @@
 #include "tests/integration/harness.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,5 +14,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "the integration tests need root\n");
         return 1;
     }
+    // Monitors leave their starter behind by design; as a subreaper this
+    // process inherits them and reaps them (harness.cpp), so no test leaves
+    // a zombie on hosts whose init does not reap.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     return RUN_ALL_TESTS();
 }

@@ -134,8 +134,8 @@ TEST(CgroupLimits, V1SharesFromWeight) {
 TEST(CgroupLimits, V1MemswIsMemoryPlusSwap) {
     EXPECT_EQ(v1_memsw_target({.memory_bytes = 100, .memory_swap_bytes = 20}), 120u);
     EXPECT_EQ(v1_memsw_target({.memory_bytes = 100, .memory_swap_bytes = 0}), 100u);
-    EXPECT_FALSE(v1_memsw_target({.memory_bytes = 100}));       // swap unlimited
-    EXPECT_FALSE(v1_memsw_target({.memory_swap_bytes = 100}));  // nothing to add to
+    EXPECT_FALSE(v1_memsw_target({.memory_bytes = 100}));      // swap unlimited
+    EXPECT_FALSE(v1_memsw_target({.memory_swap_bytes = 100})); // nothing to add to
     EXPECT_FALSE(v1_memsw_target({.memory_bytes = UINT64_MAX, .memory_swap_bytes = 1}));
 }
 
@@ -153,8 +153,13 @@ TEST(CgroupLimits, V2CpuMax) {
 }
 
 TEST(CgroupLimits, SplitSendsEachControllersFieldsToOneSide) {
-    Limits l{.memory_bytes = 1, .memory_swap_bytes = 2, .cpu_weight = 3, .cpu_quota_us = 4000,
-             .cpu_period_us = 5000, .cpuset_cpus = "0", .pids_max = 6};
+    Limits l{.memory_bytes = 1,
+             .memory_swap_bytes = 2,
+             .cpu_weight = 3,
+             .cpu_quota_us = 4000,
+             .cpu_period_us = 5000,
+             .cpuset_cpus = "0",
+             .pids_max = 6};
     auto [v1, v2] = split_limits(l, [](std::string_view c) { return c != "pids" && c != "cpu"; });
     EXPECT_EQ(v1.memory_bytes, 1u);
     EXPECT_EQ(v1.memory_swap_bytes, 2u);

@@ -1,0 +1,97 @@
+// A full OS boots with its own init in an unprivileged container: busybox
+// (fast tier) and Debian with systemd (full tier).
+#include "tests/integration/harness.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+
+using namespace lodge::test;
+using json = nlohmann::json;
+
+namespace {
+
+uid_t host_uid_of(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("Uid:", 0) == 0) return static_cast<uid_t>(std::stoul(line.substr(4)));
+    return static_cast<uid_t>(-1);
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+} // namespace
+
+TEST(Boot, BusyboxRunsUnprivilegedWithFilesKeepingTheirOwners) {
+    Container c("t-boot-bb", "busybox");
+    struct stat before;
+    ASSERT_EQ(::stat((c.rootfs() + "/root/owned-by-1000").c_str(), &before), 0);
+    ASSERT_EQ(before.st_uid, 1000u);
+
+    Result start = c.start({"--halt-signal", "SIGUSR1"});
+    ASSERT_EQ(start.status, 0) << start.err;
+    json st = json::parse(c.state_json());
+    EXPECT_EQ(st["status"], "running");
+    pid_t init = st["init_pid"].get<pid_t>();
+
+    Result id = c.exec({"id", "-u"});
+    EXPECT_EQ(id.status, 0) << id.err;
+    EXPECT_EQ(trim(id.out), "0");
+    EXPECT_GE(host_uid_of(init), 1000000u) << "init runs as host root";
+
+    // Inside, the files show their owners through the idmapped mount...
+    Result ls = c.exec({"stat", "-c", "%u:%g", "/root/owned-by-1000", "/bin/busybox"});
+    EXPECT_EQ(ls.out, "1000:1000\n0:0\n");
+    // ...and on disk nothing was chowned.
+    struct stat after, bb;
+    ASSERT_EQ(::stat((c.rootfs() + "/root/owned-by-1000").c_str(), &after), 0);
+    ASSERT_EQ(::stat((c.rootfs() + "/bin/busybox").c_str(), &bb), 0);
+    EXPECT_EQ(after.st_uid, 1000u);
+    EXPECT_EQ(bb.st_uid, 0u);
+
+    // The hostname is the container's name; init got container=lxc.
+    EXPECT_EQ(trim(c.exec({"hostname"}).out), "t-boot-bb");
+    EXPECT_NE(c.exec({"cat", "/proc/1/environ"}).out.find("container=lxc"), std::string::npos);
+
+    Result exit7 = c.exec({"sh", "-c", "exit 7"});
+    EXPECT_EQ(exit7.status, 7);
+    EXPECT_EQ(c.exec({"cat"}, "piped through stdin").out, "piped through stdin");
+
+    Result stop = c.stop(10);
+    ASSERT_EQ(stop.status, 0) << stop.err;
+    json rec = json::parse(stop.out);
+    EXPECT_TRUE(rec["clean"].get<bool>()) << stop.out;
+    EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
+    EXPECT_FALSE(std::ifstream(c.run_dir() + "/" + c.name() + "/monitor.sock").good());
+}
+
+TEST(Boot, DebianSystemdReachesRunningAndStopsCleanly) {
+    Container c("t-boot-debian", "debian");
+    Result start = c.start();
+    ASSERT_EQ(start.status, 0) << start.err;
+
+    // systemctl can ask only once PID 1 has made its private socket.
+    EXPECT_TRUE(wait_until([&] { return c.exec({"test", "-S", "/run/systemd/private"}).status == 0; }, 30));
+    Result running = c.exec({"systemctl", "is-system-running", "--wait"});
+    EXPECT_EQ(trim(running.out), "running") << running.err << c.runtime({"console", c.name(), "--log"}).out
+                                            << c.exec({"systemctl", "--failed", "--no-pager"}).out;
+    Result failed = c.exec({"systemctl", "list-units", "--failed", "--no-legend", "--plain"});
+    EXPECT_EQ(failed.out, "") << "failed units";
+
+    auto t0 = std::chrono::steady_clock::now();
+    Result stop = c.stop(30);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(stop.status, 0) << stop.err;
+    json rec = json::parse(stop.out);
+    EXPECT_TRUE(rec["clean"].get<bool>()) << stop.out;
+    EXPECT_FALSE(rec["forced"].get<bool>());
+    EXPECT_LT(secs, 5.0) << "clean stop took " << secs << " s";
+    EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
+}
