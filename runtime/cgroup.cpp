@@ -395,20 +395,25 @@ std::string make_cgroup_dir(const std::string& mount, const std::string& parent,
                             const std::function<void(const std::string&)>& prepare) {
     std::string dir = mount + "/" + parent + "/" + name;
     // A concurrent destroy of the last other container may remove the
-    // shared parent between our mkdirs; make it again then.
+    // shared parent between our steps (ENOENT, or ENODEV from a file of the
+    // removed cgroup); make it again then.
     for (int attempt = 0;; ++attempt) {
-        std::string d = mount;
-        for (auto part : split(parent, '/')) {
-            d += "/";
-            d += part;
-            if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("create cgroup " + d);
-            if (prepare) prepare(d);
+        try {
+            std::string d = mount;
+            for (auto part : split(parent, '/')) {
+                d += "/";
+                d += part;
+                if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("create cgroup " + d);
+                if (prepare) prepare(d);
+            }
+            if (::mkdir(dir.c_str(), 0755) == 0) return dir;
+            if (errno == EEXIST)
+                throw Error(409, "cgroup " + dir + " already exists: another container named '" + name +
+                                     "' is running, or an earlier one was not cleaned up");
+            throw_errno("create cgroup " + dir);
+        } catch (const SystemError& e) {
+            if ((e.code() != ENOENT && e.code() != ENODEV) || attempt == 5) throw;
         }
-        if (::mkdir(dir.c_str(), 0755) == 0) return dir;
-        if (errno == EEXIST)
-            throw Error(409, "cgroup " + dir + " already exists: another container named '" + name +
-                                 "' is running, or an earlier one was not cleaned up");
-        if (errno != ENOENT || attempt == 3) throw_errno("create cgroup " + dir);
     }
 }
 
@@ -506,6 +511,8 @@ void HybridCgroup::kill_all(int sig) {
         v2_.kill_all(sig);
     else
         signal_tasks(paths(), sig);
+    // The v1 freezer holds even killed tasks until thawed: let them die.
+    if (sig == SIGKILL && frozen()) freeze(false);
 }
 
 void HybridCgroup::destroy() {

@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace lodge::runtime {
 
 Pty open_console_pty() {
@@ -19,21 +22,21 @@ Pty open_console_pty() {
 }
 
 void RingBuffer::write(const char* data, size_t n) {
-    if (n >= buf_.size()) {
-        data += n - buf_.size();
-        n = buf_.size();
+    if (n >= cap_) {
+        data += n - cap_;
+        n = cap_;
     }
-    size_t first = std::min(n, buf_.size() - head_);
-    std::copy(data, data + first, buf_.begin() + static_cast<long>(head_));
-    std::copy(data + first, data + n, buf_.begin());
-    if (head_ + n >= buf_.size()) full_ = true;
-    head_ = (head_ + n) % buf_.size();
+    size_t first = std::min(n, cap_ - head_);
+    std::memcpy(buf_.get() + head_, data, first);
+    std::memcpy(buf_.get(), data + first, n - first);
+    if (head_ + n >= cap_) full_ = true;
+    head_ = (head_ + n) % cap_;
 }
 
 std::string RingBuffer::contents() const {
-    if (!full_) return std::string(buf_.begin(), buf_.begin() + static_cast<long>(head_));
-    std::string out(buf_.begin() + static_cast<long>(head_), buf_.end());
-    out.append(buf_.begin(), buf_.begin() + static_cast<long>(head_));
+    if (!full_) return std::string(buf_.get(), head_);
+    std::string out(buf_.get() + head_, cap_ - head_);
+    out.append(buf_.get(), head_);
     return out;
 }
 

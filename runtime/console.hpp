@@ -5,8 +5,8 @@
 #include "common/fd.hpp"
 
 #include <cstddef>
+#include <memory>
 #include <string>
-#include <vector>
 
 namespace lodge::runtime {
 
@@ -18,16 +18,19 @@ struct Pty {
 // Opens a new pty on the host's devpts, unlocked, in raw mode.
 Pty open_console_pty();
 
-// Keeps the last `capacity` bytes written to it.
+// Keeps the last `capacity` bytes written to it. The storage is left
+// uninitialised so its pages cost memory only once the guest has written
+// that much.
 class RingBuffer {
 public:
-    explicit RingBuffer(size_t capacity) : buf_(capacity ? capacity : 1) {}
+    explicit RingBuffer(size_t capacity) : cap_(capacity ? capacity : 1), buf_(new char[cap_]) {}
     void write(const char* data, size_t n);
     std::string contents() const;
-    size_t size() const { return full_ ? buf_.size() : head_; }
+    size_t size() const { return full_ ? cap_ : head_; }
 
 private:
-    std::vector<char> buf_;
+    size_t cap_;
+    std::unique_ptr<char[]> buf_;
     size_t head_ = 0;
     bool full_ = false;
 };

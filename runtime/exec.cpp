@@ -114,10 +114,15 @@ std::vector<std::string> default_exec_env() {
 ExecTarget exec_target(const std::string& run_dir, const std::string& name) {
     ExecTarget t;
     auto client = MonitorClient::connect(run_dir, name);
-    auto st = client.call("pidfd", t.init_pidfd);
+    client.call("pidfd", t.init_pidfd);
     if (!t.init_pidfd) throw Error("the monitor of '" + name + "' sent no pidfd");
-    t.cgroup_paths = st.at("cgroup_paths").get<std::vector<std::string>>();
     std::string dir = container_run_dir(run_dir, name);
+    std::string cgroups = read_file(cgroup_list_path(run_dir, name));
+    for (size_t pos = 0, end; pos < cgroups.size(); pos = end + 1) {
+        end = cgroups.find('\n', pos);
+        if (end == std::string::npos) end = cgroups.size();
+        if (end > pos) t.cgroup_paths.push_back(cgroups.substr(pos, end - pos));
+    }
     std::string bpf = read_file(dir + "/seccomp.bpf");
     t.seccomp.assign(bpf.begin(), bpf.end());
     auto cfg = nlohmann::json::parse(read_file(dir + "/config.json"));

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 namespace lodge::runtime {
@@ -59,7 +60,13 @@ void send_message(int sock, const std::string& data, int fd) {
 }
 
 std::string recv_message(int sock, UniqueFd* fd_out) {
-    std::string buf(max_message, '\0');
+    // Sized to the datagram waiting (MSG_PEEK|MSG_TRUNC tells its length), so
+    // a small request costs no big buffer.
+    ssize_t want;
+    char probe;
+    while ((want = ::recv(sock, &probe, 1, MSG_PEEK | MSG_TRUNC)) < 0)
+        if (errno != EINTR) throw_errno("receive from monitor socket");
+    std::string buf(std::min(static_cast<size_t>(want ? want : 1), max_message), '\0');
     struct iovec iov = {buf.data(), buf.size()};
     struct msghdr msg = {};
     msg.msg_iov = &iov;
@@ -97,6 +104,15 @@ MonitorClient MonitorClient::connect(const std::string& run_dir, const std::stri
     return MonitorClient(std::move(s));
 }
 
+std::string cgroup_list_path(const std::string& run_dir, const std::string& name) {
+    return container_run_dir(run_dir, name) + "/cgroups";
+}
+
+std::string MonitorClient::call_raw(const std::string& request) {
+    send_message(sock_.get(), request);
+    return recv_message(sock_.get());
+}
+
 nlohmann::json MonitorClient::call(const std::string& request) {
     UniqueFd ignored;
     return call(request, ignored);
@@ -122,7 +138,7 @@ Launched launch_container(const ContainerConfig& cfg, const std::string& run_dir
     }
     make_dirs(run_dir, 0711);
     make_dirs(dir, 0700);
-    for (const char* stale : {"/monitor.sock", "/exit.json", "/console.log"}) ::unlink((dir + stale).c_str());
+    for (const char* stale : {"/monitor.sock", "/exit.json", "/console.log", "/cgroups"}) ::unlink((dir + stale).c_str());
     nlohmann::json j = cfg;
     write_file_atomic(dir + "/config.json", j.dump(), 0600);
 

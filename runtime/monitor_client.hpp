@@ -14,6 +14,9 @@ namespace lodge::runtime {
 
 std::string container_run_dir(const std::string& run_dir, const std::string& name);
 std::string monitor_socket_path(const std::string& run_dir, const std::string& name);
+// The file, written at start, listing the container's cgroup directories
+// one per line (exec joins them).
+std::string cgroup_list_path(const std::string& run_dir, const std::string& name);
 
 class MonitorClient {
 public:
@@ -26,6 +29,9 @@ public:
     nlohmann::json call(const std::string& request);
     // The same, also receiving the descriptor the reply carries.
     nlohmann::json call(const std::string& request, UniqueFd& fd_out);
+
+    // Sends a request whose reply is raw bytes, not JSON (console-log).
+    std::string call_raw(const std::string& request);
 
     int fd() const { return sock_.get(); }
 

@@ -7,7 +7,9 @@
 // says by itself whether it was moved yet, so a rerun of either call with the
 // same range after a crash simply finishes the job in its own direction;
 // pending with another range is refused. A failed pass is undone the same
-// way before the error is thrown.
+// way before the error is thrown. What chown takes from a file (setuid bits,
+// the capability) is kept on the file until it is back (detail::Kept), so
+// the one window a crash could otherwise cost is closed too.
 #include "runtime/shift.hpp"
 
 #include "common/error.hpp"
@@ -25,8 +27,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -35,165 +37,14 @@
 
 namespace lodge::runtime {
 
-// ---- pure helpers (declared in shift_internal.hpp) ----
-
-namespace detail {
-namespace {
-
-constexpr uint16_t acl_tag_user = 0x02;
-constexpr uint16_t acl_tag_group = 0x08;
-constexpr uint32_t acl_version = 2;
-constexpr size_t acl_header_size = 4;
-constexpr size_t acl_entry_size = 8; // e_tag u16, e_perm u16, e_id u32
-
-constexpr uint32_t cap_revision_mask = 0xFF000000;
-constexpr uint32_t cap_revision_2 = 0x02000000;
-constexpr uint32_t cap_revision_3 = 0x03000000;
-constexpr size_t cap_v2_size = 20; // magic_etc, {permitted, inheritable} x 2
-constexpr size_t cap_v3_size = 24; // v2 + rootid
-constexpr size_t cap_rootid_at = 20;
-
-uint32_t load_le(std::string_view s, size_t at, size_t bytes) {
-    uint32_t v = 0;
-    for (size_t i = 0; i < bytes; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
-    return v;
-}
-
-void store_le32(std::string& s, size_t at, uint32_t v) {
-    for (size_t i = 0; i < 4; ++i) s[at + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-
-std::string span_text(uint32_t first, uint32_t count) {
-    return std::to_string(first) + ".." + std::to_string(static_cast<uint64_t>(first) + count - 1);
-}
-
-} // namespace
-
-void check_range(const ShiftRange& r, const std::string& root) {
-    auto refuse = [&](const std::string& why) {
-        throw Error(400, "cannot shift " + root + " with uid base " + std::to_string(r.uid_base) + ", gid base " +
-                             std::to_string(r.gid_base) + ", size " + std::to_string(r.size) + ": " + why);
-    };
-    if (r.size == 0) refuse("the range is empty");
-    for (uint32_t base : {r.uid_base, r.gid_base}) {
-        if (base < r.size)
-            refuse("host ids " + span_text(base, r.size) + " overlap the container's ids " + span_text(0, r.size) +
-                   "; choose a host range at or above " + std::to_string(r.size));
-        // 4294967295 is (uid_t)-1, "no id", never a real owner.
-        if (static_cast<uint64_t>(base) + r.size > 0xFFFFFFFFull) refuse("the host range runs past id 4294967294");
-    }
-}
-
-bool same_range(const ShiftRange& a, const ShiftRange& b) {
-    return a.uid_base == b.uid_base && a.gid_base == b.gid_base && a.size == b.size;
-}
-
-std::optional<uint32_t> IdMapper::map(uint32_t id, uint32_t base) const {
-    bool in_container = id < range.size;
-    bool in_host = id >= base && id - base < range.size;
-    if (to_host) {
-        if (in_container) return id + base;
-        if (resuming && in_host) return id;
-    } else {
-        if (in_host) return id - base;
-        if (resuming && in_container) return id;
-    }
-    return std::nullopt;
-}
-
-std::string refused_id(std::string_view kind, uint32_t id, uint32_t base, const IdMapper& m,
-                       const std::string& what) {
-    std::string container = span_text(0, m.range.size);
-    std::string host = span_text(base, m.range.size);
-    std::string expected = m.resuming ? container + " or " + host : m.to_host ? container : host;
-    return std::string(kind) + " " + std::to_string(id) + " of " + what + " is outside " + expected +
-           "; change it to an id in that range and run again";
-}
-
-std::string shift_acl_xattr(std::string_view value, const IdMapper& m, const std::string& what) {
-    if (value.size() < acl_header_size || (value.size() - acl_header_size) % acl_entry_size != 0 ||
-        load_le(value, 0, 4) != acl_version)
-        throw Error("the POSIX ACL of " + what + " is not in the version 2 layout; its ids cannot be shifted");
-    std::string out(value);
-    for (size_t at = acl_header_size; at < value.size(); at += acl_entry_size) {
-        uint32_t tag = load_le(value, at, 2);
-        if (tag != acl_tag_user && tag != acl_tag_group) continue; // the others carry no id
-        bool user = tag == acl_tag_user;
-        uint32_t base = user ? m.range.uid_base : m.range.gid_base;
-        uint32_t id = load_le(value, at + 4, 4);
-        auto moved = m.map(id, base);
-        if (!moved) throw Error(refused_id(user ? "ACL uid" : "ACL gid", id, base, m, what));
-        store_le32(out, at + 4, *moved);
-    }
-    return out;
-}
-
-std::string shift_cap_xattr(std::string_view value, const IdMapper& m, const std::string& what) {
-    uint32_t magic = value.size() >= 4 ? load_le(value, 0, 4) : 0;
-    uint32_t revision = magic & cap_revision_mask;
-    uint32_t rootid = 0;
-    if (value.size() == cap_v3_size && revision == cap_revision_3)
-        rootid = load_le(value, cap_rootid_at, 4);
-    else if (value.size() != cap_v2_size || revision != cap_revision_2)
-        throw Error("the file capability of " + what + " is neither v2 nor v3; its root id cannot be shifted");
-    auto moved = m.uid(rootid);
-    if (!moved) throw Error(refused_id("capability root uid", rootid, m.range.uid_base, m, what));
-
-    std::string out(value.substr(0, cap_v2_size));
-    uint32_t flags = magic & ~cap_revision_mask;
-    if (*moved == 0) {
-        store_le32(out, 0, cap_revision_2 | flags);
-        return out;
-    }
-    out.resize(cap_v3_size);
-    store_le32(out, 0, cap_revision_3 | flags);
-    store_le32(out, cap_rootid_at, *moved);
-    return out;
-}
-
-std::string format_record(const ShiftRecord& rec) {
-    return std::string(rec.pending ? "pending:" : "") + std::to_string(rec.range.uid_base) + ":" +
-           std::to_string(rec.range.gid_base) + ":" + std::to_string(rec.range.size);
-}
-
-std::optional<ShiftRecord> parse_record(std::string_view text) {
-    ShiftRecord rec{{0, 0, 0}, false};
-    constexpr std::string_view pending = "pending:";
-    if (text.starts_with(pending)) {
-        rec.pending = true;
-        text.remove_prefix(pending.size());
-    }
-    if (text.ends_with('\n')) text.remove_suffix(1); // a record file edited by hand
-    uint32_t* fields[] = {&rec.range.uid_base, &rec.range.gid_base, &rec.range.size};
-    for (size_t i = 0; i < 3; ++i) {
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *fields[i]);
-        if (ec != std::errc() || end == text.data()) return std::nullopt;
-        text.remove_prefix(static_cast<size_t>(end - text.data()));
-        if (i == 2) break;
-        if (!text.starts_with(':')) return std::nullopt;
-        text.remove_prefix(1);
-    }
-    if (!text.empty()) return std::nullopt;
-    return rec;
-}
-
-std::string record_file_path(const std::string& root) {
-    std::string p = root;
-    while (p.size() > 1 && p.back() == '/') p.pop_back();
-    auto slash = p.find_last_of('/');
-    std::string parent = slash == std::string::npos ? "." : p.substr(0, slash);
-    std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
-    if (base.empty() || base == "." || base == "..")
-        throw Error(400, "cannot keep a shift record next to '" + root + "': name the root directory by its own name");
-    return parent + "/.lodge-shifted." + base;
-}
-
-} // namespace detail
-
 namespace {
 
 using detail::IdMapper;
+using detail::range_text;
 using detail::ShiftRecord;
+
+constexpr const char* record_xattr = "trusted.lodge.shift";
+constexpr const char* kept_xattr = "trusted.lodge.shift.kept"; // see detail::Kept
 
 // ---- can_idmap ----
 
@@ -248,6 +99,8 @@ public:
         if (!ns_) throw_errno("open " + proc + "/ns/user");
     }
 
+    ParkedUserns(const ParkedUserns&) = delete;
+    ParkedUserns& operator=(const ParkedUserns&) = delete;
     int fd() const { return ns_.get(); }
 
 private:
@@ -307,50 +160,84 @@ void set_xattr(const FdPath& at, const char* name, const std::string& value, con
         throw_errno("write " + std::string(name) + " of " + what);
 }
 
-// Checks (apply == false) or moves (apply == true) the ids of one inode:
-// owner, ACL entries, capability root id. Everything is read and checked
-// before anything is written, so a refused id leaves the inode as it was.
-void shift_inode(int fd, const struct statx& st, const std::string& path, const IdMapper& m, bool apply) {
+// One pass over a tree: checking (apply false) or moving ids. recover: an
+// interrupted run may have left Kept metadata on some files.
+struct Pass {
+    IdMapper map;
+    bool apply;
+    bool recover;
+};
+
+// Everything a shift rewrites on one inode, read and checked before anything
+// is written, so that a refused id leaves the inode as it was.
+struct InodePlan {
+    uint32_t uid, gid;
+    bool chown;                      // the owner changes
+    uint32_t mode;                   // permission bits, setuid/setgid included
+    std::optional<std::string> kept; // raw Kept an interrupted run left
+    std::optional<std::string> cap, access, dflt;
+    std::string new_cap, new_access, new_dflt;
+};
+
+InodePlan plan_inode(const FdPath& at, const struct statx& st, const std::string& path, const Pass& p) {
+    const IdMapper& m = p.map;
+    InodePlan plan{};
     auto uid = m.uid(st.stx_uid);
     if (!uid) throw Error(detail::refused_id("uid", st.stx_uid, m.range.uid_base, m, path));
     auto gid = m.gid(st.stx_gid);
     if (!gid) throw Error(detail::refused_id("gid", st.stx_gid, m.range.gid_base, m, path));
-    bool chown_needed = *uid != st.stx_uid || *gid != st.stx_gid;
-    auto chown = [&] {
-        if (::fchownat(fd, "", *uid, *gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown " + path);
-    };
+    plan.uid = *uid;
+    plan.gid = *gid;
+    plan.chown = *uid != st.stx_uid || *gid != st.stx_gid;
+    plan.mode = st.stx_mode & 07777;
+    if (S_ISLNK(st.stx_mode)) return plan; // no ACLs or capabilities on symlinks
 
-    if (S_ISLNK(st.stx_mode)) { // no ACLs or capabilities on symlinks
-        if (apply && chown_needed) chown();
-        return;
+    plan.cap = get_xattr(at, "security.capability", path);
+    if (p.recover && !S_ISDIR(st.stx_mode)) plan.kept = get_xattr(at, kept_xattr, path);
+    if (plan.kept) {
+        auto kept = detail::decode_kept(*plan.kept);
+        if (!kept) throw Error(std::string(kept_xattr) + " of " + path + " is malformed; check its mode and "
+                               "capability, remove the xattr and run again");
+        plan.mode = kept->mode;
+        plan.cap = kept->cap;
     }
-    FdPath at(fd);
-    auto cap = get_xattr(at, "security.capability", path);
-    auto access = get_xattr(at, "system.posix_acl_access", path);
-    std::optional<std::string> dflt;
-    if (S_ISDIR(st.stx_mode)) dflt = get_xattr(at, "system.posix_acl_default", path);
-    std::string new_cap = cap ? detail::shift_cap_xattr(*cap, m, path) : "";
-    std::string new_access = access ? detail::shift_acl_xattr(*access, m, path) : "";
-    std::string new_dflt = dflt ? detail::shift_acl_xattr(*dflt, m, path) : "";
-    if (!apply) return;
+    plan.access = get_xattr(at, "system.posix_acl_access", path);
+    if (S_ISDIR(st.stx_mode)) plan.dflt = get_xattr(at, "system.posix_acl_default", path);
+    if (plan.cap) plan.new_cap = detail::shift_cap_xattr(*plan.cap, m, path);
+    if (plan.access) plan.new_access = detail::shift_acl_xattr(*plan.access, m, path);
+    if (plan.dflt) plan.new_dflt = detail::shift_acl_xattr(*plan.dflt, m, path);
+    return plan;
+}
 
-    if (chown_needed) {
-        chown();
-        // chown dropped setuid/setgid (from non-directories) and the file
-        // capability; both come back below.
-        if (st.stx_mode & (S_ISUID | S_ISGID))
-            if (::chmod(at.c_str(), st.stx_mode & 07777) < 0) throw_errno("chmod " + path);
+void apply_inode(int fd, const FdPath& at, const struct statx& st, const std::string& path, const InodePlan& plan) {
+    bool special = plan.mode & (S_ISUID | S_ISGID);
+    // chown takes setuid/setgid and the capability from non-directories:
+    // kept on the file until they are back. A filesystem without trusted
+    // xattrs has no capabilities, and then only a crash in between costs
+    // the setuid bits.
+    bool keep = plan.chown && !plan.kept && !S_ISDIR(st.stx_mode) && !S_ISLNK(st.stx_mode) && (special || plan.cap);
+    if (keep) {
+        std::string kept = detail::encode_kept({plan.mode, plan.cap});
+        if (::setxattr(at.c_str(), kept_xattr, kept.data(), kept.size(), 0) < 0) {
+            if (errno != EOPNOTSUPP) throw_errno("write " + std::string(kept_xattr) + " of " + path);
+            keep = false;
+        }
     }
-    if (access && new_access != *access) set_xattr(at, "system.posix_acl_access", new_access, path);
-    if (dflt && new_dflt != *dflt) set_xattr(at, "system.posix_acl_default", new_dflt, path);
-    if (cap && (chown_needed || new_cap != *cap)) set_xattr(at, "security.capability", new_cap, path);
+    if (plan.chown && ::fchownat(fd, "", plan.uid, plan.gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+        throw_errno("chown " + path);
+    if (S_ISLNK(st.stx_mode)) return;
+
+    bool restore = plan.chown || plan.kept;
+    if (restore && special && ::chmod(at.c_str(), plan.mode) < 0) throw_errno("chmod " + path);
+    if (plan.access && plan.new_access != *plan.access)
+        set_xattr(at, "system.posix_acl_access", plan.new_access, path);
+    if (plan.dflt && plan.new_dflt != *plan.dflt) set_xattr(at, "system.posix_acl_default", plan.new_dflt, path);
+    if (plan.cap && (restore || plan.new_cap != *plan.cap)) set_xattr(at, "security.capability", plan.new_cap, path);
+    if ((keep || plan.kept) && ::removexattr(at.c_str(), kept_xattr) < 0 && errno != ENODATA)
+        throw_errno("remove " + std::string(kept_xattr) + " of " + path);
 }
 
 // ---- the walk ----
-
-struct DirCloser {
-    void operator()(DIR* d) const { ::closedir(d); }
-};
 
 struct statx stat_fd(int fd, const std::string& path) {
     struct statx st;
@@ -389,7 +276,7 @@ private:
     void walk_dir(int dir_fd, std::string& path) {
         int list_fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (list_fd < 0) throw_errno("open " + path);
-        std::unique_ptr<DIR, DirCloser> dir(::fdopendir(list_fd));
+        std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(list_fd), ::closedir);
         if (!dir) {
             int err = errno;
             ::close(list_fd);
@@ -427,26 +314,19 @@ private:
     std::unordered_set<uint64_t> seen_; // inode numbers; one filesystem only
 };
 
-void shift_pass(int root_fd, const std::string& root, const IdMapper& m, bool apply) {
+void shift_pass(int root_fd, const std::string& root, const Pass& p) {
     TreeWalk walk(root, [&](int fd, const struct statx& st, const std::string& path) {
-        shift_inode(fd, st, path, m, apply);
+        FdPath at(fd);
+        InodePlan plan = plan_inode(at, st, path, p);
+        if (p.apply) apply_inode(fd, at, st, path, plan);
     });
     walk.run(root_fd);
 }
 
 // ---- the record ----
 
-constexpr const char* record_xattr = "trusted.lodge.shift";
-
-std::string range_text(const ShiftRange& r) {
-    return "uid base " + std::to_string(r.uid_base) + ", gid base " + std::to_string(r.gid_base) + ", size " +
-           std::to_string(r.size);
-}
-
-std::string parent_of(const std::string& file) {
-    auto slash = file.find_last_of('/');
-    return slash == 0 ? "/" : file.substr(0, slash);
-}
+// record_file_path always has a slash; "/.lodge-shifted.x" sits in "/".
+std::string parent_of(const std::string& file) { return file.substr(0, std::max<size_t>(file.rfind('/'), 1)); }
 
 void sync_path(const std::string& path, int flags) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags));
@@ -515,7 +395,7 @@ void clear_record(int root_fd, const std::string& root) {
 // failed and what state the tree is left in when it did not.
 void roll_back(int root_fd, const std::string& root, const IdMapper& m, const Error& failure) {
     try {
-        shift_pass(root_fd, root, m.reversed(), true);
+        shift_pass(root_fd, root, {m.reversed(), true, true});
         if (::syncfs(root_fd) < 0) throw_errno("sync " + root);
         if (m.to_host)
             clear_record(root_fd, root);
@@ -545,15 +425,15 @@ void run_shift(const std::string& root, const ShiftRange& range, bool to_host) {
     if (to_host && rec && !rec->pending) return; // done already
     if (!to_host && !rec) return;                // never shifted, or unshifted already
 
-    IdMapper check_map{range, to_host, rec && rec->pending};
+    bool interrupted = rec && rec->pending;
     // A first read-only pass: an id that cannot move is found before
     // anything changed.
-    shift_pass(root_fd.get(), root, check_map, false);
+    shift_pass(root_fd.get(), root, {{range, to_host, interrupted}, false, interrupted});
 
     write_record(root_fd.get(), root, {range, true});
     IdMapper move_map{range, to_host, true}; // pending from here on
     try {
-        shift_pass(root_fd.get(), root, move_map, true);
+        shift_pass(root_fd.get(), root, {move_map, true, interrupted});
     } catch (const Error& e) {
         roll_back(root_fd.get(), root, move_map, e);
         throw;

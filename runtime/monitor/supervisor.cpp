@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime/monitor_client.hpp"
 #include "runtime/syscalls.hpp"
 
@@ -14,7 +15,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <sstream>
+#include <cstdio>
+#include <cstring>
 
 namespace lodge::runtime::monitor {
 
@@ -26,32 +28,52 @@ long long now_ms() {
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-nlohmann::json error_reply(int status, const std::string& msg) { return {{"error", msg}, {"status", status}}; }
+// The monitor's replies are small and fixed in shape; formatting them by
+// hand keeps a JSON library's code out of the monitor's resident memory.
+std::string error_reply(int status, const char* msg) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "{\"error\":\"%s\",\"status\":%d}", msg, status);
+    return buf;
+}
 
 } // namespace
 
-Supervisor::Supervisor(ContainerConfig cfg, std::string dir, RunningContainer rc, UniqueFd pty_master,
-                       UniqueFd listener)
-    : cfg_(std::move(cfg)), dir_(std::move(dir)), rc_(std::move(rc)), pty_(std::move(pty_master)),
-      listener_(std::move(listener)), log_(cfg_.console_log_bytes), started_ms_(now_ms()) {}
+Supervisor::Supervisor(SupervisedInit init, UniqueFd pidfd, UniqueFd pty_master, UniqueFd listener)
+    : init_(std::move(init)), pidfd_(std::move(pidfd)), pty_(std::move(pty_master)), listener_(std::move(listener)),
+      log_(init_.console_log_bytes) {}
 
-nlohmann::json Supervisor::state() const {
-    std::string status = exited_ ? "stopped" : (rc_.cgroup->frozen() ? "frozen" : "running");
-    return {{"name", cfg_.name},          {"status", status},
-            {"init_pid", rc_.init_pid},   {"monitor_pid", ::getpid()},
-            {"started_at", started_ms_},  {"cgroup_paths", rc_.cgroup->paths()}};
+bool Supervisor::frozen() const {
+    // Either freezer reports it; reading the files directly avoids building
+    // a Cgroup (and parsing mountinfo) on every state request.
+    std::string v1 = "/sys/fs/cgroup/freezer/lodge/" + init_.name + "/freezer.state";
+    std::string v2 = cgroup_root() + "/unified/lodge/" + init_.name + "/cgroup.freeze";
+    try {
+        if (::access(v1.c_str(), F_OK) == 0) return read_file(v1).rfind("FROZEN", 0) == 0;
+        if (::access(v2.c_str(), F_OK) == 0) return read_file(v2).rfind("1", 0) == 0;
+    } catch (const Error&) {
+    }
+    return false;
+}
+
+std::string Supervisor::state() const {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "{\"name\":\"%s\",\"status\":\"%s\",\"init_pid\":%d,\"monitor_pid\":%d,\"started_at\":%lld}",
+                  init_.name.c_str(), exited_ ? "stopped" : (frozen() ? "frozen" : "running"), init_.init_pid,
+                  ::getpid(), init_.started_ms);
+    return buf;
 }
 
 void Supervisor::begin_stop(int timeout_ms, bool force) {
     if (exited_) return;
     if (force || timeout_ms == 0) {
         forced_ = true;
-        sys::pidfd_send_signal(rc_.init_pidfd.get(), SIGKILL);
+        sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
         return;
     }
     // A frozen init can't act on its halt signal.
-    if (rc_.cgroup->frozen()) rc_.cgroup->freeze(false);
-    sys::pidfd_send_signal(rc_.init_pidfd.get(), halt_signal_for(cfg_));
+    if (frozen()) open_cgroup(init_.name)->freeze(false);
+    sys::pidfd_send_signal(pidfd_.get(), init_.halt_signal);
     long long deadline = now_ms() + timeout_ms;
     if (kill_at_ms_ < 0 || deadline < kill_at_ms_) kill_at_ms_ = deadline;
 }
@@ -72,58 +94,34 @@ void Supervisor::handle_request(Client& c) {
         (void)!::write(pty_.get(), req.data(), req.size());
         return;
     }
-    std::istringstream in(req);
-    std::string verb;
-    in >> verb;
-    nlohmann::json reply;
+    char verb[32] = "";
+    int timeout_ms = 30000, force = 0;
+    std::sscanf(req.c_str(), "%31s %d %d", verb, &timeout_ms, &force);
+    std::string reply;
     int fd = -1;
-    try {
-        if (verb == "state") {
-            reply = state();
-        } else if (verb == "pidfd") {
-            reply = state();
-            fd = rc_.init_pidfd.get();
-        } else if (verb == "stop") {
-            int timeout_ms = 30000, force = 0;
-            in >> timeout_ms >> force;
-            begin_stop(timeout_ms, force != 0);
-            c.waiting = true;
-            return; // answered when init has exited
-        } else if (verb == "wait") {
-            c.waiting = true;
-            return;
-        } else if (verb == "freeze" || verb == "unfreeze") {
-            rc_.cgroup->freeze(verb == "freeze");
-            reply = state();
-        } else if (verb == "usage") {
-            Usage u = rc_.cgroup->usage();
-            reply = {{"memory_bytes", u.memory_bytes}, {"memory_peak_bytes", u.memory_peak_bytes},
-                     {"cpu_ns", u.cpu_ns},             {"pids", u.pids},
-                     {"oom_kills", u.oom_kills}};
-        } else if (verb == "limits") {
-            std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-            ContainerConfig tmp = cfg_;
-            nlohmann::json j = cfg_;
-            j["limits"] = nlohmann::json::parse(rest);
-            tmp = j.get<ContainerConfig>();
-            rc_.cgroup->apply(tmp.limits);
-            cfg_.limits = tmp.limits;
-            reply = {{"ok", true}};
-        } else if (verb == "console-log") {
-            reply = {{"log", log_.contents()}};
-        } else if (verb == "console") {
-            c.console = true;
-            reply = {{"ok", true}};
-        } else {
-            reply = error_reply(400, "unknown monitor request '" + verb + "'");
-        }
-    } catch (const Error& e) {
-        reply = error_reply(e.status(), e.what());
-    } catch (const std::exception& e) {
-        reply = error_reply(400, e.what());
+    if (!std::strcmp(verb, "state")) {
+        reply = state();
+    } else if (!std::strcmp(verb, "pidfd")) {
+        reply = state();
+        fd = pidfd_.get();
+    } else if (!std::strcmp(verb, "stop")) {
+        begin_stop(timeout_ms, force != 0);
+        c.waiting = true;
+        return; // answered when init has exited
+    } else if (!std::strcmp(verb, "wait")) {
+        c.waiting = true;
+        return;
+    } else if (!std::strcmp(verb, "console-log")) {
+        // Raw bytes, not JSON: the log is whatever the guest wrote.
+        reply = log_.contents();
+    } else if (!std::strcmp(verb, "console")) {
+        c.console = true;
+        reply = "{\"ok\":true}";
+    } else {
+        reply = error_reply(400, "unknown monitor request");
     }
     try {
-        send_message(c.sock.get(), reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), fd);
+        send_message(c.sock.get(), reply, fd);
     } catch (const Error&) {
         c.sock.reset();
     }
@@ -134,89 +132,97 @@ void Supervisor::pump_console() {
     ssize_t n = ::read(pty_.get(), buf, sizeof buf);
     if (n <= 0) return;
     log_.write(buf, static_cast<size_t>(n));
-    std::string chunk(buf, static_cast<size_t>(n));
     for (auto& c : clients_)
         if (c.console && c.sock) {
-            if (::send(c.sock.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
+            if (::send(c.sock.get(), buf, static_cast<size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
                 c.sock.reset();
         }
 }
 
 void Supervisor::on_init_exit() {
     siginfo_t info = {};
-    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(rc_.init_pidfd.get()), &info, WEXITED) < 0)
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0)
         throw_errno("waitid init");
     exited_ = true;
-    nlohmann::json rec = {{"stopped_at", now_ms()}, {"forced", forced_}};
-    bool clean = false;
+    bool clean;
+    char rec[256];
     if (info.si_code == CLD_EXITED) {
-        rec["code"] = info.si_status;
-        clean = info.si_status == 0;
+        clean = info.si_status == 0 && !forced_;
+        std::snprintf(rec, sizeof rec, "{\"clean\":%s,\"code\":%d,\"forced\":%s,\"stopped_at\":%lld}",
+                      clean ? "true" : "false", info.si_status, forced_ ? "true" : "false", now_ms());
     } else {
-        rec["signal"] = info.si_status;
         // reboot(2) in a pid namespace ends its init with SIGINT for halt and
         // power-off, SIGHUP for reboot: both are the guest shutting down.
-        clean = info.si_status == SIGINT || info.si_status == SIGHUP;
-        rec["reboot"] = info.si_status == SIGHUP;
+        clean = (info.si_status == SIGINT || info.si_status == SIGHUP) && !forced_;
+        std::snprintf(rec, sizeof rec,
+                      "{\"clean\":%s,\"signal\":%d,\"reboot\":%s,\"forced\":%s,\"stopped_at\":%lld}",
+                      clean ? "true" : "false", info.si_status, info.si_status == SIGHUP ? "true" : "false",
+                      forced_ ? "true" : "false", now_ms());
     }
-    rec["clean"] = clean && !forced_;
     exit_ = rec;
     // The pid namespace is gone with its init; what is left in the cgroup
     // is on its way out.
-    rc_.cgroup->kill_all(SIGKILL);
-    rc_.cgroup->destroy();
+    try {
+        auto cg = open_cgroup(init_.name);
+        cg->kill_all(SIGKILL);
+        cg->destroy();
+    } catch (const Error& e) {
+        std::fprintf(stderr, "lodge-monitor %s: removing the cgroup: %s\n", init_.name.c_str(), e.what());
+    }
     pump_console();
     try {
-        write_file_atomic(dir_ + "/console.log", log_.contents(), 0600);
-        write_file_atomic(dir_ + "/exit.json", exit_.dump(), 0600);
-    } catch (const Error&) { // a read-only run dir loses the record, not the stop
+        write_file_atomic(init_.dir + "/console.log", log_.contents(), 0600);
+        write_file_atomic(init_.dir + "/exit.json", exit_, 0600);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "lodge-monitor %s: recording the exit: %s\n", init_.name.c_str(), e.what());
     }
-    ::unlink((dir_ + "/monitor.sock").c_str());
+    ::unlink((init_.dir + "/monitor.sock").c_str());
     listener_.reset();
 }
 
-nlohmann::json Supervisor::run() {
+std::string Supervisor::run() {
+    std::vector<struct pollfd> fds;
     while (true) {
-        std::vector<struct pollfd> fds;
-        if (!exited_) {
-            fds.push_back({rc_.init_pidfd.get(), POLLIN, 0});
-            fds.push_back({pty_.get(), POLLIN, 0});
-            fds.push_back({listener_.get(), POLLIN, 0});
-        }
-        size_t first_client = fds.size();
-        for (auto& c : clients_) fds.push_back({c.sock.get(), POLLIN, 0});
-
         if (exited_) {
             // Every waiter gets the exit record; then the monitor is done.
             for (auto& c : clients_)
                 if (c.waiting && c.sock) {
                     try {
-                        send_message(c.sock.get(), exit_.dump());
+                        send_message(c.sock.get(), exit_);
                     } catch (const Error&) {
                     }
                 }
             return exit_;
         }
+        fds.clear();
+        fds.push_back({pidfd_.get(), POLLIN, 0});
+        fds.push_back({pty_.get(), POLLIN, 0});
+        fds.push_back({listener_.get(), POLLIN, 0});
+        for (auto& c : clients_) fds.push_back({c.sock.get(), POLLIN, 0});
 
         int timeout = -1;
         if (kill_at_ms_ >= 0) timeout = static_cast<int>(std::max(0LL, kill_at_ms_ - now_ms()));
-        int n = ::poll(fds.data(), fds.size(), timeout);
-        if (n < 0) {
+        if (::poll(fds.data(), fds.size(), timeout) < 0) {
             if (errno == EINTR) continue;
             throw_errno("poll");
         }
         if (kill_at_ms_ >= 0 && now_ms() >= kill_at_ms_) {
             kill_at_ms_ = -1;
             forced_ = true;
-            sys::pidfd_send_signal(rc_.init_pidfd.get(), SIGKILL);
+            sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
         }
         if (fds[1].revents & POLLIN) pump_console();
         if (fds[2].revents & POLLIN) {
             int s = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
             if (s >= 0) clients_.push_back({UniqueFd(s)});
         }
-        for (size_t i = first_client; i < fds.size(); ++i)
-            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) handle_request(clients_[i - first_client]);
+        bool served = false;
+        for (size_t i = 3; i < fds.size(); ++i)
+            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                handle_request(clients_[i - 3]);
+                served = true;
+            }
+        if (served && after_requests) after_requests();
         clients_.erase(std::remove_if(clients_.begin(), clients_.end(), [](const Client& c) { return !c.sock; }),
                        clients_.end());
         if (fds[0].revents & POLLIN) on_init_exit();

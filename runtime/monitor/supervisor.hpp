@@ -1,23 +1,39 @@
-// The monitor's life after init has started: the control socket, the
-// console, and recording how init ended.
+// The monitor's life after init has started, in a freshly exec'd image that
+// touches little memory: the control socket, the console, and recording how
+// init ended. Requests that act on the cgroup (limits, usage, freeze) are
+// served by the clients themselves through runtime/cgroup.hpp; the monitor
+// keeps only what needs a process that lives as long as the container.
 #pragma once
 
 #include "common/fd.hpp"
 #include "runtime/console.hpp"
-#include "runtime/start.hpp"
 
-#include <nlohmann/json.hpp>
+#include <sys/types.h>
+
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace lodge::runtime::monitor {
 
+struct SupervisedInit {
+    std::string name;
+    std::string dir; // the container's run directory
+    pid_t init_pid;
+    int halt_signal;
+    long long started_ms;
+    size_t console_log_bytes;
+};
+
 class Supervisor {
 public:
-    Supervisor(ContainerConfig cfg, std::string dir, RunningContainer rc, UniqueFd pty_master, UniqueFd listener);
+    Supervisor(SupervisedInit init, UniqueFd pidfd, UniqueFd pty_master, UniqueFd listener);
     // Serves until init has exited and every waiter has its answer; returns
-    // the exit record.
-    nlohmann::json run();
+    // the exit record (JSON).
+    std::string run();
+
+    // Called after each round of requests (the monitor trims its memory).
+    std::function<void()> after_requests;
 
 private:
     struct Client {
@@ -27,23 +43,22 @@ private:
     };
 
     void handle_request(Client& c);
-    nlohmann::json state() const;
+    std::string state() const;
     void begin_stop(int timeout_ms, bool force);
     void on_init_exit();
     void pump_console();
+    bool frozen() const;
 
-    ContainerConfig cfg_;
-    std::string dir_;
-    RunningContainer rc_;
+    SupervisedInit init_;
+    UniqueFd pidfd_;
     UniqueFd pty_;
     UniqueFd listener_;
     std::vector<Client> clients_;
     RingBuffer log_;
-    long long started_ms_;
     long long kill_at_ms_ = -1; // when a clean stop turns into SIGKILL
     bool forced_ = false;
     bool exited_ = false;
-    nlohmann::json exit_;
+    std::string exit_;
 };
 
 } // namespace lodge::runtime::monitor

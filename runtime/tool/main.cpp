@@ -146,8 +146,8 @@ int cmd_exec(const std::string& run_dir, const std::string& name, const Args& a)
 int cmd_console(const std::string& run_dir, const std::string& name, const Args& a) {
     auto client = MonitorClient::connect(run_dir, name);
     if (a.has("--log")) {
-        auto j = client.call("console-log");
-        std::fputs(j["log"].get<std::string>().c_str(), stdout);
+        std::string log = client.call_raw("console-log");
+        std::fwrite(log.data(), 1, log.size(), stdout);
         return 0;
     }
     client.call("console");
@@ -213,7 +213,19 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (cmd == "usage" || cmd == "freeze" || cmd == "unfreeze") {
-        std::printf("%s\n", MonitorClient::connect(run_dir, name).call(cmd).dump().c_str());
+        // The cgroup is acted on directly; the monitor is asked only to
+        // make sure the container runs.
+        MonitorClient::connect(run_dir, name).call("state");
+        auto cg = open_cgroup(name);
+        if (cmd == "usage") {
+            Usage u = cg->usage();
+            nlohmann::json j = {{"memory_bytes", u.memory_bytes}, {"memory_peak_bytes", u.memory_peak_bytes},
+                                {"cpu_ns", u.cpu_ns}, {"pids", u.pids}, {"oom_kills", u.oom_kills}};
+            std::printf("%s\n", j.dump().c_str());
+            return 0;
+        }
+        cg->freeze(cmd == "freeze");
+        std::printf("%s\n", state_of(run_dir, name).dump().c_str());
         return 0;
     }
     if (cmd == "delete") {

@@ -136,6 +136,14 @@ public:
         ASSERT_EQ(::write(go_, &c, 1), 1);
         ASSERT_EQ(::read(ready_, &c, 1), 1);
     }
+    // Waits at most `limit` for the child; its wait status, or nullopt.
+    std::optional<int> reap_within(std::chrono::milliseconds limit) {
+        int status = 0;
+        if (!eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit))
+            return std::nullopt;
+        pid_ = -1;
+        return status;
+    }
     // Waits for the child and returns its wait status.
     int reap() {
         int status = 0;
@@ -370,6 +378,22 @@ TEST(Cgroup, DestroyRemovesTheGuestsOwnCgroupsDepthFirst) {
     cg->kill_all(SIGTERM);
     int status = child.reap();
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    cg->destroy();
+    EXPECT_FALSE(cg->exists());
+}
+
+TEST(Cgroup, KillingAFrozenContainerEndsIt) {
+    TestCgroup cg("frozenkill");
+    cg->create(0, 0);
+    Child child(true);
+    cg->attach(child.pid());
+    child.start();
+    cg->freeze(true);
+    cg->kill_all(SIGKILL);
+    auto status = child.reap_within(3s);
+    ASSERT_TRUE(status) << "a killed task stayed frozen";
+    EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL);
+    EXPECT_FALSE(cg->frozen());
     cg->destroy();
     EXPECT_FALSE(cg->exists());
 }

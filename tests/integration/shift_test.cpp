@@ -277,7 +277,8 @@ protected:
         make_file(path, 1000, 1000, 0644, "");
         int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
         ok(fd, "open " + path);
-        bool good = ::ftruncate(fd, 1 << 30) == 0 && ::pwrite(fd, "a", 1, 0) == 1 && ::pwrite(fd, "z", 1, (1 << 30) - 1) == 1;
+        bool good = ::ftruncate(fd, 1 << 30) == 0 && ::pwrite(fd, "a", 1, 0) == 1 &&
+                    ::pwrite(fd, "z", 1, (1 << 30) - 1) == 1;
         ::close(fd);
         if (!good) throw std::runtime_error("write " + path);
     }
@@ -340,6 +341,8 @@ TEST_F(ShiftTree, ShiftsEveryInodeOnceAndUnshiftsBackExactly) {
     EXPECT_NE(nscap.find("cap_net_raw=ep [rootid=1001000]"), std::string::npos) << nscap;
 
     EXPECT_EQ(record(), "1000000:2000000:65536");
+    for (const char* rel : {"suid", "ping", "nscap", "sgid/inner"})
+        EXPECT_EQ(raw_xattr(root_ + "/" + rel, "trusted.lodge.shift.kept"), "-") << rel;
     ShiftRange got{};
     ASSERT_TRUE(shifted_range(root_, got));
     EXPECT_EQ(got.uid_base, range.uid_base);
@@ -442,6 +445,36 @@ TEST_F(ShiftTree, AnInterruptedShiftIsFinishedByRunningAgain) {
     EXPECT_EQ(record(), "-");
 }
 
+// chown strips setuid bits and capabilities; a crash between the chown and
+// putting them back must not lose them (the shift keeps them on the file).
+TEST_F(ShiftTree, ACrashRightAfterAChownLosesNoSetuidBitOrCapability) {
+    std::string pending = "pending:1000000:2000000:65536";
+    ok(::setxattr(root_.c_str(), "trusted.lodge.shift", pending.data(), pending.size(), 0), "setxattr");
+    std::string v2 = before_.at("ping").cap;
+    ASSERT_EQ(v2.size(), 20u);
+    auto keep_then_chown = [&](const std::string& rel, const std::string& kept) {
+        std::string path = root_ + "/" + rel;
+        ok(::setxattr(path.c_str(), "trusted.lodge.shift.kept", kept.data(), kept.size(), 0), "setxattr");
+        ok(::chown(path.c_str(), 1000000 + before_.at(rel).uid, 2000000 + before_.at(rel).gid), "chown " + rel);
+    };
+    keep_then_chown("ping", le32(0755) + v2);
+    keep_then_chown("suid", le32(04755));
+    ASSERT_EQ(raw_xattr(root_ + "/ping", "security.capability"), "-"); // what the crash left
+    struct stat st;
+    ok(::stat((root_ + "/suid").c_str(), &st), "stat");
+    ASSERT_EQ(st.st_mode & 07777, 0755u);
+
+    shift_tree(root_, range);
+    Snapshot shifted = snapshot(root_);
+    expect_shifted(before_, shifted);
+    EXPECT_EQ(shifted.at("suid").mode & 07777, 04755u);
+    EXPECT_NE(run("getcap -n " + root_ + "/ping").find("[rootid=1000000]"), std::string::npos);
+    EXPECT_EQ(raw_xattr(root_ + "/ping", "trusted.lodge.shift.kept"), "-");
+    EXPECT_EQ(raw_xattr(root_ + "/suid", "trusted.lodge.shift.kept"), "-");
+    unshift_tree(root_, range);
+    EXPECT_EQ(snapshot(root_), before_);
+}
+
 // ramfs has no xattrs at all: the record goes to a file beside the root.
 TEST(ShiftRecordFile, UsedWhereTheFilesystemHasNoTrustedXattrs) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
@@ -485,8 +518,9 @@ TEST(CanIdmap, TrueOnExt4AndTmpfsFalseOnOverlayfs) {
     EXPECT_TRUE(can_idmap(t));
 
     for (const char* d : {"/lower", "/upper", "/work", "/merged"}) make_dir(tmp.path() + d, 0, 0, 0755);
-    Mount overlay("none", tmp.path() + "/merged", "overlay", 0,
-                  "lowerdir=" + tmp.path() + "/lower,upperdir=" + tmp.path() + "/upper,workdir=" + tmp.path() + "/work");
+    const std::string& t0 = tmp.path();
+    Mount overlay("none", t0 + "/merged", "overlay", 0,
+                  "lowerdir=" + t0 + "/lower,upperdir=" + t0 + "/upper,workdir=" + t0 + "/work");
     EXPECT_FALSE(can_idmap(tmp.path() + "/merged"));
 }
 

@@ -44,7 +44,9 @@ constexpr uint32_t undefined_id = 0xFFFFFFFF;
 
 // cap_net_raw=ep as setcap writes it (v2) and as a namespaced root would (v3).
 std::string cap_v2() { return le32(0x02000001) + le32(1u << 13) + le32(0) + le32(0) + le32(0); }
-std::string cap_v3(uint32_t rootid) { return le32(0x03000001) + le32(1u << 13) + le32(0) + le32(0) + le32(0) + le32(rootid); }
+std::string cap_v3(uint32_t rootid) {
+    return le32(0x03000001) + le32(1u << 13) + le32(0) + le32(0) + le32(0) + le32(rootid);
+}
 
 } // namespace
 
@@ -176,6 +178,24 @@ TEST(ShiftCap, ARootIdOutOfRangeNamesTheFile) {
     } catch (const lodge::Error& e) {
         EXPECT_NE(std::string(e.what()).find("/r/usr/bin/ping"), std::string::npos) << e.what();
     }
+}
+
+TEST(ShiftKept, RoundTripsModeAndCapability) {
+    for (auto cap : {std::optional<std::string>(), std::optional(cap_v2()), std::optional(cap_v3(1000000))}) {
+        std::string raw = encode_kept({04755, cap});
+        EXPECT_EQ(raw.substr(0, 4), le32(04755));
+        auto k = decode_kept(raw);
+        ASSERT_TRUE(k);
+        EXPECT_EQ(k->mode, 04755u);
+        EXPECT_EQ(k->cap, cap);
+    }
+}
+
+TEST(ShiftKept, RefusesMalformedValues) {
+    EXPECT_FALSE(decode_kept(""));
+    EXPECT_FALSE(decode_kept("abc"));
+    EXPECT_FALSE(decode_kept(le32(0100755)));         // file type bits are not ours
+    EXPECT_FALSE(decode_kept(le32(0755) + le32(1))); // no capability is 4 bytes long
 }
 
 TEST(ShiftRecord, FormatsAndParsesBothStates) {
