@@ -6,6 +6,7 @@
 
 #include "common/fd.hpp"
 #include "runtime/config.hpp"
+#include "runtime/message.hpp"
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -50,10 +51,5 @@ struct Launched {
 // session so it outlives the caller. Returns once init has been exec'd, or
 // throws the monitor's error. Refuses (409) when the container runs.
 Launched launch_container(const ContainerConfig& cfg, const std::string& run_dir);
-
-// Sends one datagram with an optional descriptor; receives one (up to 1 MiB)
-// with an optional descriptor. Shared by the monitor and its clients.
-void send_message(int sock, const std::string& data, int fd = -1);
-std::string recv_message(int sock, UniqueFd* fd_out = nullptr);
 
 } // namespace lodge::runtime

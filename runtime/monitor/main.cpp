@@ -1,20 +1,17 @@
 // lodge-monitor NAME RUN_DIR: creates the container described by
 // RUN_DIR/NAME/config.json and tells its starter on fd 3 ("ok INIT MONITOR"
-// or "error MESSAGE"). It then re-executes itself in supervise mode:
-//   lodge-monitor --supervise NAME DIR INIT_PID HALT_SIGNAL STARTED_MS LOG_BYTES
-// with the control socket, the console's pty master and init's pidfd on fds
-// 3, 4 and 5. The fresh image maps only what supervising touches, so the
-// monitor stays small for the container's whole life.
+// or "error MESSAGE"). It then becomes lodge-supervisor (supervise_main.cpp),
+// small for the container's whole life, handing over the control socket,
+// the console's pty master and init's pidfd on fds 3, 4 and 5. When init
+// has ended, the supervisor runs "lodge-monitor --finish NAME" to remove the
+// cgroup.
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "runtime/console.hpp"
-#include "runtime/monitor/supervisor.hpp"
 #include "runtime/monitor_client.hpp"
 #include "runtime/start.hpp"
 
 #include <fcntl.h>
-#include <malloc.h>
-#include <sys/mman.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,7 +22,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 using namespace lodge;
 using namespace lodge::runtime;
@@ -44,6 +40,13 @@ UniqueFd listen_on(const std::string& path) {
     ::chmod(path.c_str(), 0600);
     if (::listen(s.get(), 64) < 0) throw_errno("listen " + path);
     return s;
+}
+
+std::string read_link(const char* path) {
+    char buf[4096];
+    ssize_t n = ::readlink(path, buf, sizeof buf - 1);
+    if (n <= 0) throw_errno(std::string("readlink ") + path);
+    return std::string(buf, static_cast<size_t>(n));
 }
 
 void report(const std::string& msg) {
@@ -102,9 +105,11 @@ int create(const std::string& name, const std::string& run_dir) {
         place_fd(listener, 3);
         place_fd(pty.master, 4);
         place_fd(rc.init_pidfd, 5);
-        ::execl("/proc/self/exe", "lodge-monitor", "--supervise", name.c_str(), dir.c_str(), args[0].c_str(),
+        std::string self = read_link("/proc/self/exe");
+        std::string supervisor = self.substr(0, self.find_last_of('/')) + "/lodge-supervisor";
+        ::execl(supervisor.c_str(), "lodge-monitor", "--supervise", name.c_str(), dir.c_str(), args[0].c_str(),
                 args[1].c_str(), args[2].c_str(), args[3].c_str(), static_cast<char*>(nullptr));
-        throw_errno("re-exec lodge-monitor");
+        throw_errno("exec " + supervisor);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "lodge-monitor %s: %s; killing the container\n", name.c_str(), e.what());
         ::kill(rc.init_pid, SIGKILL);
@@ -114,60 +119,14 @@ int create(const std::string& name, const std::string& run_dir) {
     }
 }
 
-// The clean, read-only mappings of the program (text and constants), found
-// once: dropping their page-table entries costs nothing to correctness
-// (they refault from the page cache) and keeps RSS to what supervising
-// runs. The kernel's fault-around maps 64 KiB around every fault, so a
-// 16 MB static binary otherwise shows a megabyte it never uses again.
-std::vector<std::pair<uintptr_t, size_t>> clean_text_ranges() {
-    std::vector<std::pair<uintptr_t, size_t>> out;
-    char exe[4096];
-    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return out;
-    exe[n] = 0;
-    FILE* f = std::fopen("/proc/self/smaps", "re");
-    if (!f) return out;
-    char line[4608];
-    uintptr_t start = 0, end = 0;
-    bool candidate = false;
-    while (std::fgets(line, sizeof line, f)) {
-        unsigned long a, b;
-        char perms[8];
-        char path[4096] = "";
-        if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %4095s", &a, &b, perms, path) >= 3 && std::strchr(line, '-')
-            && std::strlen(perms) == 4) {
-            start = a, end = b;
-            candidate = perms[1] != 'w' && std::strcmp(path, exe) == 0;
-            continue;
-        }
-        unsigned long kb;
-        // Dirty pages (a static binary's relocated GOT) must stay.
-        if (candidate && std::sscanf(line, "Private_Dirty: %lu kB", &kb) == 1 && kb == 0)
-            out.emplace_back(start, end - start);
-    }
-    std::fclose(f);
-    return out;
-}
-
-void trim_resident_memory(const std::vector<std::pair<uintptr_t, size_t>>& ranges) {
-    for (const auto& [start, len] : ranges) ::madvise(reinterpret_cast<void*>(start), len, MADV_DONTNEED);
-    ::malloc_trim(0);
-}
-
-int supervise(char** argv) {
-    monitor::SupervisedInit init{argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]), std::atoll(argv[6]),
-                                 static_cast<size_t>(std::atoll(argv[7]))};
-    for (int fd = 3; fd <= 5; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    monitor::Supervisor sup(init, UniqueFd(5), UniqueFd(4), UniqueFd(3));
-    auto ranges = clean_text_ranges();
-    trim_resident_memory(ranges);
-    sup.after_requests = [&ranges] { trim_resident_memory(ranges); };
+int finish(const std::string& name) {
     try {
-        std::string exit = sup.run();
-        std::fprintf(stderr, "lodge-monitor %s: init ended: %s\n", init.name.c_str(), exit.c_str());
+        auto cg = open_cgroup(name);
+        cg->kill_all(SIGKILL);
+        cg->destroy();
         return 0;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "lodge-monitor %s: %s\n", init.name.c_str(), e.what());
+        std::fprintf(stderr, "lodge-monitor %s: removing the cgroup: %s\n", name.c_str(), e.what());
         return 1;
     }
 }
@@ -176,7 +135,7 @@ int supervise(char** argv) {
 
 int main(int argc, char** argv) {
     for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT}) ::signal(s, SIG_IGN);
-    if (argc == 8 && std::strcmp(argv[1], "--supervise") == 0) return supervise(argv);
+    if (argc == 3 && std::strcmp(argv[1], "--finish") == 0) return finish(argv[2]);
     if (argc != 3) {
         std::fprintf(stderr, "usage: lodge-monitor NAME RUN_DIR (started by lodge, not by hand)\n");
         return 2;

@@ -2,8 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
-#include "runtime/cgroup.hpp"
-#include "runtime/monitor_client.hpp"
+#include "runtime/message.hpp"
 #include "runtime/syscalls.hpp"
 
 #include <poll.h>
@@ -42,17 +41,26 @@ Supervisor::Supervisor(SupervisedInit init, UniqueFd pidfd, UniqueFd pty_master,
     : init_(std::move(init)), pidfd_(std::move(pidfd)), pty_(std::move(pty_master)), listener_(std::move(listener)),
       log_(init_.console_log_bytes) {}
 
+// The freezer state is read (and, before a halt, cleared) straight from the
+// cgroup files listed at start, so the monitor needs no cgroup library.
 bool Supervisor::frozen() const {
-    // Either freezer reports it; reading the files directly avoids building
-    // a Cgroup (and parsing mountinfo) on every state request.
-    std::string v1 = "/sys/fs/cgroup/freezer/lodge/" + init_.name + "/freezer.state";
-    std::string v2 = cgroup_root() + "/unified/lodge/" + init_.name + "/cgroup.freeze";
-    try {
-        if (::access(v1.c_str(), F_OK) == 0) return read_file(v1).rfind("FROZEN", 0) == 0;
-        if (::access(v2.c_str(), F_OK) == 0) return read_file(v2).rfind("1", 0) == 0;
-    } catch (const Error&) {
+    for (const auto& dir : init_.cgroup_dirs) {
+        try {
+            if (::access((dir + "/freezer.state").c_str(), F_OK) == 0)
+                return read_file(dir + "/freezer.state").rfind("FROZEN", 0) == 0;
+            if (::access((dir + "/cgroup.freeze").c_str(), F_OK) == 0 && read_file(dir + "/cgroup.freeze")[0] == '1')
+                return true;
+        } catch (const Error&) {
+        }
     }
     return false;
+}
+
+void Supervisor::thaw() {
+    for (const auto& dir : init_.cgroup_dirs) {
+        try_write_file(dir + "/freezer.state", "THAWED");
+        try_write_file(dir + "/cgroup.freeze", "0");
+    }
 }
 
 std::string Supervisor::state() const {
@@ -72,7 +80,7 @@ void Supervisor::begin_stop(int timeout_ms, bool force) {
         return;
     }
     // A frozen init can't act on its halt signal.
-    if (frozen()) open_cgroup(init_.name)->freeze(false);
+    if (frozen()) thaw();
     sys::pidfd_send_signal(pidfd_.get(), init_.halt_signal);
     long long deadline = now_ms() + timeout_ms;
     if (kill_at_ms_ < 0 || deadline < kill_at_ms_) kill_at_ms_ = deadline;
@@ -161,14 +169,8 @@ void Supervisor::on_init_exit() {
     }
     exit_ = rec;
     // The pid namespace is gone with its init; what is left in the cgroup
-    // is on its way out.
-    try {
-        auto cg = open_cgroup(init_.name);
-        cg->kill_all(SIGKILL);
-        cg->destroy();
-    } catch (const Error& e) {
-        std::fprintf(stderr, "lodge-monitor %s: removing the cgroup: %s\n", init_.name.c_str(), e.what());
-    }
+    // is on its way out, and the full monitor removes it.
+    if (cleanup) cleanup();
     pump_console();
     try {
         write_file_atomic(init_.dir + "/console.log", log_.contents(), 0600);

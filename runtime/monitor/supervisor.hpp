@@ -23,6 +23,7 @@ struct SupervisedInit {
     int halt_signal;
     long long started_ms;
     size_t console_log_bytes;
+    std::vector<std::string> cgroup_dirs;
 };
 
 class Supervisor {
@@ -34,6 +35,9 @@ public:
 
     // Called after each round of requests (the monitor trims its memory).
     std::function<void()> after_requests;
+    // Called once init has exited, before waiters are answered: removes
+    // the cgroup.
+    std::function<void()> cleanup;
 
 private:
     struct Client {
@@ -48,6 +52,7 @@ private:
     void on_init_exit();
     void pump_console();
     bool frozen() const;
+    void thaw();
 
     SupervisedInit init_;
     UniqueFd pidfd_;

@@ -1,0 +1,81 @@
+// lodge-supervisor: the long-lived half of lodge-monitor, exec'd by it once
+// the container runs (it shows as "lodge-monitor --supervise NAME ..."):
+//   --supervise NAME DIR INIT_PID HALT_SIGNAL STARTED_MS LOG_BYTES
+// with the control socket, the console's pty master and init's pidfd on
+// fds 3, 4 and 5. A small static binary of its own, because a static
+// binary's text is mapped in large page-cache folios: its size, not the code
+// it runs, sets its resident memory.
+#include "common/file.hpp"
+#include "runtime/monitor/supervisor.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+using namespace lodge;
+using namespace lodge::runtime;
+
+namespace {
+
+std::vector<std::string> read_lines(const std::string& path) {
+    std::vector<std::string> out;
+    std::string text = read_file(path);
+    for (size_t pos = 0, end; pos < text.size(); pos = end + 1) {
+        end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        if (end > pos) out.push_back(text.substr(pos, end - pos));
+    }
+    return out;
+}
+
+// Runs "lodge-monitor --finish NAME" (beside this binary), which removes the
+// container's cgroup with the full cgroup code.
+void finish(const std::string& name) {
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return;
+    self[n] = 0;
+    std::string monitor = std::string(self, std::strrchr(self, '/')) + "/lodge-monitor";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::execl(monitor.c_str(), "lodge-monitor", "--finish", name.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    if (pid > 0) ::waitpid(pid, nullptr, 0);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT}) ::signal(s, SIG_IGN);
+    if (argc != 8 || std::strcmp(argv[1], "--supervise") != 0) {
+        std::fprintf(stderr, "usage: lodge-supervisor --supervise ... (started by lodge-monitor)\n");
+        return 2;
+    }
+    for (int fd = 3; fd <= 5; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    monitor::SupervisedInit init{argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]), std::atoll(argv[6]),
+                                 static_cast<size_t>(std::atoll(argv[7])), {}};
+    try {
+        init.cgroup_dirs = read_lines(init.dir + "/cgroups");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lodge-monitor %s: %s\n", init.name.c_str(), e.what());
+    }
+    monitor::Supervisor sup(init, UniqueFd(5), UniqueFd(4), UniqueFd(3));
+    sup.cleanup = [&] { finish(init.name); };
+    ::malloc_trim(0);
+    try {
+        std::string exit = sup.run();
+        std::fprintf(stderr, "lodge-monitor %s: init ended: %s\n", init.name.c_str(), exit.c_str());
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lodge-monitor %s: %s\n", init.name.c_str(), e.what());
+        return 1;
+    }
+}
