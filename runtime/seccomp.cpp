@@ -82,6 +82,10 @@ void add_rules(scmp_filter_ctx ctx, const SecurityPolicy& policy) {
     }
     // i386's old umount(2) has no flags and cannot force, so only umount2
     // needs the rule. When umount2 is denied outright the rule is redundant.
+    // reboot(2) goes to the monitor (see security.hpp); a policy that denies
+    // reboot outright keeps its denial.
+    if (std::find(policy.syscalls_deny.begin(), policy.syscalls_deny.end(), "reboot") == policy.syscalls_deny.end())
+        check_rc(seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(reboot), 0), "passing reboot to the monitor");
     if (policy.deny_forced_umount && !umount2_denied)
         check_rc(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(umount2), 1,
                                   SCMP_A1(SCMP_CMP_MASKED_EQ, MNT_FORCE, MNT_FORCE)),
@@ -127,7 +131,7 @@ std::vector<unsigned char> compile_seccomp(const SecurityPolicy& policy) {
     return export_program(ctx.get());
 }
 
-int load_seccomp(const std::vector<unsigned char>& program) noexcept {
+int load_seccomp(const std::vector<unsigned char>& program, bool listen) noexcept {
     std::size_t count = program.size() / sizeof(struct sock_filter);
     if (count == 0 || count > BPF_MAXINSNS || program.size() % sizeof(struct sock_filter) != 0) return -EINVAL;
     // The kernel copies the program; it only reads through this pointer.
@@ -135,8 +139,9 @@ int load_seccomp(const std::vector<unsigned char>& program) noexcept {
     struct sock_fprog prog {};
     prog.len = static_cast<unsigned short>(count);
     prog.filter = reinterpret_cast<struct sock_filter*>(const_cast<unsigned char*>(program.data()));
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) return -errno;
-    return 0;
+    long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, listen ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &prog);
+    if (rc < 0) return -errno;
+    return listen ? static_cast<int>(rc) : 0;
 }
 
 } // namespace lodge::runtime

@@ -38,16 +38,23 @@ void from_json(const nlohmann::json& j, SecurityPolicy& p);
 void drop_bounding_caps(const SecurityPolicy& policy);
 
 // Builds the seccomp filter for policy: native x86_64 plus the x32 and i386
-// ABIs, so a denied call cannot be reached through another ABI. Returns a
-// compiled BPF program (struct sock_fprog bytes) so that a process can build
+// ABIs, so a denied call cannot be reached through another ABI. reboot(2)
+// is passed to a listener (SECCOMP_RET_USER_NOTIF): the container's pid
+// namespace belongs to the host's user namespace, so the kernel would refuse
+// it, and the monitor does what the kernel does for a pid namespace's
+// reboot: it ends init and records halt or reboot. Processes whose filter
+// has no listener (exec'd ones) get ENOSYS from a direct reboot(2); asking
+// init to reboot works from anywhere. Returns a
+// compiled BPF program (the raw sock_filter instructions) so that a process can build
 // it before it forks and load it cheaply afterwards.
 std::vector<unsigned char> compile_seccomp(const SecurityPolicy& policy);
 
 // Loads a program made by compile_seccomp into the calling thread
 // (seccomp(SECCOMP_SET_MODE_FILTER); needs no_new_privs or CAP_SYS_ADMIN in
 // the current user namespace). Async-signal-safe apart from errors: returns
-// 0 or -errno, never throws, so it can run between fork and exec.
-int load_seccomp(const std::vector<unsigned char>& program) noexcept;
+// 0 or -errno, never throws, so it can run between fork and exec. With
+// listen, returns the notification listener's fd instead of 0.
+int load_seccomp(const std::vector<unsigned char>& program, bool listen = false) noexcept;
 
 // AppArmor is not on every host (not on ours): says once, on first call,
 // whether it is available, and never fails on its absence.

@@ -5,6 +5,7 @@
 #include "common/path.hpp"
 #include "common/reverter.hpp"
 #include "runtime/devices.hpp"
+#include "runtime/message.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/shift.hpp"
@@ -16,6 +17,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +42,7 @@ struct ChildPlan {
     DevOwner owner;
     const std::vector<unsigned char>& seccomp;
     std::vector<std::string> env;
+    int listener_sock = -1; // where the seccomp listener goes to the monitor
 };
 
 void set_ns(int fd, int type, const char* what) {
@@ -114,7 +117,10 @@ void reset_signals() {
         envp.push_back(nullptr);
 
         sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-        if (int err = load_seccomp(p.seccomp)) throw SystemError("load the seccomp filter", -err);
+        int listener = load_seccomp(p.seccomp, true);
+        if (listener < 0) throw SystemError("load the seccomp filter", -listener);
+        send_message(p.listener_sock, "listener", listener);
+        ::close(listener);
         ::execve(argv[0], argv.data(), envp.data());
         throw_errno("exec " + cfg.init.front());
     } catch (const std::exception& e) {
@@ -192,9 +198,12 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
         plan.cgroup_procs.push_back(dir + "/cgroup.procs");
     }
 
-    int report[2];
+    int report[2], sv[2];
     check(::pipe2(report, O_CLOEXEC), "pipe");
     UniqueFd report_r(report[0]), report_w(report[1]);
+    check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair");
+    UniqueFd listener_r(sv[0]), listener_w(sv[1]);
+    plan.listener_sock = listener_w.get();
 
     int pidfd = -1;
     struct clone_args args = {};
@@ -216,7 +225,12 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
     }
     rc.init_pid = pid;
     rc.init_pidfd.reset(pidfd);
+    revert.add([&rc] {
+        sys::pidfd_send_signal(rc.init_pidfd.get(), SIGKILL);
+        ::waitpid(rc.init_pid, nullptr, 0);
+    });
     report_w.reset();
+    listener_w.reset();
 
     // The pipe closes on exec; anything read from it is the child's error.
     std::string error;
@@ -230,9 +244,10 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
         error.append(buf, static_cast<size_t>(n));
     }
     if (!error.empty()) {
-        ::waitpid(pid, nullptr, 0);
         throw Error("container '" + cfg.name + "' failed to start: " + error);
     }
+    recv_message(listener_r.get(), &rc.reboot_listener);
+    if (!rc.reboot_listener) throw Error("container '" + cfg.name + "': init sent no seccomp listener");
     revert.success();
     return rc;
 }

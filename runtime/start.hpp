@@ -17,6 +17,7 @@ struct RunningContainer {
     UniqueFd init_pidfd;
     std::unique_ptr<Cgroup> cgroup;
     std::vector<unsigned char> seccomp; // the compiled filter init runs under
+    UniqueFd reboot_listener;          // seccomp notifications of reboot(2)
 };
 
 // Starts cfg's init with `console` (host path of a pty slave; may be empty)

@@ -2,7 +2,8 @@
 // RUN_DIR/NAME/config.json and tells its starter on fd 3 ("ok INIT MONITOR"
 // or "error MESSAGE"). It then becomes lodge-supervisor (supervise_main.cpp),
 // small for the container's whole life, handing over the control socket,
-// the console's pty master and init's pidfd on fds 3, 4 and 5. When init
+// the console's pty master, init's pidfd and the seccomp listener for the
+// guest's reboot(2) on fds 3, 4, 5 and 6. When init
 // has ended, the supervisor runs "lodge-monitor --finish NAME" to remove the
 // cgroup.
 #include "common/error.hpp"
@@ -105,6 +106,7 @@ int create(const std::string& name, const std::string& run_dir) {
         place_fd(listener, 3);
         place_fd(pty.master, 4);
         place_fd(rc.init_pidfd, 5);
+        place_fd(rc.reboot_listener, 6);
         std::string self = read_link("/proc/self/exe");
         std::string supervisor = self.substr(0, self.find_last_of('/')) + "/lodge-supervisor";
         ::execl(supervisor.c_str(), "lodge-monitor", "--supervise", name.c_str(), dir.c_str(), args[0].c_str(),

@@ -1,8 +1,8 @@
 // lodge-supervisor: the long-lived half of lodge-monitor, exec'd by it once
 // the container runs (it shows as "lodge-monitor --supervise NAME ..."):
 //   --supervise NAME DIR INIT_PID HALT_SIGNAL STARTED_MS LOG_BYTES
-// with the control socket, the console's pty master and init's pidfd on
-// fds 3, 4 and 5. A small static binary of its own, because a static
+// with the control socket, the console's pty master, init's pidfd and the
+// seccomp listener for reboot(2) on fds 3, 4, 5 and 6. A small static binary of its own, because a static
 // binary's text is mapped in large page-cache folios: its size, not the code
 // it runs, sets its resident memory.
 #include "common/file.hpp"
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: lodge-supervisor --supervise ... (started by lodge-monitor)\n");
         return 2;
     }
-    for (int fd = 3; fd <= 5; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    for (int fd = 3; fd <= 6; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     monitor::SupervisedInit init{argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]), std::atoll(argv[6]),
                                  static_cast<size_t>(std::atoll(argv[7])), {}};
     try {
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::fprintf(stderr, "lodge-monitor %s: %s\n", init.name.c_str(), e.what());
     }
-    monitor::Supervisor sup(init, UniqueFd(5), UniqueFd(4), UniqueFd(3));
+    monitor::Supervisor sup(init, UniqueFd(5), UniqueFd(4), UniqueFd(3), UniqueFd(6));
     sup.cleanup = [&] { finish(init.name); };
     ::malloc_trim(0);
     try {

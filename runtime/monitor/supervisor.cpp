@@ -5,7 +5,11 @@
 #include "runtime/message.hpp"
 #include "runtime/syscalls.hpp"
 
+#include <linux/reboot.h>
+#include <linux/seccomp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -37,9 +41,43 @@ std::string error_reply(int status, const char* msg) {
 
 } // namespace
 
-Supervisor::Supervisor(SupervisedInit init, UniqueFd pidfd, UniqueFd pty_master, UniqueFd listener)
+Supervisor::Supervisor(SupervisedInit init, UniqueFd pidfd, UniqueFd pty_master, UniqueFd listener,
+                       UniqueFd reboot_listener)
     : init_(std::move(init)), pidfd_(std::move(pidfd)), pty_(std::move(pty_master)), listener_(std::move(listener)),
-      log_(init_.console_log_bytes) {}
+      reboot_(std::move(reboot_listener)), log_(init_.console_log_bytes) {}
+
+// What the kernel does for reboot(2) in a pid namespace (reboot_pid_ns):
+// halt, power-off and restart end the namespace's init; other commands are
+// invalid there. The kernel can't do it itself because the container's pid
+// namespace belongs to the host's user namespace.
+void Supervisor::on_reboot_call() {
+    struct seccomp_notif_sizes sizes = {};
+    if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0) return;
+    std::vector<char> req_buf(std::max<size_t>(sizes.seccomp_notif, sizeof(struct seccomp_notif)));
+    std::vector<char> resp_buf(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(struct seccomp_notif_resp)));
+    auto* req = reinterpret_cast<struct seccomp_notif*>(req_buf.data());
+    auto* resp = reinterpret_cast<struct seccomp_notif_resp*>(resp_buf.data());
+    if (::ioctl(reboot_.get(), SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+        if (errno == ENOENT || errno == EINTR) return; // the caller went away
+        reboot_.reset();                               // the filter is gone with init
+        return;
+    }
+    resp->id = req->id;
+    unsigned cmd = static_cast<unsigned>(req->data.args[2]);
+    bool magic = static_cast<unsigned>(req->data.args[0]) == LINUX_REBOOT_MAGIC1 &&
+                 (static_cast<unsigned>(req->data.args[1]) == LINUX_REBOOT_MAGIC2 ||
+                  static_cast<unsigned>(req->data.args[1]) == LINUX_REBOOT_MAGIC2A ||
+                  static_cast<unsigned>(req->data.args[1]) == LINUX_REBOOT_MAGIC2B ||
+                  static_cast<unsigned>(req->data.args[1]) == LINUX_REBOOT_MAGIC2C);
+    bool ends = magic && (cmd == LINUX_REBOOT_CMD_HALT || cmd == LINUX_REBOOT_CMD_POWER_OFF ||
+                          cmd == LINUX_REBOOT_CMD_RESTART || cmd == LINUX_REBOOT_CMD_RESTART2);
+    resp->error = ends ? 0 : -EINVAL;
+    ::ioctl(reboot_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp);
+    if (ends && !exited_) {
+        guest_shutdown_ = static_cast<int>(cmd);
+        sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
+    }
+}
 
 // The freezer state is read (and, before a halt, cleared) straight from the
 // cgroup files listed at start, so the monitor needs no cgroup library.
@@ -154,7 +192,13 @@ void Supervisor::on_init_exit() {
     exited_ = true;
     bool clean;
     char rec[256];
-    if (info.si_code == CLD_EXITED) {
+    if (guest_shutdown_) {
+        // The guest shut itself down through reboot(2), as it does at the
+        // end of every clean halt or reboot.
+        bool reboot = guest_shutdown_ == int(LINUX_REBOOT_CMD_RESTART) || guest_shutdown_ == int(LINUX_REBOOT_CMD_RESTART2);
+        std::snprintf(rec, sizeof rec, "{\"clean\":true,\"reboot\":%s,\"forced\":false,\"stopped_at\":%lld}",
+                      reboot ? "true" : "false", now_ms());
+    } else if (info.si_code == CLD_EXITED) {
         clean = info.si_status == 0 && !forced_;
         std::snprintf(rec, sizeof rec, "{\"clean\":%s,\"code\":%d,\"forced\":%s,\"stopped_at\":%lld}",
                       clean ? "true" : "false", info.si_status, forced_ ? "true" : "false", now_ms());
@@ -200,6 +244,7 @@ std::string Supervisor::run() {
         fds.push_back({pidfd_.get(), POLLIN, 0});
         fds.push_back({pty_.get(), POLLIN, 0});
         fds.push_back({listener_.get(), POLLIN, 0});
+        fds.push_back({reboot_.get(), POLLIN, 0});
         for (auto& c : clients_) fds.push_back({c.sock.get(), POLLIN, 0});
 
         int timeout = -1;
@@ -219,9 +264,11 @@ std::string Supervisor::run() {
             if (s >= 0) clients_.push_back({UniqueFd(s)});
         }
         bool served = false;
-        for (size_t i = 3; i < fds.size(); ++i)
+        if (fds[3].revents & POLLIN) on_reboot_call();
+        else if (fds[3].revents & (POLLHUP | POLLERR)) reboot_.reset();
+        for (size_t i = 4; i < fds.size(); ++i)
             if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-                handle_request(clients_[i - 3]);
+                handle_request(clients_[i - 4]);
                 served = true;
             }
         if (served && after_requests) after_requests();

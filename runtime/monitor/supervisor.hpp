@@ -28,7 +28,8 @@ struct SupervisedInit {
 
 class Supervisor {
 public:
-    Supervisor(SupervisedInit init, UniqueFd pidfd, UniqueFd pty_master, UniqueFd listener);
+    Supervisor(SupervisedInit init, UniqueFd pidfd, UniqueFd pty_master, UniqueFd listener,
+               UniqueFd reboot_listener);
     // Serves until init has exited and every waiter has its answer; returns
     // the exit record (JSON).
     std::string run();
@@ -51,6 +52,7 @@ private:
     void begin_stop(int timeout_ms, bool force);
     void on_init_exit();
     void pump_console();
+    void on_reboot_call();
     bool frozen() const;
     void thaw();
 
@@ -58,10 +60,12 @@ private:
     UniqueFd pidfd_;
     UniqueFd pty_;
     UniqueFd listener_;
+    UniqueFd reboot_;
     std::vector<Client> clients_;
     RingBuffer log_;
     long long kill_at_ms_ = -1; // when a clean stop turns into SIGKILL
     bool forced_ = false;
+    int guest_shutdown_ = 0; // the reboot(2) command the guest ended with
     bool exited_ = false;
     std::string exit_;
 };

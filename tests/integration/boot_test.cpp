@@ -92,6 +92,27 @@ TEST(Boot, DebianSystemdReachesRunningAndStopsCleanly) {
     json rec = json::parse(stop.out);
     EXPECT_TRUE(rec["clean"].get<bool>()) << stop.out;
     EXPECT_FALSE(rec["forced"].get<bool>());
+    EXPECT_FALSE(rec["reboot"].get<bool>()) << "systemd halted, not rebooted";
     EXPECT_LT(secs, 5.0) << "clean stop took " << secs << " s";
+    EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
+}
+
+// The guest's own reboot(2) ends the container the way the kernel ends a pid
+// namespace (halt vs reboot recorded), so a daemon can restart it.
+TEST(Boot, GuestHaltAndRebootAreRecorded) {
+    Container c("t-boot-reboot", "busybox");
+    ASSERT_EQ(c.start({"--halt-signal", "SIGUSR1"}).status, 0);
+    c.exec({"reboot"});
+    ASSERT_TRUE(wait_until([&] { return json::parse(c.state_json())["status"] == "stopped"; }, 10));
+    json rec = json::parse(c.state_json())["exit"];
+    EXPECT_TRUE(rec["clean"].get<bool>()) << rec;
+    EXPECT_TRUE(rec["reboot"].get<bool>()) << rec;
+
+    ASSERT_EQ(c.start({"--halt-signal", "SIGUSR1"}).status, 0);
+    c.exec({"poweroff"});
+    ASSERT_TRUE(wait_until([&] { return json::parse(c.state_json())["status"] == "stopped"; }, 10));
+    rec = json::parse(c.state_json())["exit"];
+    EXPECT_TRUE(rec["clean"].get<bool>()) << rec;
+    EXPECT_FALSE(rec["reboot"].get<bool>()) << rec;
     EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
 }
