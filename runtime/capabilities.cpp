@@ -34,6 +34,12 @@ void validate_cap_names(const std::vector<std::string>& names) {
 }
 } // namespace detail
 
+std::vector<int> cap_numbers(const SecurityPolicy& policy) {
+    std::vector<int> out;
+    for (const auto& name : policy.caps_drop) out.push_back(static_cast<int>(resolve_cap(name)));
+    return out;
+}
+
 void drop_bounding_caps(const SecurityPolicy& policy) {
     // Resolve every name before dropping any, so bad policy changes nothing.
     std::vector<cap_value_t> values;

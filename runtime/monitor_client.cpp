@@ -87,7 +87,7 @@ Launched launch_container(const ContainerConfig& cfg, const std::string& run_dir
     }
     make_dirs(run_dir, 0711);
     make_dirs(dir, 0700);
-    for (const char* stale : {"/monitor.sock", "/exit.json", "/console.log", "/cgroups"}) ::unlink((dir + stale).c_str());
+    for (const char* stale : {"/monitor.sock", "/exit.json", "/console.log", "/cgroups", "/caps-drop"}) ::unlink((dir + stale).c_str());
     nlohmann::json j = cfg;
     write_file_atomic(dir + "/config.json", j.dump(), 0600);
 

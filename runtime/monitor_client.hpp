@@ -35,6 +35,8 @@ public:
     std::string call_raw(const std::string& request);
 
     int fd() const { return sock_.get(); }
+    // The connection itself, for protocols that go on past one reply.
+    static UniqueFd release(MonitorClient&& c) { return std::move(c.sock_); }
 
 private:
     explicit MonitorClient(UniqueFd s) : sock_(std::move(s)) {}

@@ -37,6 +37,10 @@ void from_json(const nlohmann::json& j, SecurityPolicy& p);
 // CAP_SETPCAP in the current user namespace). Throws lodge::Error.
 void drop_bounding_caps(const SecurityPolicy& policy);
 
+// The capability numbers of policy.caps_drop (for processes that drop them
+// without libcap). Throws lodge::Error(400) for an unknown name.
+std::vector<int> cap_numbers(const SecurityPolicy& policy);
+
 // Builds the seccomp filter for policy: native x86_64 plus the x32 and i386
 // ABIs, so a denied call cannot be reached through another ABI. reboot(2)
 // is passed to a listener (SECCOMP_RET_USER_NOTIF): the container's pid

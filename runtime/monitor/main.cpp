@@ -92,6 +92,9 @@ int create(const std::string& name, const std::string& run_dir) {
         for (const auto& p : rc.cgroup->paths()) paths += p + "\n";
         write_file_atomic(cgroup_list_path(run_dir, name), paths, 0600);
         write_file_atomic(dir + "/seccomp.bpf", std::string(rc.seccomp.begin(), rc.seccomp.end()), 0600);
+        std::string caps;
+        for (int cap : cap_numbers(cfg.security)) caps += std::to_string(cap) + "\n";
+        write_file_atomic(dir + "/caps-drop", caps, 0600);
         report("ok " + std::to_string(rc.init_pid) + " " + std::to_string(::getpid()));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "lodge-monitor %s: %s\n", name.c_str(), e.what());

@@ -6,6 +6,7 @@
 // binary's text is mapped in large page-cache folios: its size, not the code
 // it runs, sets its resident memory.
 #include "common/file.hpp"
+#include "runtime/monitor/exec_thread.hpp"
 #include "runtime/monitor/supervisor.hpp"
 
 #include <fcntl.h>
@@ -67,8 +68,31 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::fprintf(stderr, "lodge-monitor %s: %s\n", init.name.c_str(), e.what());
     }
+    // Exec's context: what init runs under, read back from the run
+    // directory where lodge-monitor left it.
+    ExecContext ctx;
+    ctx.init_pidfd = 5;
+    std::vector<std::string> v1_dirs;
+    UniqueFd v2_dir;
+    try {
+        std::string bpf = read_file(init.dir + "/seccomp.bpf");
+        ctx.seccomp.assign(bpf.begin(), bpf.end());
+        for (const auto& cap : read_lines(init.dir + "/caps-drop")) ctx.caps_drop.push_back(std::atoi(cap.c_str()));
+        for (const auto& dir : init.cgroup_dirs) {
+            if (::access((dir + "/tasks").c_str(), F_OK) == 0) v1_dirs.push_back(dir);
+            else v2_dir.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        }
+        ctx.cgroup_v2_fd = v2_dir.get();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lodge-monitor %s: exec unavailable: %s\n", init.name.c_str(), e.what());
+    }
     monitor::Supervisor sup(init, UniqueFd(5), UniqueFd(4), UniqueFd(3), UniqueFd(6));
-    sup.cleanup = [&] { finish(init.name); };
+    monitor::ExecThread exec(ctx, v1_dirs);
+    sup.exec = ctx.seccomp.empty() ? nullptr : &exec;
+    sup.cleanup = [&] {
+        exec.stop();
+        finish(init.name);
+    };
     ::malloc_trim(0);
     try {
         std::string exit = sup.run();

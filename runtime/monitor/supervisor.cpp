@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "runtime/exec_spawn.hpp"
 #include "runtime/message.hpp"
 #include "runtime/syscalls.hpp"
 
@@ -124,10 +125,59 @@ void Supervisor::begin_stop(int timeout_ms, bool force) {
     if (kill_at_ms_ < 0 || deadline < kill_at_ms_) kill_at_ms_ = deadline;
 }
 
+void Supervisor::start_exec(Client& c, const std::string& wire, std::vector<UniqueFd> fds) {
+    std::string reply;
+    int pty_fd = -1;
+    Spawned s;
+    try {
+        if (!exec) throw Error(500, "exec is not available");
+        if (exited_) throw Error(404, "the container has stopped");
+        ExecRequest req = decode_exec_request(wire);
+        if (!req.pty) {
+            if (fds.size() != 3) throw Error(400, "exec without a pty needs stdin, stdout and stderr");
+            req.stdin_fd = fds[0].get();
+            req.stdout_fd = fds[1].get();
+            req.stderr_fd = fds[2].get();
+        }
+        s = exec->spawn(std::move(req), std::move(fds), 5000);
+        UniqueFd pidfd(sys::pidfd_open(s.pid));
+        if (!pidfd) throw_errno("pidfd_open");
+        children_.push_back({s.pid, std::move(pidfd), c.id});
+        reply = "pid " + std::to_string(s.pid);
+        pty_fd = s.pty.get();
+    } catch (const Error& e) {
+        std::string msg = e.what();
+        for (auto& ch : msg)
+            if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+        reply = "{\"error\":\"" + msg + "\",\"status\":" + std::to_string(e.status()) + "}";
+    }
+    try {
+        send_message(c.sock.get(), reply, pty_fd);
+    } catch (const Error&) {
+        c.sock.reset();
+    }
+}
+
+void Supervisor::on_exec_exit(ExecChild& child) {
+    siginfo_t info = {};
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(child.pidfd.get()), &info, WEXITED) < 0) return;
+    int status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+    for (auto& c : clients_)
+        if (c.id == child.client && c.sock) {
+            try {
+                send_message(c.sock.get(), "exit " + std::to_string(status));
+            } catch (const Error&) {
+            }
+            c.sock.reset();
+        }
+    child.pidfd.reset();
+}
+
 void Supervisor::handle_request(Client& c) {
     std::string req;
+    std::vector<UniqueFd> fds;
     try {
-        req = recv_message(c.sock.get());
+        req = recv_message(c.sock.get(), fds);
     } catch (const Error&) {
         c.sock.reset();
         return;
@@ -138,6 +188,10 @@ void Supervisor::handle_request(Client& c) {
     }
     if (c.console) { // input for the guest's console
         (void)!::write(pty_.get(), req.data(), req.size());
+        return;
+    }
+    if (req.compare(0, 5, std::string("exec\0", 5)) == 0) {
+        start_exec(c, req, std::move(fds));
         return;
     }
     char verb[32] = "";
@@ -246,6 +300,8 @@ std::string Supervisor::run() {
         fds.push_back({listener_.get(), POLLIN, 0});
         fds.push_back({reboot_.get(), POLLIN, 0});
         for (auto& c : clients_) fds.push_back({c.sock.get(), POLLIN, 0});
+        size_t first_child = fds.size();
+        for (auto& ch : children_) fds.push_back({ch.pidfd.get(), POLLIN, 0});
 
         int timeout = -1;
         if (kill_at_ms_ >= 0) timeout = static_cast<int>(std::max(0LL, kill_at_ms_ - now_ms()));
@@ -261,16 +317,22 @@ std::string Supervisor::run() {
         if (fds[1].revents & POLLIN) pump_console();
         if (fds[2].revents & POLLIN) {
             int s = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-            if (s >= 0) clients_.push_back({UniqueFd(s)});
+            if (s >= 0) clients_.push_back({UniqueFd(s), next_client_++});
         }
         bool served = false;
         if (fds[3].revents & POLLIN) on_reboot_call();
         else if (fds[3].revents & (POLLHUP | POLLERR)) reboot_.reset();
-        for (size_t i = 4; i < fds.size(); ++i)
-            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-                handle_request(clients_[i - 4]);
+        size_t nclients = first_child - 4;
+        for (size_t i = 0; i < nclients; ++i)
+            if (fds[4 + i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                handle_request(clients_[i]);
                 served = true;
             }
+        for (size_t i = first_child; i < fds.size(); ++i)
+            if (fds[i].revents & POLLIN) on_exec_exit(children_[i - first_child]);
+        children_.erase(std::remove_if(children_.begin(), children_.end(),
+                                       [](const ExecChild& ch) { return !ch.pidfd; }),
+                        children_.end());
         if (served && after_requests) after_requests();
         clients_.erase(std::remove_if(clients_.begin(), clients_.end(), [](const Client& c) { return !c.sock; }),
                        clients_.end());

@@ -7,6 +7,7 @@
 
 #include "common/fd.hpp"
 #include "runtime/console.hpp"
+#include "runtime/monitor/exec_thread.hpp"
 
 #include <sys/types.h>
 
@@ -39,13 +40,25 @@ public:
     // Called once init has exited, before waiters are answered: removes
     // the cgroup.
     std::function<void()> cleanup;
+    // Starts exec'd commands; none: exec is refused.
+    ExecThread* exec = nullptr;
 
 private:
     struct Client {
         UniqueFd sock;
+        unsigned long id = 0;
         bool console = false; // relaying the console
         bool waiting = false; // waiting for init's exit
     };
+    // A command started by exec, reported to its client when it ends.
+    struct ExecChild {
+        pid_t pid;
+        UniqueFd pidfd;
+        unsigned long client;
+    };
+
+    void start_exec(Client& c, const std::string& wire, std::vector<UniqueFd> fds);
+    void on_exec_exit(ExecChild& child);
 
     void handle_request(Client& c);
     std::string state() const;
@@ -62,6 +75,8 @@ private:
     UniqueFd listener_;
     UniqueFd reboot_;
     std::vector<Client> clients_;
+    std::vector<ExecChild> children_;
+    unsigned long next_client_ = 1;
     RingBuffer log_;
     long long kill_at_ms_ = -1; // when a clean stop turns into SIGKILL
     bool forced_ = false;

@@ -137,10 +137,16 @@ int cmd_exec(const std::string& run_dir, const std::string& name, const Args& a)
         struct winsize ws;
         if (::ioctl(0, TIOCGWINSZ, &ws) == 0) req.rows = ws.ws_row, req.cols = ws.ws_col;
     }
-    ExecTarget target = exec_target(run_dir, name);
-    ExecProcess p = spawn_exec(target, req);
-    if (req.pty) tool::relay(p.pty.get(), p.pty.get(), p.pty.get(), false);
-    return wait_exec(p);
+    ExecSession s;
+    try {
+        s = start_exec(run_dir, name, req);
+    } catch (const Error& e) {
+        if (e.status() != 404 || e.what() == std::string("container '" + name + "' is not running")) throw;
+        std::fprintf(stderr, "lodge-runtime: %s\n", e.what());
+        return 127; // as a shell says of a command it can't find
+    }
+    if (req.pty) tool::relay(s.pty.get(), s.pty.get(), s.pty.get(), false);
+    return wait_exec(s);
 }
 
 int cmd_console(const std::string& run_dir, const std::string& name, const Args& a) {
