@@ -28,6 +28,18 @@ std::string read_file(const std::string& path) {
     return out;
 }
 
+std::string read_to_eof(int fd) noexcept {
+    std::string out;
+    char buf[1024];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
 int try_write_file(const std::string& path, const std::string& data) noexcept {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd) return errno;

@@ -13,6 +13,9 @@ void write_file(const std::string& path, const std::string& data);
 void write_file_atomic(const std::string& path, const std::string& data, unsigned mode = 0644);
 // Like write_file, but returns errno (0 on success) instead of throwing.
 int try_write_file(const std::string& path, const std::string& data) noexcept;
+// Reads fd until end of file (a pipe whose writers have all closed, e.g.
+// on exec); a read error ends it early.
+std::string read_to_eof(int fd) noexcept;
 // mkdir -p; returns true when the last component was created.
 bool make_dirs(const std::string& path, unsigned mode = 0755);
 

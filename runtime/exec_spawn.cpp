@@ -1,6 +1,7 @@
 #include "runtime/exec_spawn.hpp"
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "runtime/message.hpp"
 #include "runtime/security.hpp"
 #include "runtime/syscalls.hpp"
@@ -226,16 +227,7 @@ Spawned spawn_in_container(const ExecContext& ctx, const ExecRequest& req) {
     ::waitpid(helper, nullptr, __WALL);
     if (!reply.empty()) s.pid = static_cast<pid_t>(std::stol(reply));
     // The report pipe stays open until the command execs (or fails to).
-    std::string error;
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(report_r.get(), buf, sizeof buf)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        error.append(buf, static_cast<size_t>(n));
-    }
+    std::string error = read_to_eof(report_r.get());
     if (!error.empty() || s.pid < 0) {
         if (s.pid > 0) ::waitpid(s.pid, nullptr, __WALL);
         throw Error(error.rfind("exec ", 0) == 0 ? 404 : 500, error.empty() ? "exec failed" : error);

@@ -118,16 +118,7 @@ Launched launch_container(const ContainerConfig& cfg, const std::string& run_dir
     status_w.reset();
     ::waitpid(first, nullptr, 0);
 
-    std::string reply;
-    char buf[1024];
-    ssize_t n;
-    while ((n = ::read(status_r.get(), buf, sizeof buf)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        reply.append(buf, static_cast<size_t>(n));
-    }
+    std::string reply = read_to_eof(status_r.get());
     Launched l{};
     if (std::sscanf(reply.c_str(), "ok %d %d", &l.init_pid, &l.monitor_pid) == 2) return l;
     if (reply.rfind("error ", 0) == 0) reply = reply.substr(6);

@@ -233,16 +233,7 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
     listener_w.reset();
 
     // The pipe closes on exec; anything read from it is the child's error.
-    std::string error;
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(report_r.get(), buf, sizeof buf)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        error.append(buf, static_cast<size_t>(n));
-    }
+    std::string error = read_to_eof(report_r.get());
     if (!error.empty()) {
         throw Error("container '" + cfg.name + "' failed to start: " + error);
     }
