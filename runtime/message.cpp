@@ -44,8 +44,12 @@ std::string recv_message(int sock, std::vector<UniqueFd>& fds_out) {
     // a small request costs no big buffer.
     ssize_t want;
     char probe;
-    while ((want = ::recv(sock, &probe, 1, MSG_PEEK | MSG_TRUNC)) < 0)
+    while ((want = ::recv(sock, &probe, 1, MSG_PEEK | MSG_TRUNC)) < 0) {
+        // A peer that exits with our request unread resets the connection:
+        // to the caller that is the peer having closed it.
+        if (errno == ECONNRESET) return {};
         if (errno != EINTR) throw_errno("receive from monitor socket");
+    }
     std::string buf(std::min(static_cast<size_t>(want ? want : 1), max_message), '\0');
     struct iovec iov = {buf.data(), buf.size()};
     struct msghdr msg = {};
@@ -55,8 +59,10 @@ std::string recv_message(int sock, std::vector<UniqueFd>& fds_out) {
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     ssize_t n;
-    while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0)
+    while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0) {
+        if (errno == ECONNRESET) return {};
         if (errno != EINTR) throw_errno("receive from monitor socket");
+    }
     for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
         size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);

@@ -68,9 +68,15 @@ nlohmann::json MonitorClient::call(const std::string& request) {
 }
 
 nlohmann::json MonitorClient::call(const std::string& request, UniqueFd& fd_out) {
-    send_message(sock_.get(), request);
+    try {
+        send_message(sock_.get(), request);
+    } catch (const SystemError& e) {
+        if (e.code() == EPIPE || e.code() == ECONNRESET) throw Error(404, "the container has just stopped");
+        throw;
+    }
     std::string reply = recv_message(sock_.get(), &fd_out);
-    if (reply.empty()) throw Error("the monitor closed the connection");
+    // The monitor closes its connections only when init has ended.
+    if (reply.empty()) throw Error(404, "the container has just stopped");
     auto j = nlohmann::json::parse(reply);
     if (j.contains("error")) throw Error(j.value("status", 500), j["error"].get<std::string>());
     return j;
