@@ -35,6 +35,14 @@ void ExecThread::stop() {
     }
 }
 
+Spawned ExecThread::collect_late() {
+    char c;
+    if (!busy_ || ::read(done_r_.get(), &c, 1) != 1) return {};
+    busy_ = false;
+    job_fds_.clear();
+    return std::move(result_);
+}
+
 void ExecThread::loop() {
     std::string tid = std::to_string(::syscall(SYS_gettid));
     for (const auto& dir : v1_dirs_)
@@ -57,16 +65,9 @@ void ExecThread::loop() {
 
 Spawned ExecThread::spawn(ExecRequest req, std::vector<UniqueFd> stdio, int timeout_ms) {
     if (!jobs_w_) throw Error(404, "the container has stopped");
-    if (busy_) {
-        // The last job is still on the thread (the container was frozen);
-        // its answer may have come since.
-        struct pollfd p = {done_r_.get(), POLLIN, 0};
-        char c;
-        if (::poll(&p, 1, 0) != 1 || ::read(done_r_.get(), &c, 1) != 1)
-            throw Error(409, "the container is frozen; unfreeze it to exec");
-        busy_ = false;
-        if (result_.pid > 0) ::kill(result_.pid, SIGKILL); // nobody waits for it
-    }
+    // The last job is still on the thread: the container was frozen and
+    // the caller has not collected it since.
+    if (busy_) throw Error(409, "the container is frozen; unfreeze it to exec");
     job_ = std::move(req);
     job_fds_ = std::move(stdio);
     result_ = Spawned{};

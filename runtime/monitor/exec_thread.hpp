@@ -31,6 +31,13 @@ public:
     // them. Throws lodge::Error.
     Spawned spawn(ExecRequest req, std::vector<UniqueFd> stdio, int timeout_ms);
 
+    // The descriptor that turns readable when a job the caller gave up on
+    // (a frozen container) has finished; -1 when there is none.
+    int late_fd() const { return busy_ ? done_r_.get() : -1; }
+    // Takes the late job's result: a command nobody waits for any more,
+    // which the caller must still reap.
+    Spawned collect_late();
+
 private:
     void loop();
 

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,6 +87,10 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::fprintf(stderr, "lodge-monitor %s: exec unavailable: %s\n", init.name.c_str(), e.what());
     }
+    // An open slave keeps the console's master from signalling hangup
+    // whenever the guest has closed its console.
+    UniqueFd console_slave(::ioctl(4, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    ::fcntl(4, F_SETFL, ::fcntl(4, F_GETFL) | O_NONBLOCK); // so a drain never waits
     monitor::Supervisor sup(init, UniqueFd(5), UniqueFd(4), UniqueFd(3), UniqueFd(6));
     monitor::ExecThread exec(ctx, v1_dirs);
     sup.exec = ctx.seccomp.empty() ? nullptr : &exec;

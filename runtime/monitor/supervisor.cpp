@@ -132,6 +132,9 @@ void Supervisor::start_exec(Client& c, const std::string& wire, std::vector<Uniq
     try {
         if (!exec) throw Error(500, "exec is not available");
         if (exited_) throw Error(404, "the container has stopped");
+        // A process forked into a frozen cgroup freezes at once, holding the
+        // client's descriptors: refuse up front.
+        if (frozen()) throw Error(409, "the container is frozen; unfreeze it to exec");
         ExecRequest req = decode_exec_request(wire);
         if (!req.pty) {
             if (fds.size() != 3) throw Error(400, "exec without a pty needs stdin, stdout and stderr");
@@ -296,10 +299,11 @@ std::string Supervisor::run() {
         }
         fds.clear();
         fds.push_back({pidfd_.get(), POLLIN, 0});
-        fds.push_back({pty_.get(), POLLIN, 0});
+        fds.push_back({console_hup_ ? -1 : pty_.get(), POLLIN, 0});
         fds.push_back({listener_.get(), POLLIN, 0});
         fds.push_back({reboot_.get(), POLLIN, 0});
         for (auto& c : clients_) fds.push_back({c.sock.get(), POLLIN, 0});
+        fds.push_back({exec ? exec->late_fd() : -1, POLLIN, 0});
         size_t first_child = fds.size();
         for (auto& ch : children_) fds.push_back({ch.pidfd.get(), POLLIN, 0});
 
@@ -315,6 +319,7 @@ std::string Supervisor::run() {
             sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
         }
         if (fds[1].revents & POLLIN) pump_console();
+        else if (fds[1].revents & (POLLHUP | POLLERR)) console_hup_ = true; // would wake poll for ever
         if (fds[2].revents & POLLIN) {
             int s = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
             if (s >= 0) clients_.push_back({UniqueFd(s), next_client_++});
@@ -322,12 +327,22 @@ std::string Supervisor::run() {
         bool served = false;
         if (fds[3].revents & POLLIN) on_reboot_call();
         else if (fds[3].revents & (POLLHUP | POLLERR)) reboot_.reset();
-        size_t nclients = first_child - 4;
+        size_t nclients = first_child - 5;
         for (size_t i = 0; i < nclients; ++i)
             if (fds[4 + i].revents & (POLLIN | POLLHUP | POLLERR)) {
                 handle_request(clients_[i]);
                 served = true;
             }
+        if (fds[first_child - 1].revents & POLLIN) {
+            // A command whose client gave up still has to be reaped: an
+            // unreaped process keeps the pid namespace, and so init, alive.
+            Spawned late = exec->collect_late();
+            if (late.pid > 0) {
+                ::kill(late.pid, SIGKILL); // started too late for its client
+                UniqueFd pidfd(sys::pidfd_open(late.pid));
+                if (pidfd) children_.push_back({late.pid, std::move(pidfd), 0});
+            }
+        }
         for (size_t i = first_child; i < fds.size(); ++i)
             if (fds[i].revents & POLLIN) on_exec_exit(children_[i - first_child]);
         children_.erase(std::remove_if(children_.begin(), children_.end(),

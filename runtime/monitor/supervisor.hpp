@@ -80,6 +80,7 @@ private:
     RingBuffer log_;
     long long kill_at_ms_ = -1; // when a clean stop turns into SIGKILL
     bool forced_ = false;
+    bool console_hup_ = false;
     int guest_shutdown_ = 0; // the reboot(2) command the guest ended with
     bool exited_ = false;
     std::string exit_;

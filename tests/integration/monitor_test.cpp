@@ -80,6 +80,12 @@ TEST(Monitor, FreezeAndThaw) {
     Container c("t-monitor-freeze", "busybox");
     ASSERT_EQ(c.start({"--halt-signal", "SIGUSR1"}).status, 0);
     EXPECT_EQ(json::parse(c.runtime({"freeze", c.name()}).out)["status"], "frozen");
+    // exec into a frozen container is refused, not left hanging, and the
+    // monitor still answers.
+    Result frozen = c.exec({"true"});
+    EXPECT_NE(frozen.status, 0);
+    EXPECT_NE(frozen.err.find("frozen"), std::string::npos) << frozen.err;
+    EXPECT_EQ(json::parse(c.state_json())["status"], "frozen");
     EXPECT_EQ(json::parse(c.runtime({"unfreeze", c.name()}).out)["status"], "running");
-    EXPECT_EQ(c.exec({"true"}).status, 0);
+    EXPECT_EQ(c.exec({"echo", "thawed"}).out, "thawed\n");
 }
