@@ -80,6 +80,11 @@ int create(const std::string& name, const std::string& run_dir) {
     RunningContainer rc;
     try {
         cfg = nlohmann::json::parse(read_file(dir + "/config.json")).get<ContainerConfig>();
+        // Said once per container, in its monitor log: the host has no LSM
+        // to confine it further, which is not a reason to refuse it.
+        if (!apparmor_available())
+            std::fprintf(stderr, "lodge-monitor %s: AppArmor is not available on this host; the container runs "
+                                 "without an LSM profile\n", name.c_str());
         pty = open_console_pty();
         listener = listen_on(dir + "/monitor.sock");
         try {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <vector>
 
 using namespace lodge::test;
 using json = nlohmann::json;
@@ -115,4 +116,56 @@ TEST(Boot, GuestHaltAndRebootAreRecorded) {
     EXPECT_TRUE(rec["clean"].get<bool>()) << rec;
     EXPECT_FALSE(rec["reboot"].get<bool>()) << rec;
     EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
+}
+
+// exec -t: the command gets a terminal of the container's own devpts, with
+// the window size asked for; the console keeps what the guest wrote.
+TEST(Boot, ExecOnAPtyAndTheConsoleLog) {
+    Container c("t-boot-pty", "busybox");
+    ASSERT_EQ(c.start({"--halt-signal", "SIGUSR1"}).status, 0);
+    Result tty = c.exec({"tty"}, "", {"-t"});
+    EXPECT_EQ(tty.status, 0) << tty.err;
+    EXPECT_EQ(tty.out.rfind("/dev/pts/", 0), 0u) << tty.out;
+    Result size = c.exec({"stty", "size"}, "", {"-t"});
+    EXPECT_EQ(trim(size.out).substr(0, 5), "24 80") << size.out;
+    Result nontty = c.exec({"sh", "-c", "tty || true"});
+    EXPECT_EQ(nontty.out, "not a tty\n");
+    EXPECT_TRUE(wait_until([&] { return c.runtime({"console", c.name(), "--log"}).out.find("BusyBox") != std::string::npos; }, 5))
+        << c.runtime({"console", c.name(), "--log"}).out;
+}
+
+// overlayfs can't be idmapped: the root filesystem's ownership is shifted on
+// disk once, recorded, and the container sees its files as their owners.
+TEST(Boot, OverlayRootIsShiftedOnce) {
+    RootfsCopy lower("busybox");
+    std::string base = lower.dir();
+    for (const char* d : {"/upper", "/work", "/merged"}) ASSERT_EQ(::mkdir((base + d).c_str(), 0755), 0);
+    std::string opts = "lowerdir=" + lower.path() + ",upperdir=" + base + "/upper,workdir=" + base + "/work";
+    ASSERT_EQ(run({"mount", "-t", "overlay", "overlay", "-o", opts, base + "/merged"}).status, 0);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { run({"umount", "-l", path}); }
+    } unmount{base + "/merged"};
+
+    std::string run_dir = base + "/run";
+    auto rt = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {bin("lodge-runtime"), "--run-dir", run_dir});
+        return run(args);
+    };
+    ASSERT_EQ(rt({"start", "t-boot-overlay", "--rootfs", base + "/merged", "--halt-signal", "SIGUSR1"}).status, 0);
+    Result ids = rt({"exec", "t-boot-overlay", "--", "stat", "-c", "%u:%g", "/root/owned-by-1000", "/bin/busybox"});
+    EXPECT_EQ(ids.out, "1000:1000\n0:0\n") << ids.err;
+    EXPECT_EQ(trim(rt({"exec", "t-boot-overlay", "--", "id", "-u"}).out), "0");
+    struct stat st;
+    ASSERT_EQ(::stat((base + "/merged/root/owned-by-1000").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1001000u) << "shifted on disk by the container's base";
+    EXPECT_EQ(rt({"stop", "t-boot-overlay", "--force"}).status, 0);
+    // A second start finds the record and shifts nothing again.
+    ASSERT_EQ(rt({"start", "t-boot-overlay", "--rootfs", base + "/merged", "--halt-signal", "SIGUSR1"}).status, 0);
+    EXPECT_EQ(rt({"exec", "t-boot-overlay", "--", "stat", "-c", "%u", "/root/owned-by-1000"}).out, "1000\n");
+    EXPECT_EQ(rt({"stop", "t-boot-overlay", "--force"}).status, 0);
+    rt({"delete", "t-boot-overlay"});
+    EXPECT_TRUE(wait_until([&] { return leftovers("t-boot-overlay", "").empty(); }, 5));
+    // Only the test's own overlay mount is there, nothing of the container.
+    EXPECT_EQ(leftovers("", base + "/merged").size(), 1u);
 }
