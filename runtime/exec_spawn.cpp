@@ -178,6 +178,9 @@ Spawned spawn_in_container(const ExecContext& ctx, const ExecRequest& req) {
     if (helper == 0) {
         // Non-dumpable before anything of the container can see us.
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        // The monitor shields itself from the OOM killer; its commands are
+        // ordinary processes of the container.
+        try_write_file("/proc/self/oom_score_adj", "0");
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);

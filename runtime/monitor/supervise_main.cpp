@@ -14,6 +14,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,42 @@ void finish(const std::string& name) {
     if (pid > 0) ::waitpid(pid, nullptr, 0);
 }
 
+int supervise(char** argv) {
+    monitor::SupervisedInit init{argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]), std::atoll(argv[6]),
+                                 static_cast<size_t>(std::atoll(argv[7])), {}};
+    init.cgroup_dirs = read_lines(init.dir + "/cgroups");
+    // Exec's context: what init runs under, read back from the run
+    // directory where lodge-monitor left it.
+    ExecContext ctx;
+    ctx.init_pidfd = 5;
+    std::vector<std::string> v1_dirs;
+    UniqueFd v2_dir;
+    std::string bpf = read_file(init.dir + "/seccomp.bpf");
+    ctx.seccomp.assign(bpf.begin(), bpf.end());
+    for (const auto& cap : read_lines(init.dir + "/caps-drop")) ctx.caps_drop.push_back(std::atoi(cap.c_str()));
+    for (const auto& dir : init.cgroup_dirs) {
+        if (::access((dir + "/tasks").c_str(), F_OK) == 0) v1_dirs.push_back(dir);
+        else v2_dir.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    }
+    ctx.cgroup_v2_fd = v2_dir.get();
+
+    // An open slave keeps the console's master from signalling hangup
+    // whenever the guest has closed its console.
+    UniqueFd console_slave(::ioctl(4, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    ::fcntl(4, F_SETFL, ::fcntl(4, F_GETFL) | O_NONBLOCK); // so a drain never waits
+    monitor::Supervisor sup(init, UniqueFd(5), UniqueFd(4), UniqueFd(3), UniqueFd(6));
+    monitor::ExecThread exec(ctx, v1_dirs);
+    sup.exec = &exec;
+    sup.cleanup = [&] {
+        exec.stop();
+        finish(init.name);
+    };
+    ::malloc_trim(0);
+    std::string exit = sup.run();
+    std::fprintf(stderr, "lodge-monitor %s: init ended: %s\n", init.name.c_str(), exit.c_str());
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -62,49 +99,18 @@ int main(int argc, char** argv) {
         return 2;
     }
     for (int fd = 3; fd <= 6; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    monitor::SupervisedInit init{argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]), std::atoll(argv[6]),
-                                 static_cast<size_t>(std::atoll(argv[7])), {}};
+    // The exec thread sits in the container's memory cgroup: the OOM killer
+    // must never pick the monitor (commands reset this for themselves).
+    // Lowering it takes CAP_SYS_RESOURCE, which some hosts withhold.
+    if (int err = try_write_file("/proc/self/oom_score_adj", "-1000"))
+        std::fprintf(stderr, "lodge-monitor %s: cannot shield the monitor from the OOM killer: %s\n", argv[2],
+                     std::strerror(err));
     try {
-        init.cgroup_dirs = read_lines(init.dir + "/cgroups");
+        return supervise(argv);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "lodge-monitor %s: %s\n", init.name.c_str(), e.what());
-    }
-    // Exec's context: what init runs under, read back from the run
-    // directory where lodge-monitor left it.
-    ExecContext ctx;
-    ctx.init_pidfd = 5;
-    std::vector<std::string> v1_dirs;
-    UniqueFd v2_dir;
-    try {
-        std::string bpf = read_file(init.dir + "/seccomp.bpf");
-        ctx.seccomp.assign(bpf.begin(), bpf.end());
-        for (const auto& cap : read_lines(init.dir + "/caps-drop")) ctx.caps_drop.push_back(std::atoi(cap.c_str()));
-        for (const auto& dir : init.cgroup_dirs) {
-            if (::access((dir + "/tasks").c_str(), F_OK) == 0) v1_dirs.push_back(dir);
-            else v2_dir.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        }
-        ctx.cgroup_v2_fd = v2_dir.get();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "lodge-monitor %s: exec unavailable: %s\n", init.name.c_str(), e.what());
-    }
-    // An open slave keeps the console's master from signalling hangup
-    // whenever the guest has closed its console.
-    UniqueFd console_slave(::ioctl(4, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
-    ::fcntl(4, F_SETFL, ::fcntl(4, F_GETFL) | O_NONBLOCK); // so a drain never waits
-    monitor::Supervisor sup(init, UniqueFd(5), UniqueFd(4), UniqueFd(3), UniqueFd(6));
-    monitor::ExecThread exec(ctx, v1_dirs);
-    sup.exec = ctx.seccomp.empty() ? nullptr : &exec;
-    sup.cleanup = [&] {
-        exec.stop();
-        finish(init.name);
-    };
-    ::malloc_trim(0);
-    try {
-        std::string exit = sup.run();
-        std::fprintf(stderr, "lodge-monitor %s: init ended: %s\n", init.name.c_str(), exit.c_str());
-        return 0;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "lodge-monitor %s: %s\n", init.name.c_str(), e.what());
+        // A container nobody supervises must not live on.
+        std::fprintf(stderr, "lodge-monitor %s: %s; killing the container\n", argv[2], e.what());
+        ::syscall(SYS_pidfd_send_signal, 5, SIGKILL, nullptr, 0);
         return 1;
     }
 }

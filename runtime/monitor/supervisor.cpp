@@ -116,6 +116,8 @@ void Supervisor::begin_stop(int timeout_ms, bool force) {
     if (force || timeout_ms == 0) {
         forced_ = true;
         sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
+        // A frozen task acts on SIGKILL only once thawed.
+        if (frozen()) thaw();
         return;
     }
     // A frozen init can't act on its halt signal.

@@ -89,3 +89,13 @@ TEST(Monitor, FreezeAndThaw) {
     EXPECT_EQ(json::parse(c.runtime({"unfreeze", c.name()}).out)["status"], "running");
     EXPECT_EQ(c.exec({"echo", "thawed"}).out, "thawed\n");
 }
+
+TEST(Monitor, ForceStopOfAFrozenContainer) {
+    Container c("t-monitor-frozen-kill", "busybox");
+    ASSERT_EQ(c.start({"--halt-signal", "SIGUSR1"}).status, 0);
+    EXPECT_EQ(json::parse(c.runtime({"freeze", c.name()}).out)["status"], "frozen");
+    Result stop = c.stop(10, true);
+    ASSERT_EQ(stop.status, 0) << stop.err;
+    EXPECT_TRUE(json::parse(stop.out)["forced"].get<bool>());
+    EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
+}
