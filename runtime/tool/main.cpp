@@ -158,7 +158,7 @@ int cmd_console(const std::string& run_dir, const std::string& name, const Args&
     }
     client.call("console");
     std::fprintf(stderr, "attached to the console of %s; end with Ctrl-] \r\n", name.c_str());
-    tool::relay(client.fd(), client.fd(), -1, true);
+    tool::relay(client.fd(), client.fd(), -1, true, 0x1d);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace lodge::runtime::tool {
 
@@ -30,7 +31,7 @@ bool write_all(int fd, const char* p, ssize_t n) {
 
 } // namespace
 
-void relay(int in_fd, int out_fd, int resize_fd, bool stop_on_stdin_eof) {
+void relay(int in_fd, int out_fd, int resize_fd, bool stop_on_stdin_eof, int escape) {
     struct termios saved;
     bool tty = ::isatty(0) && ::tcgetattr(0, &saved) == 0;
     if (tty) {
@@ -64,8 +65,11 @@ void relay(int in_fd, int out_fd, int resize_fd, bool stop_on_stdin_eof) {
             if (n <= 0) {
                 stdin_open = false;
                 if (stop_on_stdin_eof) break;
-            } else if (!write_all(out_fd, buf, n)) {
-                break;
+            } else {
+                const void* esc = escape >= 0 ? std::memchr(buf, escape, static_cast<size_t>(n)) : nullptr;
+                ssize_t upto = esc ? static_cast<const char*>(esc) - buf : n;
+                if (upto > 0 && !write_all(out_fd, buf, upto)) break;
+                if (esc) break;
             }
         }
     }

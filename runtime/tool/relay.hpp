@@ -7,6 +7,7 @@ namespace lodge::runtime::tool {
 // stop_on_stdin_eof, stdin ends. With a terminal on stdin it is put in raw
 // mode for the duration, and window size changes are passed to resize_fd
 // (a pty master; -1 for none).
-void relay(int in_fd, int out_fd, int resize_fd, bool stop_on_stdin_eof);
+// escape (e.g. 0x1d, Ctrl-]) typed on stdin ends the relay; -1 for none.
+void relay(int in_fd, int out_fd, int resize_fd, bool stop_on_stdin_eof, int escape = -1);
 
 } // namespace lodge::runtime::tool

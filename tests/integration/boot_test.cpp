@@ -132,6 +132,14 @@ TEST(Boot, ExecOnAPtyAndTheConsoleLog) {
     EXPECT_EQ(nontty.out, "not a tty\n");
     EXPECT_TRUE(wait_until([&] { return c.runtime({"console", c.name(), "--log"}).out.find("BusyBox") != std::string::npos; }, 5))
         << c.runtime({"console", c.name(), "--log"}).out;
+    // Attached to the console, a command typed reaches the guest's shell;
+    // Ctrl-] detaches.
+    // The guest's shell computes 42; the terminal's echo of the typed line can't.
+    std::string attach = "(printf 'echo hi-$((20+22))\\n'; sleep 0.5; printf '\\035') | " + bin("lodge-runtime") +
+                         " --run-dir " + c.run_dir() + " console " + c.name();
+    Result con = run({"sh", "-c", attach});
+    EXPECT_EQ(con.status, 0) << con.err;
+    EXPECT_NE(con.out.find("hi-42\r\n"), std::string::npos) << con.out;
 }
 
 // overlayfs can't be idmapped: the root filesystem's ownership is shifted on
