@@ -3,6 +3,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "runtime/exec.hpp"
+#include "runtime/inventory.hpp"
 #include "runtime/monitor_client.hpp"
 #include "runtime/tool/relay.hpp"
 
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -162,21 +164,8 @@ int cmd_console(const std::string& run_dir, const std::string& name, const Args&
     return 0;
 }
 
-nlohmann::json stopped_state(const std::string& run_dir, const std::string& name) {
-    std::string dir = container_run_dir(run_dir, name);
-    nlohmann::json st = {{"name", name}, {"status", "stopped"}};
-    if (::access((dir + "/exit.json").c_str(), F_OK) == 0) st["exit"] = nlohmann::json::parse(read_file(dir + "/exit.json"));
-    else if (::access(dir.c_str(), F_OK) != 0) throw Error(404, "container '" + name + "' not found");
-    return st;
-}
-
 nlohmann::json state_of(const std::string& run_dir, const std::string& name) {
-    try {
-        return MonitorClient::connect(run_dir, name).call("state");
-    } catch (const Error& e) {
-        if (e.status() != 404) throw;
-        return stopped_state(run_dir, name);
-    }
+    return to_json(container_status(run_dir, name));
 }
 
 int run(int argc, char** argv) {
@@ -189,11 +178,7 @@ int run(int argc, char** argv) {
     if (i >= argc) usage_error("no command");
     std::string cmd = argv[i++];
     if (cmd == "list") {
-        std::error_code ec;
-        for (const auto& e : std::filesystem::directory_iterator(run_dir, ec)) {
-            auto st = state_of(run_dir, e.path().filename());
-            std::printf("%s\t%s\n", e.path().filename().c_str(), st["status"].get<std::string>().c_str());
-        }
+        for (const auto& c : list_containers(run_dir)) std::printf("%s\t%s\n", c.name.c_str(), c.status.c_str());
         return 0;
     }
     if (cmd == "-h" || cmd == "--help" || cmd == "help") {
@@ -209,6 +194,14 @@ int run(int argc, char** argv) {
     if (cmd == "stop") {
         Args a = parse_args(argc, argv, i, {"--force"});
         int timeout_ms = static_cast<int>(std::stod(a.get("--timeout", "30")) * 1000);
+        if (a.has("--force") && container_status(run_dir, name).status == "unsupervised") {
+            // Its monitor is gone: kill what is left through the cgroup.
+            auto cg = open_cgroup(name);
+            cg->kill_all(SIGKILL);
+            cg->destroy();
+            std::printf("{\"clean\":false,\"forced\":true,\"unsupervised\":true}\n");
+            return 0;
+        }
         auto reply = MonitorClient::connect(run_dir, name)
                          .call("stop " + std::to_string(timeout_ms) + " " + (a.has("--force") ? "1" : "0"));
         std::printf("%s\n", reply.dump().c_str());
@@ -236,7 +229,8 @@ int run(int argc, char** argv) {
     }
     if (cmd == "delete") {
         auto st = state_of(run_dir, name);
-        if (st["status"] != "stopped") throw Error(409, "container '" + name + "' is running; stop it first");
+        if (st["status"] != "stopped")
+            throw Error(409, "container '" + name + "' is " + st["status"].get<std::string>() + "; stop it first");
         std::filesystem::remove_all(container_run_dir(run_dir, name));
         return 0;
     }

@@ -99,3 +99,23 @@ TEST(Monitor, ForceStopOfAFrozenContainer) {
     EXPECT_TRUE(json::parse(stop.out)["forced"].get<bool>());
     EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
 }
+
+// A container whose monitor was killed is reported as such, is not started
+// a second time over its living init, and can still be killed.
+TEST(Monitor, UnsupervisedContainerIsReportedAndCanBeKilled) {
+    Container c("t-monitor-orphan", "busybox");
+    ASSERT_EQ(c.start({"--halt-signal", "SIGUSR1"}).status, 0);
+    json st = json::parse(c.state_json());
+    pid_t init = st["init_pid"].get<pid_t>();
+    ASSERT_EQ(::kill(st["monitor_pid"].get<pid_t>(), SIGKILL), 0);
+    ASSERT_TRUE(wait_until([&] { return json::parse(c.state_json())["status"] == "unsupervised"; }, 5))
+        << c.state_json();
+    EXPECT_EQ(::kill(init, 0), 0) << "init lives on without its monitor";
+    Result again = c.start({"--halt-signal", "SIGUSR1"});
+    EXPECT_NE(again.status, 0) << "a second init over the first";
+    EXPECT_NE(c.runtime({"delete", c.name()}).status, 0);
+    Result stop = c.stop(10, true);
+    EXPECT_EQ(stop.status, 0) << stop.err;
+    EXPECT_TRUE(wait_until([&] { return json::parse(c.state_json())["status"] == "stopped"; }, 5));
+    EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
+}
