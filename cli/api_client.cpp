@@ -1,0 +1,72 @@
+// Requests on lodged and the LXD error envelope: the server's message is
+// what the user sees, so it is passed through unchanged.
+#include "cli/api_client.hpp"
+
+#include "cli/error.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace lodge::cli {
+
+ApiClient::ApiClient(std::string socket_path) : http_(std::move(socket_path)) {}
+
+nlohmann::json unwrap_response(int http_status, const std::string& body) {
+    nlohmann::json envelope;
+    try {
+        envelope = nlohmann::json::parse(body);
+    } catch (const nlohmann::json::parse_error&) {
+        throw Error("the server answered HTTP " + std::to_string(http_status) + " without an LXD response" +
+                    (body.empty() ? std::string() : ": " + body.substr(0, 200)));
+    }
+    if (!envelope.is_object()) throw Error("the server's answer is not an LXD response object");
+    auto type = envelope.value("type", "");
+    if (type == "error" || http_status >= 400) {
+        auto message = envelope.value("error", "");
+        if (message.empty()) message = "the server answered HTTP " + std::to_string(http_status);
+        throw Error(message);
+    }
+    if (type == "sync") return envelope.contains("metadata") ? envelope["metadata"] : nlohmann::json(nullptr);
+    if (type == "async") return envelope;
+    throw Error("unknown response type \"" + type + "\" from the server");
+}
+
+nlohmann::json ApiClient::query(const std::string& method, const std::string& path, const nlohmann::json& body) {
+    HttpResponse r;
+    try {
+        r = http_.request(method, path, body.is_null() ? std::string() : body.dump());
+    } catch (const ConnectError& e) {
+        // The two causes people hit: lodged not started, or no right to
+        // its socket.
+        std::string why = e.error_number() == EACCES
+                              ? "permission denied (run as root or as a member of the lodge group)"
+                              : "is it running?";
+        throw Error("cannot connect to lodged at " + http_.socket_path() + ": " + why);
+    } catch (const std::runtime_error& e) {
+        throw Error(std::string("talking to lodged at ") + http_.socket_path() + ": " + e.what());
+    }
+    return unwrap_response(r.status, r.body);
+}
+
+ApiClient connect_remote(const ClientConfig& config, const std::string& remote) {
+    auto it = config.remotes.find(remote);
+    if (it == config.remotes.end()) throw Error("The remote \"" + remote + "\" doesn't exist");
+    return ApiClient(socket_path(it->second));
+}
+
+std::string url_escape(const std::string& segment) {
+    std::string out;
+    for (unsigned char c : segment) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+} // namespace lodge::cli

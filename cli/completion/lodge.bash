@@ -1,0 +1,109 @@
+# bash completion for lodge, the lodged command-line client.
+# Install as /usr/share/bash-completion/completions/lodge (or source it).
+# Verbs and flags are listed here; remote, profile and pool names are asked
+# of lodge itself (--format csv) so they follow config.yml and the server.
+
+_lodge_remotes() {
+    lodge remote list --format csv 2>/dev/null | cut -d, -f1 | sed 's/ (current)$//'
+}
+
+_lodge_names() { # $1: "profile" or "storage"
+    lodge "$1" list --format csv 2>/dev/null | cut -d, -f1
+}
+
+_lodge() {
+    local cur prev verb sub i
+    local -a words
+    local cword
+    COMPREPLY=()
+    # bash splits "local:" at the colon (COMP_WORDBREAKS); bash-completion's
+    # helper puts such words back together when it is loaded.
+    if declare -F _get_comp_words_by_ref >/dev/null; then
+        _get_comp_words_by_ref -n : cur prev words cword
+    else
+        words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
+        cur="${words[cword]}" prev="${words[cword-1]}"
+    fi
+
+    local verbs="config info list ls profile remote storage version help"
+    local -A subverbs=(
+        [config]="get set show unset"
+        [profile]="list ls show"
+        [remote]="add get-default list ls remove rm rename mv switch set-default"
+        [storage]="list ls show"
+    )
+
+    # The verb and sub-verb typed so far (flags skipped).
+    verb="" sub=""
+    for ((i = 1; i < cword; i++)); do
+        case "${words[i]}" in
+        -*) ;;
+        *)
+            if [[ -z $verb ]]; then verb="${words[i]}"
+            elif [[ -z $sub && -n ${subverbs[$verb]} ]]; then sub="${words[i]}"
+            fi
+            ;;
+        esac
+    done
+
+    case "$prev" in
+    --format | -f)
+        COMPREPLY=($(compgen -W "table compact csv json yaml" -- "$cur"))
+        return
+        ;;
+    --columns | -c)
+        return # free-form: shorthand characters or config keys
+        ;;
+    esac
+
+    if [[ -z $verb ]]; then
+        COMPREPLY=($(compgen -W "$verbs --help --version" -- "$cur"))
+        return
+    fi
+    if [[ -n ${subverbs[$verb]} && -z $sub ]]; then
+        COMPREPLY=($(compgen -W "${subverbs[$verb]} --help" -- "$cur"))
+        return
+    fi
+
+    local flags="--help"
+    local words=""
+    case "$verb $sub" in
+    "list "* | "ls "*)
+        flags="--columns --format --fast --help"
+        words="$(_lodge_remotes | sed 's/$/:/')"
+        ;;
+    "info "* | "version "* | "config show")
+        words="$(_lodge_remotes | sed 's/$/:/')"
+        ;;
+    "remote list" | "remote ls")
+        flags="--format --help"
+        ;;
+    "remote switch" | "remote set-default" | "remote remove" | "remote rm" | "remote rename" | "remote mv")
+        words="$(_lodge_remotes)"
+        ;;
+    "remote add")
+        flags="--protocol --public --help"
+        ;;
+    "profile list" | "profile ls" | "storage list" | "storage ls")
+        flags="--format --help"
+        words="$(_lodge_remotes | sed 's/$/:/')"
+        ;;
+    "profile show")
+        words="$(_lodge_names profile)"
+        ;;
+    "storage show")
+        words="$(_lodge_names storage)"
+        ;;
+    esac
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+    else
+        COMPREPLY=($(compgen -W "$words" -- "$cur"))
+        # "local:" is complete as typed; no space after the colon.
+        [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *: ]] && compopt -o nospace 2>/dev/null
+        declare -F __ltrim_colon_completions >/dev/null && __ltrim_colon_completions "$cur"
+    fi
+}
+
+complete -F _lodge lodge

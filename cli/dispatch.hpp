@@ -1,0 +1,90 @@
+// lodge's command line: a table of verbs ("list", "remote rename") with
+// their flags, parsed the way lxc (cobra) does, with "did you mean" hints
+// for mistyped verbs and flags.
+#pragma once
+
+#include "cli/remotes.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <iosfwd>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lodge::cli {
+
+struct Flag {
+    std::string name;       // long name, without "--"
+    char short_name = 0;    // 0 when none
+    bool takes_value = false;
+    std::string default_value;
+    std::string help;
+};
+
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> values; // every flag of the command, defaults filled in
+    std::map<std::string, bool> given;         // flags present on the command line
+
+    bool has(const std::string& flag) const { return given.count(flag) > 0; }
+    const std::string& value(const std::string& flag) const { return values.at(flag); }
+};
+
+struct Context {
+    std::ostream& out;
+    std::ostream& err;
+    std::string config_path;
+    ClientConfig config;
+};
+
+inline constexpr size_t many = std::numeric_limits<size_t>::max();
+
+struct Command {
+    std::string path;                 // "remote rename"
+    std::vector<std::string> aliases; // other spellings of the last word ("mv")
+    std::string usage;                // the arguments: "<remote> <new-name>"
+    std::string summary;
+    size_t min_args = 0;
+    size_t max_args = 0;
+    std::vector<Flag> flags;
+    std::function<int(Context&, const Args&)> run;
+};
+
+// Every verb, registered by the cmd_*.cpp files.
+const std::vector<Command>& command_table();
+void add_remote_commands(std::vector<Command>& table);
+void add_server_commands(std::vector<Command>& table);
+void add_profile_commands(std::vector<Command>& table);
+void add_storage_commands(std::vector<Command>& table);
+void add_list_commands(std::vector<Command>& table);
+
+// Runs a command line (argv without the program name); returns the exit
+// status. Errors go to err as "Error: <message>".
+int run_cli(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err);
+
+// Parses argv into the command it names and its arguments; throws Error
+// (exit status 1) for an unknown verb or flag. Returns nullptr when argv
+// only asks for help, which has been written to out.
+struct Parsed {
+    const Command* command = nullptr;
+    Args args;
+    bool help = false;
+    std::string group; // "remote" when help is asked for a group
+};
+Parsed parse_command_line(const std::vector<Command>& table, const std::vector<std::string>& argv);
+
+// Optimal string alignment distance: Levenshtein plus transposition of
+// neighbours, so "lsit" is one edit from "list".
+size_t edit_distance(const std::string& a, const std::string& b);
+
+// The candidate closest to word, or "" when none is close enough (at most
+// two edits, fewer than the word's length; or word is a prefix).
+std::string suggest(const std::string& word, const std::vector<std::string>& candidates);
+
+// Help texts.
+std::string usage_text(const std::vector<Command>& table, const std::string& group);
+std::string command_help(const Command& command);
+
+} // namespace lodge::cli

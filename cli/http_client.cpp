@@ -1,0 +1,181 @@
+// The unix-socket HTTP/1.1 client. lodged (Boost.Beast) answers with
+// Content-Length; chunked bodies and read-until-close are handled too so
+// another LXD-compatible server works as well.
+#include "cli/http_client.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace lodge::cli {
+
+namespace {
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+} // namespace
+
+UnixHttpClient::UnixHttpClient(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+
+UnixHttpClient::~UnixHttpClient() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void UnixHttpClient::connect() {
+    sockaddr_un addr{};
+    if (socket_path_.size() >= sizeof addr.sun_path)
+        throw ConnectError("socket path too long: " + socket_path_);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
+    addr.sun_family = AF_UNIX;
+    socket_path_.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw ConnectError(std::strerror(err), err);
+    }
+    fd_ = fd;
+    pending_.clear();
+}
+
+std::string UnixHttpClient::read_some() {
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n > 0) return std::string(buf, static_cast<size_t>(n));
+        if (n == 0) return {};
+        if (errno != EINTR) throw std::runtime_error("reading from " + socket_path_ + ": " + std::strerror(errno));
+    }
+}
+
+HttpResponse parse_response_head(const std::string& head) {
+    if (head.rfind("HTTP/1.", 0) != 0 || head.size() < 12)
+        throw std::runtime_error("not an HTTP response: " + head.substr(0, 80));
+    HttpResponse r;
+    r.status = std::stoi(head.substr(9, 3));
+    size_t pos = head.find("\r\n");
+    while (pos != std::string::npos && pos + 2 < head.size()) {
+        size_t next = head.find("\r\n", pos + 2);
+        std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+        pos = next;
+        auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(" \t"));
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+        r.headers[lower(line.substr(0, colon))] = value;
+    }
+    return r;
+}
+
+bool decode_chunked(const std::string& raw, std::string& body, size_t& consumed) {
+    body.clear();
+    size_t pos = 0;
+    for (;;) {
+        size_t eol = raw.find("\r\n", pos);
+        if (eol == std::string::npos) return false;
+        size_t size = std::stoul(raw.substr(pos, eol - pos), nullptr, 16); // extensions after ';' stop stoul
+        pos = eol + 2;
+        if (size == 0) {
+            // Trailers end with an empty line; lodged sends none.
+            size_t end = raw.find("\r\n", pos);
+            while (end != std::string::npos && end != pos) {
+                pos = end + 2;
+                end = raw.find("\r\n", pos);
+            }
+            if (end == std::string::npos) return false;
+            consumed = end + 2;
+            return true;
+        }
+        if (raw.size() < pos + size + 2) return false;
+        body.append(raw, pos, size);
+        pos += size + 2;
+    }
+}
+
+HttpResponse UnixHttpClient::request(const std::string& method, const std::string& target, const std::string& body) {
+    // A kept-open connection the server has since closed fails on first
+    // use; one retry on a fresh connection covers it (requests here are
+    // sent once per command and GETs are idempotent; a write is only
+    // retried when nothing of the answer arrived).
+    for (int attempt = 0;; ++attempt) {
+        bool fresh = fd_ < 0;
+        if (fresh) connect();
+        std::string req = method + " " + target + " HTTP/1.1\r\nHost: unix.socket\r\nUser-Agent: lodge\r\n";
+        if (!body.empty() || method == "PUT" || method == "PATCH" || method == "POST")
+            req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+        req += "\r\n" + body;
+        size_t sent = 0;
+        bool broken = false;
+        while (sent < req.size()) {
+            ssize_t n = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                broken = true;
+                break;
+            }
+            sent += static_cast<size_t>(n);
+        }
+        std::string raw = pending_;
+        pending_.clear();
+        size_t head_end = std::string::npos;
+        while (!broken && (head_end = raw.find("\r\n\r\n")) == std::string::npos) {
+            auto chunk = read_some();
+            if (chunk.empty()) break;
+            raw += chunk;
+        }
+        if (head_end == std::string::npos) {
+            ::close(fd_);
+            fd_ = -1;
+            if (!fresh && raw.empty() && attempt == 0) continue;
+            throw std::runtime_error("connection to " + socket_path_ + " closed before a response");
+        }
+        return finish(raw, head_end);
+    }
+}
+
+HttpResponse UnixHttpClient::finish(std::string& raw, size_t head_end) {
+    HttpResponse r = parse_response_head(raw.substr(0, head_end));
+    raw.erase(0, head_end + 4);
+    auto header = [&r](const char* name) {
+        auto it = r.headers.find(name);
+        return it == r.headers.end() ? std::string() : lower(it->second);
+    };
+    auto more = [this, &raw] {
+        auto chunk = read_some();
+        if (chunk.empty()) throw std::runtime_error("connection to " + socket_path_ + " closed inside a response");
+        raw += chunk;
+    };
+    bool close_after = header("connection") == "close";
+    if (header("transfer-encoding").find("chunked") != std::string::npos) {
+        size_t consumed = 0;
+        while (!decode_chunked(raw, r.body, consumed)) more();
+        pending_ = raw.substr(consumed);
+    } else if (!header("content-length").empty()) {
+        size_t length = std::stoul(header("content-length"));
+        while (raw.size() < length) more();
+        r.body = raw.substr(0, length);
+        pending_ = raw.substr(length);
+    } else if (r.status == 204 || r.status == 304 || r.status < 200) {
+        pending_ = raw;
+    } else {
+        // No length given: the body ends when the server closes.
+        for (auto chunk = read_some(); !chunk.empty(); chunk = read_some()) raw += chunk;
+        r.body = raw;
+        close_after = true;
+    }
+    if (close_after) {
+        ::close(fd_);
+        fd_ = -1;
+        pending_.clear();
+    }
+    return r;
+}
+
+} // namespace lodge::cli

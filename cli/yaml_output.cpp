@@ -1,0 +1,188 @@
+// JSON → YAML in the layout of Go's yaml.v2, so `lodge info`, `show` and
+// `--format yaml` read like `lxc`'s and config.yml looks like lxc's.
+#include "cli/yaml_output.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <regex>
+#include <set>
+
+namespace lodge::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::string spaces(int n) { return std::string(static_cast<size_t>(n), ' '); }
+
+std::string double_quoted(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\x%02X", c);
+                out += buf;
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+    }
+    return out + "\"";
+}
+
+// Literal block style is what yaml.v2 picks for multi-line strings; lines
+// with leading blanks or odd characters would not survive it, so those get
+// double quotes instead.
+bool literal_ok(const std::string& s) {
+    if (s.find('\n') == std::string::npos) return false;
+    if (s.front() == ' ' || s.front() == '\t') return false;
+    return std::none_of(s.begin(), s.end(), [](unsigned char c) { return c == '\r' || c == '\t' || (c < 0x20 && c != '\n'); });
+}
+
+std::string literal_block(const std::string& s, int indent) {
+    size_t trailing = s.size() - s.find_last_not_of('\n') - 1;
+    std::string out = trailing == 0 ? "|-" : trailing == 1 ? "|" : "|+";
+    std::string body = s.substr(0, s.size() - trailing);
+    size_t pos = 0;
+    while (pos <= body.size()) {
+        size_t nl = body.find('\n', pos);
+        std::string line = body.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        out += "\n" + (line.empty() ? std::string() : spaces(indent) + line);
+        if (nl == std::string::npos) break;
+        pos = nl + 1;
+    }
+    for (size_t i = 1; i < trailing; ++i) out += "\n";
+    return out;
+}
+
+// A scalar on the rest of a line whose block content (if any) is indented
+// by `indent`.
+std::string scalar(const json& v, int indent) {
+    if (v.is_null()) return "null";
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    if (v.is_number()) return v.dump();
+    if (v.is_object()) return "{}";
+    if (v.is_array()) return "[]";
+    const auto& s = v.get_ref<const std::string&>();
+    if (literal_ok(s)) return literal_block(s, indent);
+    return yaml_needs_quotes(s) ? double_quoted(s) : s;
+}
+
+bool is_block(const json& v) { return (v.is_object() || v.is_array()) && !v.empty(); }
+
+std::vector<std::string> ordered_keys(const json& obj, const std::string& path, const KeyOrder& order) {
+    std::vector<std::string> keys;
+    std::set<std::string> seen;
+    if (auto it = order.find(path); it != order.end())
+        for (const auto& k : it->second)
+            if (obj.contains(k) && seen.insert(k).second) keys.push_back(k);
+    for (const auto& [k, _] : obj.items()) // nlohmann keeps objects sorted
+        if (!seen.count(k)) keys.push_back(k);
+    return keys;
+}
+
+std::string child_path(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+void emit(std::string& out, const json& v, int indent, const std::string& path, const KeyOrder& order);
+
+void emit_object(std::string& out, const json& obj, int indent, const std::string& path, const KeyOrder& order) {
+    for (const auto& key : ordered_keys(obj, path, order)) {
+        const json& value = obj.at(key);
+        out += spaces(indent) + (yaml_needs_quotes(key) ? double_quoted(key) : key) + ":";
+        if (value.is_object() && !value.empty()) {
+            out += "\n";
+            emit(out, value, indent + 2, child_path(path, key), order);
+        } else if (value.is_array() && !value.empty()) {
+            out += "\n"; // yaml.v2 does not indent a sequence under its key
+            emit(out, value, indent, child_path(path, key), order);
+        } else {
+            out += " " + scalar(value, indent + 2) + "\n";
+        }
+    }
+}
+
+void emit_array(std::string& out, const json& arr, int indent, const std::string& path, const KeyOrder& order) {
+    for (const auto& item : arr) {
+        if (is_block(item)) {
+            // The item's first line goes after the dash: render it two
+            // columns deeper, then put "- " where its indent was.
+            std::string inner;
+            emit(inner, item, indent + 2, path + "[]", order);
+            out += spaces(indent) + "- " + inner.substr(static_cast<size_t>(indent) + 2);
+        } else {
+            out += spaces(indent) + "- " + scalar(item, indent + 2) + "\n";
+        }
+    }
+}
+
+void emit(std::string& out, const json& v, int indent, const std::string& path, const KeyOrder& order) {
+    if (v.is_object())
+        emit_object(out, v, indent, path, order);
+    else
+        emit_array(out, v, indent, path, order);
+}
+
+} // namespace
+
+bool yaml_needs_quotes(const std::string& s) {
+    if (s.empty()) return true;
+    // YAML 1.1 booleans and nulls (what yaml.v2 resolves on reading).
+    static const std::set<std::string> reserved{"y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",     "no",
+                                                "No",   "NO",   "true", "True",  "TRUE",  "false", "False", "FALSE",
+                                                "on",   "On",   "ON",   "off",   "Off",   "OFF",   "null",  "Null",
+                                                "NULL", "~",    ".inf", ".Inf",  ".INF",  "-.inf", "+.inf", ".nan",
+                                                ".NaN", ".NAN", "<<",   "-.Inf", "+.Inf", "-.INF", "+.INF"};
+    if (reserved.count(s)) return true;
+    static const std::regex number(R"(^[-+]?(0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?|\.[0-9_]+([eE][-+]?[0-9]+)?)$)");
+    static const std::regex timestamp(R"(^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?$)");
+    if (std::regex_match(s, number) || std::regex_match(s, timestamp)) return true;
+    static const std::string indicators = "-?:,[]{}#&*!|>'\"%@`";
+    if (indicators.find(s.front()) != std::string::npos) {
+        // "-", "?" and ":" start a plain scalar when a non-space follows.
+        bool plain_ok = (s.front() == '-' || s.front() == '?' || s.front() == ':') && s.size() > 1 && s[1] != ' ';
+        if (!plain_ok) return true;
+    }
+    if (s.front() == ' ' || s.back() == ' ' || s.back() == ':') return true;
+    if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return true;
+    return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+std::string to_yaml(const nlohmann::json& value, const KeyOrder& order) {
+    if (!is_block(value)) return scalar(value, 2) + "\n";
+    std::string out;
+    emit(out, value, 0, "", order);
+    return out;
+}
+
+const KeyOrder& server_key_order() {
+    // shared/api/server.go: Server, ServerUntrusted and ServerEnvironment.
+    static const KeyOrder order{
+        {"", {"config", "api_extensions", "api_status", "api_version", "auth", "public", "auth_methods", "environment"}},
+        {"environment",
+         {"addresses", "architectures", "certificate", "certificate_fingerprint", "driver", "driver_version",
+          "firewall", "kernel", "kernel_architecture", "kernel_features", "kernel_version", "lxc_features",
+          "os_name", "os_version", "project", "server", "server_clustered", "server_event_mode", "server_name",
+          "server_pid", "server_version", "storage", "storage_version", "storage_supported_drivers"}},
+        {"environment.storage_supported_drivers[]", {"name", "version", "remote"}},
+    };
+    return order;
+}
+
+const KeyOrder& storage_pool_key_order() {
+    static const KeyOrder order{{"", {"config", "description", "name", "driver", "used_by", "status", "locations"}}};
+    return order;
+}
+
+const KeyOrder& profile_key_order() {
+    static const KeyOrder order{{"", {"config", "description", "devices", "name", "used_by"}}};
+    return order;
+}
+
+} // namespace lodge::cli

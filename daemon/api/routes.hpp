@@ -1,0 +1,39 @@
+// The /1.0 routes, one file per API resource (as LXD keeps one file per
+// resource), each adding its handlers to the router.
+#pragma once
+
+#include "daemon/http/router.hpp"
+
+#include <cstdint>
+
+namespace lodge::daemon {
+
+class Daemon;
+
+namespace db {
+class Database;
+}
+
+void add_server_routes(Router& router, Daemon& daemon);       // /, /1.0
+void add_profile_routes(Router& router, Daemon& daemon);      // /1.0/profiles
+void add_storage_pool_routes(Router& router, Daemon& daemon); // /1.0/storage-pools
+void add_project_routes(Router& router, Daemon& daemon);      // /1.0/projects
+void add_instance_routes(Router& router, Daemon& daemon);     // /1.0/instances, /1.0/containers
+void add_operation_routes(Router& router, Daemon& daemon);    // /1.0/operations
+void add_event_routes(Router& router, Daemon& daemon);        // /1.0/events
+
+inline void add_all_routes(Router& router, Daemon& daemon) {
+    add_server_routes(router, daemon);
+    add_profile_routes(router, daemon);
+    add_storage_pool_routes(router, daemon);
+    add_project_routes(router, daemon);
+    add_instance_routes(router, daemon);
+    add_operation_routes(router, daemon);
+    add_event_routes(router, daemon);
+}
+
+// The id of the project a request names with ?project= (default:
+// "default"); Error(404) when there is no such project.
+std::int64_t request_project_id(db::Database& db, const Request& request);
+
+} // namespace lodge::daemon

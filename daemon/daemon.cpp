@@ -1,0 +1,71 @@
+// Daemon start-up: directories, database, defaults, routes.
+#include "daemon/daemon.hpp"
+
+#include "common/error.hpp"
+#include "daemon/api/routes.hpp"
+#include "daemon/db/schema.hpp"
+#include "daemon/db/seed.hpp"
+#include "daemon/host.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#ifndef LODGE_VERSION
+#define LODGE_VERSION "0.0.0"
+#endif
+
+namespace lodge::daemon {
+
+namespace {
+
+// mkdir that accepts an existing directory; the mode matters only on creation.
+void ensure_dir(const std::string& path, mode_t mode) {
+    if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return;
+    throw_errno("create " + path);
+}
+
+} // namespace
+
+std::string default_state_dir(const char* flag_value) {
+    if (flag_value && *flag_value) return flag_value;
+    if (const char* env = std::getenv("LODGE_DIR"); env && *env) return env;
+    return "/var/lib/lodge";
+}
+
+Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(std::move(state_dir)) {
+    while (state_dir_.size() > 1 && state_dir_.back() == '/') state_dir_.pop_back();
+    // 0711: others may traverse to the socket's directory (the socket's own
+    // mode and group decide who may connect) but not list the state.
+    ensure_dir(state_dir_, 0711);
+    ensure_dir(state_dir_ + "/storage-pools", 0711);
+    if (database_path.empty()) {
+        ensure_dir(state_dir_ + "/database", 0700);
+        database_path = state_dir_ + "/database/lodge.db";
+    }
+    db_ = std::make_unique<db::Database>(database_path);
+    const int previous = db::migrate(*db_);
+    if (previous == 0) {
+        // The default pool's directory; the dir storage driver fills it in
+        // when it creates volumes.
+        ensure_dir(state_dir_ + "/storage-pools/default", 0711);
+        db::seed_defaults(*db_, state_dir_);
+        spdlog::info("database: new, with the default project, storage pool and profile");
+    }
+    environment_ = probe_host_environment(LODGE_VERSION);
+    // Every operation change is an `operation` event: LXD's client learns
+    // that its operation ended only from these.
+    operations_.set_observer([this](const api::Operation& op) {
+        api::Event e;
+        e.type = "operation";
+        e.timestamp = api::now();
+        e.metadata = op;
+        e.project = "default";
+        events_.publish(e);
+    });
+    add_all_routes(router_, *this);
+}
+
+} // namespace lodge::daemon

@@ -1,0 +1,17 @@
+// What a new lodged database starts with, so that launching works right
+// after install: the `default` project, a `dir` pool `default` under the
+// state directory and a `default` profile whose root disk is on it.
+#pragma once
+
+#include "daemon/db/database.hpp"
+
+#include <string>
+
+namespace lodge::daemon::db {
+
+// Inserts the defaults in one transaction. Call only for a database just
+// created (schema version was 0): an admin who later deletes the pool or
+// changes the profile does not get them back on the next start.
+void seed_defaults(Database& db, const std::string& state_dir);
+
+} // namespace lodge::daemon::db

@@ -1,0 +1,29 @@
+// The API extensions GET /1.0 advertises. Clients switch behaviour on these
+// names, so an entry goes here only when what it promises works end to end;
+// each line says what of lodged backs it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lodge::daemon {
+
+inline const std::vector<std::string>& api_extensions() {
+    static const std::vector<std::string> list{
+        "entity_description",               // description on profiles, pools, projects
+        "profile_usedby",                   // used_by on profiles
+        "storage",                          // /1.0/storage-pools (list, get)
+        "projects",                         // /1.0/projects (the default project)
+        "kernel_features",                  // environment.kernel_features
+        "api_os",                           // environment.os_name and os_version
+        "server_supported_storage_drivers", // environment.storage_supported_drivers
+        "instances",                        // the /1.0/instances tree
+        "operation_description",            // description on operations
+        "event_lifecycle",                  // lifecycle events on /1.0/events
+        "event_location",                   // events carry location
+        "event_project",                    // events carry project
+    };
+    return list;
+}
+
+} // namespace lodge::daemon

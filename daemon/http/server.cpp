@@ -1,0 +1,314 @@
+// The Beast side of lodged: accepting on the unix socket, reading requests
+// with a body limit, dispatching to the router, writing responses, and
+// stopping on SIGTERM/SIGINT.
+#include "daemon/http/server.hpp"
+
+#include "common/error.hpp"
+#include "daemon/http/target.hpp"
+#include "daemon/http/websocket_session.hpp"
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <grp.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <ctime>
+#include <thread>
+#include <vector>
+
+namespace lodge::daemon {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using local = asio::local::stream_protocol;
+
+namespace {
+
+// True when something accepts connections on path, i.e. another lodged.
+bool socket_is_live(const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return live;
+}
+
+HttpResponse error_http(int status, const std::string& message) {
+    return to_http(api::error_response(status, message));
+}
+
+// RFC 7231 date for the Date header (Go's server sends one; so does lodged).
+std::string http_date() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
+// One connection. All of its handlers run on its strand (the socket's
+// executor), so shutdown() posted from another thread never races them.
+class Session : public Connection, public std::enable_shared_from_this<Session> {
+public:
+    Session(local::socket socket, const Router& router, std::size_t body_limit, ConnectionRegistry& registry)
+        : socket_(std::move(socket)), router_(router), body_limit_(body_limit), registry_(registry) {
+        registry_.add(this);
+    }
+    ~Session() override { registry_.remove(this); }
+
+    void start() { read(); }
+
+    std::shared_ptr<Connection> lock() override { return weak_from_this().lock(); }
+
+    // Ends the connection after the response in progress, or now when idle.
+    void shutdown() override {
+        asio::post(socket_.get_executor(), [self = shared_from_this()] {
+            self->closing_ = true;
+            if (!self->busy_) {
+                beast::error_code ignored;
+                self->socket_.cancel(ignored);
+            }
+        });
+    }
+
+private:
+    void read() {
+        if (closing_) return close();
+        parser_.emplace();
+        parser_->body_limit(body_limit_);
+        http::async_read(socket_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    void on_read(beast::error_code ec) {
+        busy_ = true;
+        if (ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
+            ec == asio::error::operation_aborted)
+            return close();
+        if (ec == http::error::body_limit)
+            return write(error_http(413, "Request body larger than " + std::to_string(body_limit_) + " bytes"),
+                         false, 11);
+        if (ec) {
+            spdlog::debug("http: bad request: {}", ec.message());
+            return write(error_http(400, "Bad HTTP request: " + ec.message()), false, 11);
+        }
+        auto beast_request = parser_->release();
+        if (beast::websocket::is_upgrade(beast_request)) upgrade_request_ = beast_request;
+        const bool keep_alive = beast_request.keep_alive();
+        const unsigned version = beast_request.version();
+        handle(beast_request, [self = shared_from_this(), keep_alive, version](HttpResponse response) {
+            // Deferred replies arrive on other threads: back onto the strand.
+            asio::post(self->socket_.get_executor(), [self, keep_alive, version, r = std::move(response)]() mutable {
+                self->write(std::move(r), keep_alive, version);
+            });
+        });
+    }
+
+    void handle(http::request<http::string_body>& in, std::function<void(HttpResponse)> respond) {
+        auto target = parse_target(std::string_view(in.target().data(), in.target().size()));
+        if (!target) return respond(error_http(400, "Bad request target: " + std::string(in.target())));
+        Request req;
+        req.method = std::string(in.method_string());
+        req.path = std::move(target->path);
+        req.query = std::move(target->query);
+        for (const auto& field : in) {
+            std::string name(field.name_string());
+            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            req.headers[name] = std::string(field.value());
+        }
+        req.body = std::move(in.body());
+        // Only root and the socket's group can connect (mode 0660): every
+        // caller on the unix socket is trusted, as with LXD.
+        req.trusted = true;
+        router_.dispatch(req, [respond = std::move(respond), method = req.method,
+                               target = std::string(in.target())](HttpResponse response) {
+            spdlog::debug("{} {} -> {}", method, target, response.status);
+            respond(std::move(response));
+        });
+    }
+
+    void write(HttpResponse response, bool keep_alive, unsigned version) {
+        if (response.websocket) {
+            if (!upgrade_request_) {
+                response = error_http(400, "This endpoint is a WebSocket: send the Upgrade: websocket handshake");
+            } else {
+                // The connection is the WebSocket's from here on.
+                busy_ = false;
+                start_websocket(std::move(socket_), std::move(*upgrade_request_), std::move(response.websocket),
+                                registry_);
+                return;
+            }
+        }
+        upgrade_request_.reset();
+        auto out = std::make_shared<http::response<http::string_body>>();
+        out->version(version);
+        out->result(static_cast<unsigned>(response.status));
+        out->set(http::field::content_type, response.content_type);
+        out->set(http::field::date, http_date());
+        for (const auto& [name, value] : response.headers) out->set(name, value);
+        keep_alive = keep_alive && !closing_;
+        out->keep_alive(keep_alive);
+        out->body() = std::move(response.body);
+        out->prepare_payload();
+        http::async_write(socket_, *out,
+                          [self = shared_from_this(), out, keep_alive](beast::error_code ec, std::size_t) {
+                              self->busy_ = false;
+                              if (ec || !keep_alive) return self->close();
+                              self->read();
+                          });
+    }
+
+    void close() {
+        beast::error_code ignored;
+        socket_.shutdown(local::socket::shutdown_send, ignored);
+        socket_.close(ignored);
+    }
+
+    local::socket socket_;
+    const Router& router_;
+    std::size_t body_limit_;
+    ConnectionRegistry& registry_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<http::request<http::string_body>> upgrade_request_; // kept for the handshake
+    bool busy_ = false;    // between a complete request and its response written
+    bool closing_ = false; // the server is shutting down
+};
+
+} // namespace
+
+struct UnixServer::Impl {
+    Impl(Router& r, std::string p, ServerOptions o)
+        : router(r), path(std::move(p)), options(std::move(o)), strand(asio::make_strand(io)), acceptor(strand),
+          signals(strand, SIGINT, SIGTERM), deadline(strand) {}
+
+    void listen() {
+        if (path.size() >= sizeof(sockaddr_un::sun_path)) throw Error(400, "socket path too long: " + path);
+        if (socket_is_live(path))
+            throw Error(409, "another daemon is already listening on " + path + "; stop it first");
+        ::unlink(path.c_str()); // a stale socket of a lodged that died
+        // Create the socket with no access for others from the start: the
+        // umask is process-wide, so this runs before any thread exists.
+        mode_t old = ::umask(0117);
+        beast::error_code ec;
+        acceptor.open(local(), ec);
+        if (!ec) acceptor.bind(local::endpoint(path), ec);
+        ::umask(old);
+        if (ec) throw Error(500, "bind " + path + ": " + ec.message());
+        bound = true;
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) throw Error(500, "listen on " + path + ": " + ec.message());
+        if (::chmod(path.c_str(), 0660) != 0) throw_errno("chmod " + path);
+        if (group* g = ::getgrnam(options.group.c_str())) {
+            if (::chown(path.c_str(), 0, g->gr_gid) != 0) throw_errno("chown " + path);
+        }
+    }
+
+    void accept() {
+        // Each connection gets its own strand (see Session).
+        acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, local::socket socket) {
+            if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+            if (ec)
+                spdlog::warn("http: accept: {}", ec.message());
+            else
+                std::make_shared<Session>(std::move(socket), router, options.body_limit, registry)->start();
+            accept();
+        });
+    }
+
+    // Stops accepting and ends every connection once its current response is
+    // written; run() returns when none is left, or after a grace period
+    // when a client keeps a request going.
+    void shutdown() {
+        beast::error_code ignored;
+        acceptor.close(ignored);
+        signals.cancel(ignored);
+        registry.shutdown_all();
+        deadline.expires_after(std::chrono::seconds(10));
+        deadline.async_wait([this](beast::error_code ec) {
+            if (ec) return;
+            spdlog::warn("http: connections still busy after 10 s; closing them");
+            io.stop();
+        });
+        // The grace timer must not keep run() alive once the connections are gone.
+        asio::post(strand, [this] { wait_for_sessions(); });
+    }
+
+    void wait_for_sessions() {
+        if (registry.empty()) {
+            deadline.cancel();
+            return;
+        }
+        auto poll = std::make_shared<asio::steady_timer>(strand, std::chrono::milliseconds(10));
+        poll->async_wait([this, poll](beast::error_code) { wait_for_sessions(); });
+    }
+
+    Router& router;
+    std::string path;
+    ServerOptions options;
+    ConnectionRegistry registry; // before io: connections left in io's queues unregister on its destruction
+    asio::io_context io;
+    // The acceptor, signals and shutdown timers share one strand: accept
+    // handlers re-arm the acceptor while shutdown (another thread) closes it.
+    asio::strand<asio::io_context::executor_type> strand;
+    local::acceptor acceptor;
+    asio::signal_set signals;
+    asio::steady_timer deadline;
+    bool bound = false;
+};
+
+UnixServer::UnixServer(Router& router, std::string socket_path, ServerOptions options)
+    : impl_(std::make_unique<Impl>(router, std::move(socket_path), std::move(options))) {
+    impl_->listen();
+}
+
+UnixServer::UnixServer(Router& router, int listening_fd, ServerOptions options)
+    : impl_(std::make_unique<Impl>(router, "", std::move(options))) {
+    sockaddr_un addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 && addr.sun_path[0])
+        impl_->path = addr.sun_path;
+    beast::error_code ec;
+    impl_->acceptor.assign(local(), listening_fd, ec);
+    if (ec) throw Error(500, "adopt listening socket: " + ec.message());
+}
+
+UnixServer::~UnixServer() {
+    if (impl_->bound) ::unlink(impl_->path.c_str());
+}
+
+void UnixServer::run() {
+    impl_->signals.async_wait([this](beast::error_code ec, int signo) {
+        if (ec) return;
+        spdlog::info("signal {}: shutting down", signo);
+        impl_->shutdown();
+    });
+    impl_->accept();
+    spdlog::info("listening on {}", impl_->path);
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < impl_->options.threads; ++i) threads.emplace_back([this] { impl_->io.run(); });
+    impl_->io.run();
+    for (auto& t : threads) t.join();
+}
+
+void UnixServer::stop() {
+    asio::post(impl_->strand, [this] { impl_->shutdown(); });
+}
+
+} // namespace lodge::daemon

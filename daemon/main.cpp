@@ -1,0 +1,114 @@
+// lodged: the lodge daemon. Opens the state directory and database, then
+// serves LXD's /1.0 API on $STATE_DIR/unix.socket until SIGTERM or SIGINT.
+#include "common/error.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/http/server.hpp"
+#include "daemon/service_manager.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#ifndef LODGE_VERSION
+#define LODGE_VERSION "0.0.0"
+#endif
+
+namespace {
+
+// %* in a log pattern: the syslog priority of the message's level.
+class SyslogPriority : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        int priority = 6; // info
+        switch (msg.level) {
+        case spdlog::level::critical: priority = 2; break;
+        case spdlog::level::err: priority = 3; break;
+        case spdlog::level::warn: priority = 4; break;
+        case spdlog::level::info: priority = 6; break;
+        default: priority = 7; break; // debug, trace
+        }
+        dest.push_back(static_cast<char>('0' + priority));
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<SyslogPriority>(); }
+};
+
+void usage(std::FILE* out) {
+    std::fprintf(out,
+                 "Usage: lodged [--state-dir DIR] [--verbose] [--debug]\n"
+                 "\n"
+                 "Serves the lodge API (LXD's /1.0 REST API) on DIR/unix.socket.\n"
+                 "\n"
+                 "  --state-dir DIR  state directory (default: $LODGE_DIR, else /var/lib/lodge)\n"
+                 "  --verbose        log informational messages\n"
+                 "  --debug          log every request and debug detail\n"
+                 "  --version        print the version\n"
+                 "  --help           this text\n");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const char* state_dir_flag = nullptr;
+    auto level = spdlog::level::warn;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--state-dir" && i + 1 < argc) {
+            state_dir_flag = argv[++i];
+        } else if (arg.rfind("--state-dir=", 0) == 0) {
+            state_dir_flag = argv[i] + std::strlen("--state-dir=");
+        } else if (arg == "--verbose") {
+            if (level > spdlog::level::info) level = spdlog::level::info;
+        } else if (arg == "--debug") {
+            level = spdlog::level::debug;
+        } else if (arg == "--version") {
+            std::printf("%s\n", LODGE_VERSION);
+            return 0;
+        } else if (arg == "--help" || arg == "-h") {
+            usage(stdout);
+            return 0;
+        } else {
+            std::fprintf(stderr, "lodged: unknown argument \"%s\"\n\n", arg.c_str());
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    auto logger = spdlog::stderr_color_mt("lodged");
+    // The journal stamps time and takes the level from a "<N>" prefix
+    // (syslog priority); elsewhere lines carry both themselves.
+    if (lodge::daemon::stderr_is_journal()) {
+        auto formatter = std::make_unique<spdlog::pattern_formatter>();
+        formatter->add_flag<SyslogPriority>('*').set_pattern("<%*>%v");
+        logger->set_formatter(std::move(formatter));
+    } else {
+        logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    }
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(level);
+
+    using namespace lodge::daemon;
+    try {
+        auto activated = activated_socket();
+        Daemon daemon(default_state_dir(state_dir_flag));
+        auto server = activated ? std::make_unique<UnixServer>(daemon.router(), *activated)
+                                : std::make_unique<UnixServer>(daemon.router(), daemon.socket_path());
+        spdlog::info("lodged {} started (state directory {}{})", LODGE_VERSION, daemon.state_dir(),
+                     activated ? ", socket from the service manager" : "");
+        notify_service_manager("READY=1\nSTATUS=Serving the API on " + daemon.socket_path());
+        server->run();
+        notify_service_manager("STOPPING=1");
+        // Before the server goes: operations' waiters hold its connections.
+        daemon.operations().shutdown();
+        spdlog::info("lodged stopped");
+        return 0;
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        notify_service_manager("STATUS=Failed: " + std::string(e.what()));
+        return 1;
+    }
+}

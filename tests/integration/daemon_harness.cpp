@@ -1,0 +1,310 @@
+// Daemon integration helpers: temp dirs, the lodged process, and an HTTP
+// client small enough to trust (no keep-alive, no chunking: lodged always
+// sends Content-Length).
+#include "tests/integration/daemon_harness.hpp"
+
+#include "tests/integration/harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace lodge::test {
+
+TempDir::TempDir(const std::string& prefix) {
+    std::string tmpl = "/var/tmp/" + prefix + "-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
+    path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+namespace {
+
+int connect_unix(const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw std::runtime_error("connect " + path + ": " + std::strerror(err));
+    }
+    // A hung daemon fails the test instead of hanging it.
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+HttpReply parse_reply(const std::string& raw) {
+    auto head_end = raw.find("\r\n\r\n");
+    if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos)
+        throw std::runtime_error("not an HTTP response: " + raw.substr(0, 200));
+    HttpReply reply;
+    reply.status = std::stoi(raw.substr(9, 3));
+    std::istringstream head(raw.substr(0, head_end));
+    std::string line;
+    std::getline(head, line); // status line
+    while (std::getline(head, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string name = line.substr(0, colon);
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        auto value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(' '));
+        reply.headers[name] = value;
+    }
+    reply.body = raw.substr(head_end + 4);
+    if (reply.body.empty()) return reply; // the head alone (keep-alive reads)
+    if (auto it = reply.headers.find("content-length"); it != reply.headers.end()) {
+        auto length = std::stoul(it->second);
+        if (reply.body.size() != length)
+            throw std::runtime_error("body of " + std::to_string(reply.body.size()) + " bytes, Content-Length " +
+                                     it->second);
+    }
+    return reply;
+}
+
+std::string format_request(const std::string& method, const std::string& target, const std::string& body,
+                           bool keep_alive) {
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: unix.socket\r\nUser-Agent: lodge-tests\r\n";
+    if (!keep_alive) req += "Connection: close\r\n";
+    if (!body.empty() || method == "PUT" || method == "PATCH" || method == "POST")
+        req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    return req + "\r\n" + body;
+}
+
+void send_all(int fd, const std::string& data) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+        ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break; // the server may answer early (413) and close
+        sent += static_cast<size_t>(n);
+    }
+}
+
+} // namespace
+
+HttpConnection::HttpConnection(const std::string& socket_path) : fd_(connect_unix(socket_path)) {}
+
+HttpConnection::~HttpConnection() { ::close(fd_); }
+
+HttpReply HttpConnection::request(const std::string& method, const std::string& target, const std::string& body) {
+    send_all(fd_, format_request(method, target, body, true));
+    // Read the head, then exactly Content-Length bytes of body.
+    char buf[65536];
+    size_t head_end;
+    while ((head_end = pending_.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) throw std::runtime_error("connection closed before a response");
+        pending_.append(buf, static_cast<size_t>(n));
+    }
+    auto head = parse_reply(pending_.substr(0, head_end + 4));
+    size_t length = std::stoul(head.headers.at("content-length"));
+    while (pending_.size() < head_end + 4 + length) {
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) throw std::runtime_error("connection closed inside a response");
+        pending_.append(buf, static_cast<size_t>(n));
+    }
+    auto reply = parse_reply(pending_.substr(0, head_end + 4 + length));
+    pending_.erase(0, head_end + 4 + length);
+    return reply;
+}
+
+bool HttpConnection::closed_by_server(double timeout_s) {
+    timeval tv{static_cast<time_t>(timeout_s), static_cast<suseconds_t>((timeout_s - static_cast<long>(timeout_s)) * 1e6)};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    return ::recv(fd_, &c, 1, 0) == 0;
+}
+
+HttpReply unix_http(const std::string& socket_path, const std::string& method, const std::string& target,
+                    const std::string& body) {
+    int fd = connect_unix(socket_path);
+    send_all(fd, format_request(method, target, body, false));
+    std::string raw;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        raw.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return parse_reply(raw);
+}
+
+Lodged::Lodged(std::string state_dir, std::vector<std::string> extra_args, std::vector<std::string> launcher)
+    : state_dir_(std::move(state_dir)) {
+    // The log sits beside the state directory so it outlives a removed state.
+    log_path_ = state_dir_ + ".lodged.log";
+    std::vector<std::string> argv = std::move(launcher);
+    for (auto a : {bin("lodged"), std::string("--state-dir"), state_dir_}) argv.push_back(a);
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
+    if (pid_ == 0) {
+        int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(log, 2);
+        ::setsid(); // a Ctrl-C on the test run reaches lodged only through the test's cleanup
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+        ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            throw std::runtime_error("lodged exited with " + std::to_string(exit_status_) + " before serving:\n" +
+                                     log());
+        }
+        try {
+            if (unix_http(socket(), "GET", "/").status == 200) return;
+        } catch (const std::runtime_error&) {
+            // not listening yet
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            stop(SIGKILL);
+            throw std::runtime_error("lodged did not answer on " + socket() + " within 10 s:\n" + log());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+Lodged::~Lodged() {
+    stop();
+    std::error_code ec;
+    fs::remove(log_path_, ec);
+}
+
+int Lodged::stop(int sig, double grace_s) {
+    if (exit_status_ >= 0 || pid_ <= 0) return exit_status_;
+    ::kill(pid_, sig);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
+    int status = 0;
+    for (;;) {
+        pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) break;
+        if (r < 0) { // reaped elsewhere (a subreaper's sweep): the exit code is lost
+            status = 0xff00;
+            break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &status, 0);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return exit_status_;
+}
+
+std::string Lodged::log() const {
+    std::ifstream in(log_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+Background::Background(const std::vector<std::string>& argv) {
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
+    if (pid_ == 0) {
+        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        ::dup2(null, 0);
+        ::dup2(pipefd[1], 1);
+        ::dup2(pipefd[1], 2);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+        ::_exit(127);
+    }
+    ::close(pipefd[1]);
+    fd_ = pipefd[0];
+}
+
+Background::~Background() {
+    if (status_ < 0 && pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void Background::drain(int timeout_ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (fd_ < 0 || ::poll(&p, 1, timeout_ms) <= 0) return;
+    char buf[4096];
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n > 0) {
+        output_.append(buf, static_cast<size_t>(n));
+    } else {
+        ::close(fd_);
+        fd_ = -1;
+    }
+}
+
+bool Background::wait_for_output(const std::string& needle, double timeout_s) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (output_.find(needle) == std::string::npos) {
+        if (std::chrono::steady_clock::now() > deadline || fd_ < 0) return output_.find(needle) != std::string::npos;
+        drain(20);
+    }
+    return true;
+}
+
+int Background::wait_exit(double timeout_s) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (status_ < 0) {
+        int st = 0;
+        if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+            status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) return -1;
+        drain(20);
+    }
+    while (fd_ >= 0) drain(100); // the rest of its output
+    return status_;
+}
+
+std::string lxc_binary() {
+    for (const char* p : {"/usr/bin/lxc", "/usr/local/bin/lxc"})
+        if (::access(p, X_OK) == 0) return p;
+    return "";
+}
+
+} // namespace lodge::test
