@@ -28,6 +28,15 @@ std::string read_file(const std::string& path) {
     return out;
 }
 
+std::string read_file_if_exists(const std::string& path) {
+    try {
+        return read_file(path);
+    } catch (const SystemError& e) {
+        if (e.code() == ENOENT) return {};
+        throw;
+    }
+}
+
 std::string read_to_eof(int fd) noexcept {
     std::string out;
     char buf[1024];

@@ -7,6 +7,8 @@
 namespace lodge {
 
 std::string read_file(const std::string& path);
+// The same, but "" when the file does not exist.
+std::string read_file_if_exists(const std::string& path);
 // Writes data with a single write(2), as cgroupfs and procfs require.
 void write_file(const std::string& path, const std::string& data);
 // Writes data to path.tmp and renames it over path.

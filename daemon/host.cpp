@@ -3,6 +3,8 @@
 // tells an admin the truth about this host.
 #include "daemon/host.hpp"
 
+#include "common/file.hpp"
+
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -15,13 +17,6 @@
 namespace lodge::daemon {
 
 namespace {
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // KEY=value or KEY="value" from /etc/os-release.
 std::string os_release_value(const std::string& text, const std::string& key) {
@@ -58,8 +53,8 @@ bool syscall_exists(long nr) {
 }
 
 std::map<std::string, std::string> kernel_features(const std::string& release) {
-    auto seccomp_actions = read_file("/proc/sys/kernel/seccomp/actions_avail");
-    auto filesystems = read_file("/proc/filesystems");
+    auto seccomp_actions = read_file_if_exists("/proc/sys/kernel/seccomp/actions_avail");
+    auto filesystems = read_file_if_exists("/proc/filesystems");
 #ifdef SYS_mount_setattr
     const bool idmapped = syscall_exists(SYS_mount_setattr);
 #else
@@ -96,8 +91,8 @@ api::ServerEnvironment probe_host_environment(const std::string& server_version)
     env.architectures = architectures(u.machine);
     env.kernel_features = kernel_features(u.release);
 
-    auto os_release = read_file("/etc/os-release");
-    if (os_release.empty()) os_release = read_file("/usr/lib/os-release");
+    auto os_release = read_file_if_exists("/etc/os-release");
+    if (os_release.empty()) os_release = read_file_if_exists("/usr/lib/os-release");
     env.os_name = os_release_value(os_release, "NAME");
     env.os_version = os_release_value(os_release, "VERSION_ID");
 

@@ -44,6 +44,10 @@ void Operations::shutdown() {
         std::lock_guard lock(mutex_);
         if (!accepting_) return;
         accepting_ = false;
+        // Work that can be cancelled is, so that shutting down never waits
+        // on an operation that runs until someone cancels it.
+        for (auto& [id, entry] : entries_)
+            if (entry->op.may_cancel) entry->cancel = true;
     }
     pool_.reset(); // runs what is queued; their waiters are answered by finish()
     std::vector<Waiter> left;

@@ -27,19 +27,10 @@ std::string map_text(const std::vector<IdRange>& ranges) {
     return out;
 }
 
-std::string read_or_empty(const std::string& path) {
-    try {
-        return read_file(path);
-    } catch (const SystemError& e) {
-        if (e.code() == ENOENT) return {};
-        throw;
-    }
-}
-
 // Finds root's range of at least `size` ids in the file, adding one at the
 // default base when there is none.
 uint32_t root_range(const std::string& path, uint32_t size) {
-    std::string text = read_or_empty(path);
+    std::string text = read_file_if_exists(path);
     for (const auto& e : parse_subid(text))
         if ((e.owner == "root" || e.owner == "0") && e.count >= size) return e.start;
     if (!text.empty() && text.back() != '\n') text += '\n';

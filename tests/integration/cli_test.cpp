@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include "common/file.hpp"
+
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -14,12 +16,7 @@
 namespace lodge::test {
 namespace {
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using lodge::read_file_if_exists;
 
 class LodgeCli : public ::testing::Test {
 protected:
@@ -152,10 +149,10 @@ TEST_F(LodgeCli, RemotesRoundTripThroughConfigYml) {
 
     ASSERT_EQ(lodge({"remote", "switch", "prod"}).status, 0);
     EXPECT_EQ(lodge({"remote", "get-default"}).out, "prod\n");
-    EXPECT_NE(read_file(config_file()).find("default-remote: prod\n"), std::string::npos);
+    EXPECT_NE(read_file_if_exists(config_file()).find("default-remote: prod\n"), std::string::npos);
 
     ASSERT_EQ(lodge({"remote", "rename", "prod", "staging"}).status, 0);
-    auto text = read_file(config_file());
+    auto text = read_file_if_exists(config_file());
     EXPECT_NE(text.find("default-remote: staging\n"), std::string::npos) << text;
     EXPECT_NE(text.find("  staging:\n    addr: https://127.0.0.1:8443\n"), std::string::npos) << text;
     EXPECT_EQ(text.find("prod"), std::string::npos) << text;
@@ -170,7 +167,7 @@ TEST_F(LodgeCli, RemotesRoundTripThroughConfigYml) {
 
     ASSERT_EQ(lodge({"remote", "switch", "local"}).status, 0);
     ASSERT_EQ(lodge({"remote", "rm", "staging"}).status, 0);
-    text = read_file(config_file());
+    text = read_file_if_exists(config_file());
     EXPECT_EQ(text, "default-remote: local\nremotes:\n  local:\n    addr: unix://\n    public: false\naliases: {}\n");
 }
 

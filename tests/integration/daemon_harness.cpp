@@ -3,6 +3,8 @@
 // sends Content-Length).
 #include "tests/integration/daemon_harness.hpp"
 
+#include "common/file.hpp"
+
 #include "tests/integration/harness.hpp"
 
 #include <fcntl.h>
@@ -228,30 +230,14 @@ int Lodged::stop(int sig, double grace_s) {
     return exit_status_;
 }
 
-std::string Lodged::log() const {
-    std::ifstream in(log_path_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string Lodged::log() const { return read_file_if_exists(log_path_); }
 
 Background::Background(const std::vector<std::string>& argv) {
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
-    if (pid_ == 0) {
-        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        ::dup2(null, 0);
-        ::dup2(pipefd[1], 1);
-        ::dup2(pipefd[1], 2);
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
-        ::_exit(127);
-    }
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pid_ = spawn(argv, null, pipefd[1], pipefd[1]);
+    ::close(null);
     ::close(pipefd[1]);
     fd_ = pipefd[0];
 }

@@ -31,15 +31,13 @@ double now_s() {
 
 } // namespace
 
-Result run(const std::vector<std::string>& argv, const std::string& input, int timeout_s) {
-    int in[2], out[2], err[2];
-    if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
-        throw std::runtime_error("pipe");
+pid_t spawn(const std::vector<std::string>& argv, int in, int out, int err) {
     pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
     if (pid == 0) {
-        ::dup2(in[0], 0);
-        ::dup2(out[1], 1);
-        ::dup2(err[1], 2);
+        ::dup2(in, 0);
+        ::dup2(out, 1);
+        ::dup2(err, 2);
         std::vector<char*> args;
         for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
@@ -47,6 +45,14 @@ Result run(const std::vector<std::string>& argv, const std::string& input, int t
         std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
         ::_exit(127);
     }
+    return pid;
+}
+
+Result run(const std::vector<std::string>& argv, const std::string& input, int timeout_s) {
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
+        throw std::runtime_error("pipe");
+    pid_t pid = spawn(argv, in[0], out[1], err[1]);
     ::close(in[0]);
     ::close(out[1]);
     ::close(err[1]);

@@ -16,6 +16,10 @@ struct Result {
     std::string err;
 };
 
+// Forks and execs argv (no shell) with the given stdin, stdout and stderr;
+// returns the child's pid.
+pid_t spawn(const std::vector<std::string>& argv, int in, int out, int err);
+
 // Runs argv (no shell), feeding `input` to stdin; waits at most timeout_s.
 Result run(const std::vector<std::string>& argv, const std::string& input = "", int timeout_s = 120);
 
