@@ -2,6 +2,7 @@
 // LXD 5.0.2's recorded answers: same envelope, same object shapes.
 #include "daemon/daemon.hpp"
 #include "daemon/extensions.hpp"
+#include "tests/unit/daemon/daemon_fixture.hpp"
 #include "tests/unit/daemon/reference.hpp"
 
 #include <gtest/gtest.h>
@@ -16,37 +17,13 @@ using nlohmann::json;
 
 namespace {
 
-class DaemonEndpoints : public ::testing::Test {
+class DaemonEndpoints : public lodge::test::DaemonFixture {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/lodge-unit-daemon-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        daemon_ = std::make_unique<Daemon>(dir_, ":memory:");
-    }
-    void TearDown() override {
-        daemon_.reset();
-        std::filesystem::remove_all(dir_);
-    }
-
-    HttpResponse call(const std::string& method, const std::string& path, const std::string& body = "",
-                      std::map<std::string, std::string> query = {}, bool trusted = true) {
-        Request r;
-        r.method = method;
-        r.path = path;
-        r.body = body;
-        r.query = std::move(query);
-        r.trusted = trusted;
-        return daemon_->router().dispatch(r);
-    }
     json get(const std::string& path, std::map<std::string, std::string> query = {}) {
         auto res = call("GET", path, "", std::move(query));
         EXPECT_EQ(res.status, 200) << path << ": " << res.body;
         return json::parse(res.body);
     }
-
-    std::string dir_;
-    std::unique_ptr<Daemon> daemon_;
 };
 
 // Maps with arbitrary keys in the server object.

@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/operations.hpp"
+#include "tests/unit/daemon/daemon_fixture.hpp"
 #include "tests/unit/daemon/reference.hpp"
 
 #include <gtest/gtest.h>
@@ -172,28 +173,11 @@ TEST(DaemonOperations, ShutdownFinishesWorkAnswersWaitersAndRefusesMore) {
 
 namespace {
 
-class DaemonOperationEndpoints : public ::testing::Test {
+class DaemonOperationEndpoints : public lodge::test::DaemonFixture {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/lodge-unit-ops-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        daemon_ = std::make_unique<Daemon>(dir_, ":memory:");
-    }
-    void TearDown() override {
-        daemon_.reset();
-        std::filesystem::remove_all(dir_);
-    }
     HttpResponse call(const std::string& method, const std::string& path, std::map<std::string, std::string> q = {}) {
-        Request r;
-        r.method = method;
-        r.path = path;
-        r.query = std::move(q);
-        r.trusted = true;
-        return daemon_->router().dispatch(r);
+        return DaemonFixture::call(method, path, "", std::move(q));
     }
-    std::string dir_;
-    std::unique_ptr<Daemon> daemon_;
 };
 
 } // namespace
