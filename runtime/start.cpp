@@ -130,18 +130,23 @@ void reset_signals() {
     ::_exit(127);
 }
 
-bool is_systemd(const ContainerConfig& cfg) {
+// The file the container's init resolves to inside its root ("" when it
+// can't be resolved), to tell which halt signal it understands.
+std::string init_target(const ContainerConfig& cfg) {
     UniqueFd root(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) return false;
+    if (!root) return {};
     int fd = try_open_in_root(root.get(), cfg.init.front(), O_PATH);
-    if (fd < 0) return false;
+    if (fd < 0) return {};
     UniqueFd init(fd);
     char target[4096];
     ssize_t n = ::readlink(fd_path(fd).c_str(), target, sizeof target - 1);
-    if (n <= 0) return false;
-    target[n] = 0;
-    std::string t(target);
-    return t.size() >= 8 && t.compare(t.size() - 8, 8, "/systemd") == 0;
+    if (n <= 0) return {};
+    return std::string(target, static_cast<size_t>(n));
+}
+
+bool ends_with(const std::string& s, const char* tail) {
+    size_t n = std::strlen(tail);
+    return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
 }
 
 } // namespace
@@ -159,7 +164,13 @@ std::vector<std::string> init_environment(const ContainerConfig& cfg) {
 
 int halt_signal_for(const ContainerConfig& cfg) {
     if (cfg.halt_signal > 0) return cfg.halt_signal;
-    return is_systemd(cfg) ? SIGRTMIN + 3 : SIGPWR;
+    // A pid namespace's init ignores signals it has no handler for, so the
+    // signal must be one this init handles: SIGRTMIN+3 for systemd, SIGUSR1
+    // for busybox init, SIGPWR for sysvinit and OpenRC's init.
+    std::string init = init_target(cfg);
+    if (ends_with(init, "/systemd")) return SIGRTMIN + 3;
+    if (ends_with(init, "/busybox")) return SIGUSR1;
+    return SIGPWR;
 }
 
 RunningContainer start_container(const ContainerConfig& cfg, const std::string& console) {

@@ -30,7 +30,7 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
 std::vector<std::string> init_environment(const ContainerConfig& cfg);
 
 // The halt signal for cfg: its own, else SIGRTMIN+3 when init is systemd,
-// else SIGPWR.
+// SIGUSR1 when it is busybox, else SIGPWR.
 int halt_signal_for(const ContainerConfig& cfg);
 
 } // namespace lodge::runtime

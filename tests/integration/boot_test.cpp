@@ -177,3 +177,15 @@ TEST(Boot, OverlayRootIsShiftedOnce) {
     // Only the test's own overlay mount is there, nothing of the container.
     EXPECT_EQ(leftovers("", base + "/merged").size(), 1u);
 }
+
+// Without a configured halt signal the runtime picks the one the image's
+// init handles (busybox init ignores SIGPWR; it halts on SIGUSR1).
+TEST(Boot, DefaultHaltSignalFollowsTheInit) {
+    Container c("t-boot-halt", "busybox");
+    ASSERT_EQ(c.start().status, 0);
+    Result stop = c.stop(10);
+    ASSERT_EQ(stop.status, 0) << stop.err;
+    json rec = json::parse(stop.out);
+    EXPECT_TRUE(rec["clean"].get<bool>()) << stop.out;
+    EXPECT_FALSE(rec["forced"].get<bool>()) << stop.out;
+}
