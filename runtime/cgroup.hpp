@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <memory>
@@ -85,6 +86,10 @@ public:
     // tests and exec's cgroup join).
     virtual std::vector<std::string> paths() const = 0;
 };
+
+// True for a directory of a v1 hierarchy (v1 has a `tasks` file, v2 none);
+// for code that is handed a Cgroup's paths() and must tell them apart.
+inline bool is_v1_cgroup_dir(const std::string& dir) { return ::access((dir + "/tasks").c_str(), F_OK) == 0; }
 
 // The cgroup of container `name` for this host's layout. `parent` is the
 // subtree under each hierarchy's root ("lodge" by default; tests use their

@@ -205,7 +205,7 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
     int cg_fd = rc.cgroup->unified_fd();
     for (const auto& dir : rc.cgroup->paths()) {
         // The v2 directory is joined atomically by clone3 when there is one.
-        if (cg_fd >= 0 && ::access((dir + "/cgroup.subtree_control").c_str(), F_OK) == 0) continue;
+        if (cg_fd >= 0 && !is_v1_cgroup_dir(dir)) continue;
         plan.cgroup_procs.push_back(dir + "/cgroup.procs");
     }
 

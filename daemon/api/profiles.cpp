@@ -13,14 +13,8 @@ api::Response list_profiles(Daemon& daemon, const Request& request) {
     const int depth = recursion(request);
     return daemon.with_db([&](db::Database& db) {
         const auto project = request_project_id(db, request);
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& name : db::profile_names(db, project)) {
-            if (depth == 0)
-                out.push_back("/1.0/profiles/" + name);
-            else
-                out.push_back(*db::get_profile(db, project, name));
-        }
-        return api::sync_response(std::move(out));
+        return api::sync_response(collection(depth, "/1.0/profiles/", db::profile_names(db, project),
+                                             [&](const std::string& name) { return *db::get_profile(db, project, name); }));
     });
 }
 

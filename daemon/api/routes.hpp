@@ -4,7 +4,11 @@
 
 #include "daemon/http/router.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace lodge::daemon {
 
@@ -35,5 +39,19 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
 // The id of the project a request names with ?project= (default:
 // "default"); Error(404) when there is no such project.
 std::int64_t request_project_id(db::Database& db, const Request& request);
+
+// A collection as LXD answers it: each member's URL (prefix + name) at
+// recursion 0, the member's object from get(name) above that.
+template <typename Get>
+nlohmann::json collection(int depth, const std::string& prefix, const std::vector<std::string>& names, Get&& get) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& name : names) {
+        if (depth == 0)
+            out.push_back(prefix + name);
+        else
+            out.push_back(get(name));
+    }
+    return out;
+}
 
 } // namespace lodge::daemon

@@ -12,14 +12,8 @@ namespace {
 api::Response list_pools(Daemon& daemon, const Request& request) {
     const int depth = recursion(request);
     return daemon.with_db([&](db::Database& db) {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& name : db::storage_pool_names(db)) {
-            if (depth == 0)
-                out.push_back("/1.0/storage-pools/" + name);
-            else
-                out.push_back(*db::get_storage_pool(db, name));
-        }
-        return api::sync_response(std::move(out));
+        return api::sync_response(collection(depth, "/1.0/storage-pools/", db::storage_pool_names(db),
+                                             [&](const std::string& name) { return *db::get_storage_pool(db, name); }));
     });
 }
 

@@ -6,6 +6,7 @@
 // binary's text is mapped in large page-cache folios: its size, not the code
 // it runs, sets its resident memory.
 #include "common/file.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime/monitor/exec_thread.hpp"
 #include "runtime/monitor/supervisor.hpp"
 
@@ -68,7 +69,7 @@ int supervise(char** argv) {
     ctx.seccomp.assign(bpf.begin(), bpf.end());
     for (const auto& cap : read_lines(init.dir + "/caps-drop")) ctx.caps_drop.push_back(std::atoi(cap.c_str()));
     for (const auto& dir : init.cgroup_dirs) {
-        if (::access((dir + "/tasks").c_str(), F_OK) == 0) v1_dirs.push_back(dir);
+        if (is_v1_cgroup_dir(dir)) v1_dirs.push_back(dir);
         else v2_dir.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     }
     ctx.cgroup_v2_fd = v2_dir.get();

@@ -160,7 +160,8 @@ std::vector<std::string> leftovers(const std::string& name, const std::string& r
     reap_orphans();
     std::vector<std::string> found;
     std::error_code ec;
-    for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    // An empty name asks about mounts only.
+    for (const auto& h : fs::directory_iterator(name.empty() ? "/nonexistent" : "/sys/fs/cgroup", ec)) {
         fs::path p = h.path() / "lodge" / name;
         if (fs::exists(p, ec)) found.push_back("cgroup " + p.string());
     }
@@ -168,9 +169,13 @@ std::vector<std::string> leftovers(const std::string& name, const std::string& r
         std::ifstream cmd(p.path() / "cmdline");
         std::string line;
         std::getline(cmd, line, '\0');
+        // "lodge-monitor NAME RUN_DIR" while it creates the container,
+        // "lodge-monitor --supervise NAME ..." once it supervises it.
         std::string arg;
         std::getline(cmd, arg, '\0');
-        if (line == "lodge-monitor" && arg == name) found.push_back("monitor process " + p.path().filename().string());
+        if (arg == "--supervise") std::getline(cmd, arg, '\0');
+        if (!name.empty() && line == "lodge-monitor" && arg == name)
+            found.push_back("monitor process " + p.path().filename().string());
     }
     std::ifstream mi("/proc/self/mountinfo");
     std::string line;

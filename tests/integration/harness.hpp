@@ -76,7 +76,8 @@ private:
 
 // Names of what a container could leave behind on the host: cgroup
 // directories under any hierarchy, lodge-monitor processes whose command
-// line names it, mounts of its rootfs. Empty when clean.
+// line names it, mounts of its rootfs. Empty when clean. With an empty name
+// only the mounts are looked at.
 std::vector<std::string> leftovers(const std::string& name, const std::string& rootfs);
 
 // Reaps monitors that were handed to this process (a subreaper) when their
