@@ -124,10 +124,66 @@ CREATE TABLE instances_profiles (
 CREATE INDEX instances_profiles_profile ON instances_profiles (profile_id);
 )sql";
 
+
+// Version 2: images and their aliases, trusted client certificates and the
+// operations history. Images are not per project (features.images is the
+// default project's only mode here). An operation row is written when the
+// operation starts and updated when it ends, so a restarted lodged can mark
+// the ones it interrupted as failed.
+constexpr std::string_view v2 = R"sql(
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    fingerprint TEXT NOT NULL UNIQUE,
+    filename TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL,
+    public INTEGER NOT NULL DEFAULT 0,
+    auto_update INTEGER NOT NULL DEFAULT 0,
+    architecture TEXT NOT NULL,
+    type TEXT NOT NULL DEFAULT 'container',
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL DEFAULT '1970-01-01T00:00:00Z',
+    uploaded_at TEXT NOT NULL,
+    last_used_at TEXT NOT NULL DEFAULT '0001-01-01T00:00:00Z',
+    cached INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE images_properties (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (image_id, key)
+);
+CREATE TABLE images_aliases (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE certificates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    fingerprint TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL DEFAULT 'client',
+    name TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    restricted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE operations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    uuid TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    class TEXT NOT NULL,
+    status TEXT NOT NULL,
+    err TEXT NOT NULL DEFAULT '',
+    resources TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+)sql";
+
 } // namespace
 
 const std::vector<std::string_view>& migrations() {
-    static const std::vector<std::string_view> list{v1};
+    static const std::vector<std::string_view> list{v1, v2};
     return list;
 }
 
