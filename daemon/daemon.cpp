@@ -54,6 +54,8 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
         db::seed_defaults(*db_, state_dir_);
         spdlog::info("database: new, with the default project, storage pool and profile");
     }
+    images_ = std::make_unique<ImageStore>(state_dir_ + "/images");
+    instances_ = std::make_unique<Instances>(*this);
     environment_ = probe_host_environment(LODGE_VERSION);
     // Every operation change is an `operation` event: LXD's client learns
     // that its operation ended only from these.

@@ -7,6 +7,8 @@
 #include "daemon/db/database.hpp"
 #include "daemon/events.hpp"
 #include "daemon/http/router.hpp"
+#include "daemon/images/store.hpp"
+#include "daemon/instances/instances.hpp"
 #include "daemon/operations.hpp"
 
 #include <memory>
@@ -33,6 +35,8 @@ public:
     Router& router() { return router_; }
     Operations& operations() { return operations_; }
     EventHub& events() { return events_; }
+    Instances& instances() { return *instances_; }
+    ImageStore& images() { return *images_; }
 
     // Runs f(db) holding the database lock; every database use goes through here.
     template <typename F>
@@ -47,6 +51,8 @@ private:
     api::ServerEnvironment environment_;
     Router router_;
     EventHub events_;
+    std::unique_ptr<ImageStore> images_;
+    std::unique_ptr<Instances> instances_;
     // Last: destroyed first, so running work finishes while the database
     // and the events hub live.
     Operations operations_;

@@ -1,0 +1,45 @@
+// Instances: locating them on disk and asking the runtime how they are.
+#include "daemon/instances/instances.hpp"
+
+#include "common/error.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/db/instances.hpp"
+#include "daemon/db/storage_pools.hpp"
+#include "runtime/inventory.hpp"
+
+namespace lodge::daemon {
+
+Instances::Instances(Daemon& daemon) : daemon_(daemon), run_dir_(daemon.state_dir() + "/run") {}
+
+InstanceLocation Instances::locate(std::int64_t project_id, const std::string& name) {
+    return daemon_.with_db([&](db::Database& db) {
+        auto instance = db::get_instance(db, project_id, name);
+        if (!instance) throw Error(404, "Instance not found");
+        InstanceLocation where;
+        where.id = *db::instance_id(db, project_id, name);
+        where.name = name;
+        where.project = instance->project;
+        where.runtime_name = name;
+        std::string pool_name = "default";
+        if (auto root = instance->expanded_devices.find("root"); root != instance->expanded_devices.end())
+            if (auto p = root->second.find("pool"); p != root->second.end()) pool_name = p->second;
+        auto pool = db::get_storage_pool(db, pool_name);
+        if (!pool) throw Error(500, "Instance " + name + ": its storage pool \"" + pool_name + "\" is missing");
+        where.dir = pool->config["source"] + "/containers/" + name;
+        where.rootfs = where.dir + "/rootfs";
+        return where;
+    });
+}
+
+api::StatusCode Instances::status(const InstanceLocation& where) const {
+    const auto s = runtime::container_status(run_dir_, where.runtime_name).status;
+    if (s == "frozen") return api::StatusCode::Frozen;
+    if (s == "running" || s == "unsupervised") return api::StatusCode::Running;
+    return api::StatusCode::Stopped;
+}
+
+void Instances::require_running(const InstanceLocation& where) const {
+    if (status(where) == api::StatusCode::Stopped) throw Error(400, "Instance is not running");
+}
+
+} // namespace lodge::daemon
