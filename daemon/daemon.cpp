@@ -56,6 +56,7 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     }
     images_ = std::make_unique<ImageStore>(state_dir_ + "/images");
     instances_ = std::make_unique<Instances>(*this);
+    instances_->remove_leftovers();
     environment_ = probe_host_environment(LODGE_VERSION);
     // Every operation change is an `operation` event: LXD's client learns
     // that its operation ended only from these.

@@ -18,6 +18,10 @@ inline const std::vector<std::string>& api_extensions() {
         "api_os",                           // environment.os_name and os_version
         "server_supported_storage_drivers", // environment.storage_supported_drivers
         "instances",                        // the /1.0/instances tree
+        "api_filtering",                    // ?filter= on /1.0/instances
+        "container_full",                   // recursion=2 on /1.0/instances
+        "instance_get_full",                // recursion=1 on /1.0/instances/{name}
+        "container_last_used_at",           // last_used_at on instances
         "operation_description",            // description on operations
         "event_lifecycle",                  // lifecycle events on /1.0/events
         "event_location",                   // events carry location
