@@ -49,6 +49,18 @@ nlohmann::json ApiClient::query(const std::string& method, const std::string& pa
     return unwrap_response(r.status, r.body);
 }
 
+nlohmann::json ApiClient::wait(const nlohmann::json& async_envelope) {
+    const auto url = async_envelope.value("operation", "");
+    if (url.empty()) throw Error("the server answered without an operation to wait for");
+    auto op = get(url + "/wait");
+    const auto status = op.value("status", "");
+    if (status == "Failure" || status == "Cancelled") {
+        auto err = op.value("err", "");
+        throw Error(err.empty() ? "the operation ended: " + status : err);
+    }
+    return op;
+}
+
 ApiClient connect_remote(const ClientConfig& config, const std::string& remote) {
     auto it = config.remotes.find(remote);
     if (it == config.remotes.end()) throw Error("The remote \"" + remote + "\" doesn't exist");

@@ -22,6 +22,10 @@ public:
     nlohmann::json query(const std::string& method, const std::string& path,
                          const nlohmann::json& body = nullptr);
 
+    // Waits for the operation an async answer names and returns its final
+    // state; throws Error with the operation's `err` when it failed.
+    nlohmann::json wait(const nlohmann::json& async_envelope);
+
     const std::string& socket_path() const { return http_.socket_path(); }
 
 private:

@@ -36,6 +36,8 @@ const std::vector<Command>& command_table() {
     static const std::vector<Command> table = [] {
         std::vector<Command> t;
         add_list_commands(t);
+        add_instance_commands(t);
+        add_operation_commands(t);
         add_server_commands(t);
         add_profile_commands(t);
         add_remote_commands(t);

@@ -204,6 +204,7 @@ void parse_flag(const Command& cmd, const std::vector<std::string>& argv, size_t
         if (!has_value) value = "true";
     }
     p.args.values[flag->name] = value;
+    p.args.all[flag->name].push_back(value);
     p.args.given[flag->name] = true;
 }
 
