@@ -33,8 +33,9 @@ int run_list(Context& ctx, const Args& args) {
                             op.value("description", ""), op.value("status", ""),
                             op.value("may_cancel", false) ? "YES" : "NO", op.value("created_at", "")});
         }
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a[5] < b[5]; });
+    sort_by_name(rows);
     for (auto& r : rows) {
+        for (auto& c : r[3]) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         // lxc prints the creation time as "2026/11/24 04:38 UTC".
         auto& t = r[5];
         if (t.size() >= 16) t = t.substr(0, 4) + "/" + t.substr(5, 2) + "/" + t.substr(8, 2) + " " + t.substr(11, 5) + " UTC";
