@@ -3,6 +3,7 @@
 
 #include "common/error.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/db/operations.hpp"
 #include "daemon/db/schema.hpp"
 #include "daemon/db/seed.hpp"
 #include "daemon/host.hpp"
@@ -60,7 +61,10 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     environment_ = probe_host_environment(LODGE_VERSION);
     // Every operation change is an `operation` event: LXD's client learns
     // that its operation ended only from these.
+    for (const auto& id : with_db([](db::Database& db) { return db::fail_interrupted_operations(db); }))
+        spdlog::warn("operation {}: marked failed, lodged stopped while it ran", id);
     operations_.set_observer([this](const api::Operation& op) {
+        record(op);
         api::Event e;
         e.type = "operation";
         e.timestamp = api::now();
@@ -69,6 +73,22 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
         events_.publish(e);
     });
     add_all_routes(router_, *this);
+}
+
+void Daemon::record(const api::Operation& op) {
+    // Written when an operation starts and when it ends; progress updates
+    // in between stay in memory.
+    const bool running = op.status_code == api::StatusCode::Running;
+    {
+        std::lock_guard lock(recorded_mutex_);
+        if (running && !recorded_running_.insert(op.id).second) return;
+        if (!running) recorded_running_.erase(op.id);
+    }
+    try {
+        with_db([&](db::Database& db) { db::record_operation(db, op); });
+    } catch (const std::exception& e) {
+        spdlog::error("operation {}: recording it: {}", op.id, e.what());
+    }
 }
 
 } // namespace lodge::daemon

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -46,11 +47,15 @@ public:
     }
 
 private:
+    void record(const api::Operation& op);
+
     std::string state_dir_;
     std::unique_ptr<db::Database> db_;
     api::ServerEnvironment environment_;
     Router router_;
     EventHub events_;
+    std::mutex recorded_mutex_;
+    std::set<std::string> recorded_running_; // operations recorded as running
     std::unique_ptr<ImageStore> images_;
     std::unique_ptr<Instances> instances_;
     // Last: destroyed first, so running work finishes while the database
