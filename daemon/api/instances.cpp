@@ -98,6 +98,7 @@ api::Response put_state(Daemon& daemon, const Request& request) {
     change.action = body.value("action", "");
     change.timeout = body.value("timeout", -1);
     change.force = body.value("force", false);
+    change.wait_ready = body.value("wait", false);
     if (body.value("stateful", false)) throw Error(400, "Stateful stop and start are not supported");
     return daemon.instances().change_state(project_of(daemon, request), request.param("name"), change);
 }

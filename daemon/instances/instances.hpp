@@ -37,6 +37,10 @@ struct StateChange {
     std::string action; // start, stop, restart, freeze, unfreeze
     int timeout = -1;   // seconds; -1: as long as it takes (capped, then killed)
     bool force = false;
+    // lodge's own (API extension instance_ready): the start or restart
+    // operation ends only once the guest reports it has booted.
+    bool wait_ready = false;
+    int ready_timeout = 300; // seconds
 };
 
 // Where an instance is and what backs it.
@@ -102,6 +106,11 @@ private:
     void reserve(const std::string& name);
     void release(const std::string& name);
     void start_now(std::int64_t project_id, const InstanceLocation& where);
+    // Waits until the guest has booted; Error(504) after timeout_s.
+    void wait_ready(const InstanceLocation& where, int timeout_s);
+    // The guest's readiness now; "ready" answers are remembered per init
+    // pid, since a booted guest stays booted until it stops.
+    std::string guest_state(const std::string& runtime_name, pid_t init_pid) const;
     void stop_now(const InstanceLocation& where, int timeout, bool force);
 
     Daemon& daemon_;
@@ -109,6 +118,8 @@ private:
     std::mutex mutex_;
     std::map<std::string, std::shared_ptr<std::mutex>> locks_;
     std::set<std::string> reserved_; // names being created or renamed to
+    mutable std::mutex ready_mutex_;
+    mutable std::map<std::string, std::pair<pid_t, std::string>> ready_; // runtime name -> (init pid, state)
 };
 
 // Error(400) naming the key for unknown instance config keys or invalid values.

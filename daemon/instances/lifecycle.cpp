@@ -213,6 +213,7 @@ api::Response Instances::change_state(std::int64_t project_id, const std::string
         if (action == "start") {
             start_now(project_id, where);
             daemon_.events().lifecycle("instance-started", url);
+            if (change.wait_ready) wait_ready(where, change.ready_timeout);
         } else if (action == "stop") {
             stop_now(where, change.timeout, change.force);
             daemon_.events().lifecycle(change.force || change.timeout == 0 ? "instance-stopped" : "instance-shutdown",
@@ -221,6 +222,7 @@ api::Response Instances::change_state(std::int64_t project_id, const std::string
             stop_now(where, change.timeout, change.force);
             start_now(project_id, where);
             daemon_.events().lifecycle("instance-restarted", url);
+            if (change.wait_ready) wait_ready(where, change.ready_timeout);
         } else {
             runtime::freeze_container(run_dir_, where.runtime_name, action == "freeze");
             daemon_.events().lifecycle(action == "freeze" ? "instance-paused" : "instance-resumed", url);

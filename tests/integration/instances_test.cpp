@@ -207,5 +207,23 @@ TEST_F(Instances, LodgeCliSpeaksForTheSameDaemon) {
     EXPECT_NE(r.out.find("Renaming instance,SUCCESS"), std::string::npos) << r.out;
 }
 
+TEST_F(Instances, StartWaitReturnsOnceSystemdIsRunning) {
+    auto r = lodge({"init", "--empty", "inst-deb"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(run({"cp", "-a", fixture("debian") + "/.",
+                   state_.path() + "/storage-pools/default/containers/inst-deb/rootfs"})
+                  .status,
+              0);
+    r = lodge({"start", "--wait", "inst-deb"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    // Asked at once, with no retry: the guest must already be up.
+    r = run({bin("lodge-runtime"), "--run-dir", state_.path() + "/run", "exec", "inst-deb", "--", "systemctl",
+             "is-system-running"});
+    EXPECT_EQ(r.out, "running\n") << r.err;
+    auto state = lodged_->request("GET", "/1.0/instances/inst-deb/state").json()["metadata"];
+    EXPECT_EQ(state["guest_state"], "ready");
+    ASSERT_EQ(lodge({"delete", "-f", "inst-deb"}).status, 0);
+}
+
 } // namespace
 } // namespace lodge::test
