@@ -22,6 +22,9 @@ inline const std::vector<std::string>& api_extensions() {
         "container_full",                   // recursion=2 on /1.0/instances
         "instance_get_full",                // recursion=1 on /1.0/instances/{name}
         "container_last_used_at",           // last_used_at on instances
+        "resources",                        // /1.0/resources (cpu, memory, system)
+        "resources_v2",                     // its sockets/cores/threads layout
+        "metrics",                          // /1.0/metrics (Prometheus text)
         "instance_ready",                   // lodge's own: guest_state in the state, "wait" on start
         "operation_description",            // description on operations
         "event_lifecycle",                  // lifecycle events on /1.0/events

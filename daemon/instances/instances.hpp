@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -95,6 +96,9 @@ public:
 
     // What the runtime is given to start the instance (exposed for tests).
     runtime::ContainerConfig container_config(const api::Instance& instance, const InstanceLocation& where) const;
+
+    // A free two-word name for an instance created without one.
+    static std::string pick_name(const std::function<bool(const std::string&)>& taken);
 
 private:
     // The runtime's view; a container the runtime has never seen is stopped.

@@ -80,7 +80,13 @@ api::Instance Instances::get(std::int64_t project_id, const std::string& name) {
 
 api::Response Instances::create(std::int64_t project_id, InstanceCreate request) {
     auto& instance = request.instance;
-    if (instance.name.empty()) throw Error(400, "Instance name is required");
+    if (instance.name.empty()) {
+        instance.name = pick_name([&](const std::string& name) {
+            std::lock_guard lock(mutex_);
+            return reserved_.count(name) > 0 ||
+                   daemon_.with_db([&](db::Database& db) { return db::instance_id(db, project_id, name).has_value(); });
+        });
+    }
     if (!runtime::valid_container_name(instance.name))
         throw Error(400, "Invalid instance name \"" + instance.name +
                              "\": use letters, digits and dashes, at most 63 characters, not starting with a "
