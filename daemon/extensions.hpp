@@ -25,7 +25,7 @@ inline const std::vector<std::string>& api_extensions() {
         "resources",                        // /1.0/resources (cpu, memory, system)
         "resources_v2",                     // its sockets/cores/threads layout
         "metrics",                          // /1.0/metrics (Prometheus text)
-        "instance_ready",                   // lodge's own: guest_state in the state, "wait" on start
+        "lodge_instance_ready",             // lodge's own: guest_state in the state, "wait" on start
         "operation_description",            // description on operations
         "event_lifecycle",                  // lifecycle events on /1.0/events
         "event_location",                   // events carry location

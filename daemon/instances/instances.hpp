@@ -38,7 +38,7 @@ struct StateChange {
     std::string action; // start, stop, restart, freeze, unfreeze
     int timeout = -1;   // seconds; -1: as long as it takes (capped, then killed)
     bool force = false;
-    // lodge's own (API extension instance_ready): the start or restart
+    // lodge's own (API extension lodge_instance_ready): the start or restart
     // operation ends only once the guest reports it has booted.
     bool wait_ready = false;
     int ready_timeout = 300; // seconds

@@ -103,7 +103,7 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
         if (db::instance_id(db, project_id, instance.name))
             throw Error(409, "Instance \"" + instance.name + "\" already exists");
         for (const auto& p : instance.profiles)
-            if (!db::get_profile(db, project_id, p)) throw Error(404, "Profile \"" + p + "\" not found");
+            if (!db::get_profile_contents(db, project_id, p)) throw Error(404, "Profile \"" + p + "\" not found");
         if (request.source_type == "image") {
             if (request.image.empty()) throw Error(400, "The image source needs an alias or a fingerprint");
             image = resolve_image(db, request.image);
@@ -113,7 +113,7 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
         // The pool the root disk names, from the instance or its profiles.
         std::string pool;
         for (const auto& p : instance.profiles) {
-            const auto profile = db::get_profile(db, project_id, p);
+            const auto profile = db::get_profile_contents(db, project_id, p);
             for (const auto& [dev, keys] : profile->devices)
                 if (keys.count("path") && keys.at("path") == "/" && keys.count("pool")) pool = keys.at("pool");
         }

@@ -40,7 +40,7 @@ nlohmann::json Instances::state(const InstanceLocation& where) const {
             {"pid", code == api::StatusCode::Stopped ? 0 : st.init_pid},
             {"processes", usage.pids},
             {"cpu", {{"usage", usage.cpu_ns}}},
-            // lodge's own (API extension instance_ready).
+            // lodge's own (API extension lodge_instance_ready).
             {"guest_state", code == api::StatusCode::Stopped ? "stopped" : guest_state(where.runtime_name, st.init_pid)}};
 }
 
