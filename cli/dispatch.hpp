@@ -59,6 +59,7 @@ void add_server_commands(std::vector<Command>& table);
 void add_profile_commands(std::vector<Command>& table);
 void add_storage_commands(std::vector<Command>& table);
 void add_list_commands(std::vector<Command>& table);
+void add_trust_commands(std::vector<Command>& table);
 
 // Runs a command line (argv without the program name); returns the exit
 // status. Errors go to err as "Error: <message>".

@@ -1,7 +1,9 @@
 // Daemon start-up: directories, database, defaults, routes.
 #include "daemon/daemon.hpp"
 
+#include "common/certificate.hpp"
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/db/schema.hpp"
 #include "daemon/db/seed.hpp"
@@ -57,6 +59,10 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     images_ = std::make_unique<ImageStore>(state_dir_ + "/images");
     instances_ = std::make_unique<Instances>(*this);
     environment_ = probe_host_environment(LODGE_VERSION);
+    if (ensure_certificate(certificate_path(), key_path(), CertificateRole::Server))
+        spdlog::info("made the server certificate {}", certificate_path());
+    environment_.certificate = read_file(certificate_path());
+    environment_.certificate_fingerprint = certificate_fingerprint(environment_.certificate);
     // Every operation change is an `operation` event: LXD's client learns
     // that its operation ended only from these.
     operations_.set_observer([this](const api::Operation& op) {
@@ -68,6 +74,14 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
         events_.publish(e);
     });
     add_all_routes(router_, *this);
+}
+
+bool Daemon::is_trusted_certificate(const std::string& fingerprint) {
+    return with_db([&](db::Database& db) {
+        auto st = db.prepare("SELECT 1 FROM certificates WHERE fingerprint = ? AND type = 'client'");
+        st.bind(1, fingerprint);
+        return st.step();
+    });
 }
 
 } // namespace lodge::daemon
