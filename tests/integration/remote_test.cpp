@@ -144,7 +144,13 @@ TEST_F(Remote, LxcAddsTheServerWithATokenAndManagesItOverTls) {
     auto profiles = ws_lxc(workstation_.path(), {"profile", "list", "srv:", "--format", "csv"});
     EXPECT_EQ(profiles.status, 0) << profiles.err;
     EXPECT_NE(profiles.out.find("default"), std::string::npos) << profiles.out;
+    // Events come over a WebSocket on the TLS connection.
+    Background monitor({"env", "-u", "LXD_DIR", "HOME=" + workstation_.path(), lxc_binary(), "monitor", "srv:",
+                        "--type", "lifecycle"});
+    ASSERT_TRUE(wait_until([&] { return lodged_->log().find("GET /1.0/events") != std::string::npos; }, 10))
+        << lodged_->log();
     auto set = ws_lxc(workstation_.path(), {"config", "set", "srv:", "user.from", "workstation"});
+    EXPECT_TRUE(monitor.wait_for_output("action: config-updated", 10)) << monitor.output();
     EXPECT_EQ(set.status, 0) << set.err;
     EXPECT_EQ(lodged_->request("GET", "/1.0").json()["metadata"]["config"]["user.from"], "workstation");
 
@@ -313,4 +319,36 @@ TEST_F(Remote, LodgeAddsTheServerWithATokenAndManagesItOverTls) {
     EXPECT_EQ(info.status, 0); // GET /1.0 answers, untrusted
     EXPECT_NE(info.out.find("auth: untrusted"), std::string::npos) << info.out;
     EXPECT_NE(lodge(second.path(), {"profile", "list", "srv:"}).status, 0);
+}
+
+TEST_F(Remote, TheListenerFollowsTheConfig) {
+    if (run({"sh", "-c", "command -v curl"}).status != 0) GTEST_SKIP() << "curl is not installed";
+    const auto old_url = url();
+    EXPECT_EQ(http_code(curl("", "", "GET", "/1.0")), 200);
+    // Moved: the old address stops answering, the new one answers.
+    address_ = "127.0.0.1:" + std::to_string(free_port());
+    auto r = lodged_->request("PATCH", "/1.0", json{{"config", {{"core.https_address", address_}}}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(http_code(curl("", "", "GET", "/1.0")), 200);
+    EXPECT_EQ(run({"curl", "-s", "-k", old_url + "/1.0"}).status, 7); // connection refused
+    EXPECT_EQ(lodged_->request("GET", "/1.0").json()["metadata"]["environment"]["addresses"], json::array({address_}));
+    // An address in use by someone else is refused and changes nothing.
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in taken{};
+    taken.sin_family = AF_INET;
+    taken.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof taken;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&taken), sizeof taken), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&taken), &len);
+    const auto busy = "127.0.0.1:" + std::to_string(ntohs(taken.sin_port));
+    r = lodged_->request("PATCH", "/1.0", json{{"config", {{"core.https_address", busy}}}}.dump());
+    ::close(fd);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(lodged_->request("GET", "/1.0").json()["metadata"]["config"]["core.https_address"], address_);
+    EXPECT_EQ(http_code(curl("", "", "GET", "/1.0")), 200);
+    // Unset: no HTTPS at all.
+    r = lodged_->request("PATCH", "/1.0", json{{"config", {{"core.https_address", ""}}}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(run({"curl", "-s", "-k", url() + "/1.0"}).status, 7);
 }
