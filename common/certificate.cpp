@@ -108,7 +108,13 @@ bool ensure_certificate(const std::string& cert_path, const std::string& key_pat
     add_extension(cert.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
     add_extension(cert.get(), NID_ext_key_usage, role == CertificateRole::Server ? "serverAuth" : "clientAuth");
     add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
-    if (role == CertificateRole::Server) add_extension(cert.get(), NID_subject_alt_name, "DNS:unspecified");
+    if (role == CertificateRole::Server) {
+        // The host's name and the loopback addresses, as LXD's server certificate names them.
+        char host[256] = "";
+        std::string sans = "IP:127.0.0.1,IP:::1";
+        if (::gethostname(host, sizeof host - 1) == 0 && *host) sans = "DNS:" + std::string(host) + "," + sans;
+        add_extension(cert.get(), NID_subject_alt_name, sans.c_str());
+    }
     if (!X509_sign(cert.get(), key.get(), EVP_sha384())) fail("sign certificate");
 
     Owned<BIO> key_bio(BIO_new(BIO_s_mem()));

@@ -12,7 +12,7 @@ enum class CertificateRole { Server, Client };
 
 // Makes a key (EC P-384) and a self-signed certificate valid ten years, as
 // LXD does: O=linuxcontainers.org, CN=user@host, serverAuth or clientAuth,
-// and for a server the DNS name "unspecified". Writes them as PEM to
+// and for a server the host name, 127.0.0.1 and ::1 as alternative names. Writes them as PEM to
 // cert_path and key_path (mode 0600) unless both exist already; returns
 // true when it made them.
 bool ensure_certificate(const std::string& cert_path, const std::string& key_path, CertificateRole role);
