@@ -3,7 +3,9 @@
 // another LXD-compatible server works as well.
 #include "cli/http_client.hpp"
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -18,6 +20,26 @@ namespace {
 std::string lower(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
+}
+
+// connect(2) that gives up after timeout_ms: a token may list addresses
+// that are not routable from here, and the next one should get its turn.
+bool connect_with_timeout(int fd, const sockaddr* addr, socklen_t len, int timeout_ms, int& err) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    bool ok = ::connect(fd, addr, len) == 0;
+    if (!ok && errno == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        int n = ::poll(&p, 1, timeout_ms);
+        int so_error = ETIMEDOUT;
+        socklen_t so_len = sizeof so_error;
+        if (n > 0) ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &so_len);
+        ok = so_error == 0;
+        errno = so_error;
+    }
+    if (!ok) err = errno;
+    ::fcntl(fd, F_SETFL, flags);
+    return ok;
 }
 
 } // namespace
@@ -78,11 +100,10 @@ void UnixHttpClient::connect_tcp() {
     for (addrinfo* a = list; a; a = a->ai_next) {
         int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) continue;
-        if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+        if (connect_with_timeout(fd, a->ai_addr, a->ai_addrlen, 10000, err)) {
             fd_ = fd;
             break;
         }
-        err = errno;
         ::close(fd);
     }
     ::freeaddrinfo(list);
