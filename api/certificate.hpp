@@ -59,6 +59,8 @@ inline void from_json(const nlohmann::json& j, CertificatesPost& p) {
     if (j.contains("projects") && !j["projects"].is_null()) p.projects = j["projects"].get<std::vector<std::string>>();
     p.certificate = str("certificate");
     p.password = str("password");
+    // Later LXD clients send the token as `trust_token`.
+    if (p.password.empty()) p.password = str("trust_token");
     p.token = j.contains("token") && !j["token"].is_null() && j["token"].get<bool>();
 }
 

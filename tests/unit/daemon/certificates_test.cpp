@@ -131,6 +131,9 @@ TEST_F(DaemonCertificates, AnUntrustedClientTradesATokenOnceForTrust) {
     // Used up: another client gets nothing for it.
     const auto other = make_client("other");
     EXPECT_EQ(https_call(other, "POST", "/1.0/certificates", json{{"password", t}}.dump()).status, 403);
+    // Later LXD clients name the field trust_token.
+    const auto third = make_client("third");
+    EXPECT_EQ(https_call(third, "POST", "/1.0/certificates", json{{"trust_token", token("third")}}.dump()).status, 201);
     // Without a client certificate a token has nothing to trust.
     const auto t2 = token("nocert");
     EXPECT_EQ(https_call("", "POST", "/1.0/certificates", json{{"password", t2}}.dump()).status, 400);
