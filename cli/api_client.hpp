@@ -14,6 +14,7 @@ namespace lodge::cli {
 class ApiClient {
 public:
     explicit ApiClient(std::string socket_path);
+    explicit ApiClient(Endpoint endpoint);
 
     // The metadata of a sync response. Throws Error with the server's
     // message for an error response ("Error: <message>" when printed) and
@@ -27,13 +28,22 @@ public:
     nlohmann::json wait(const nlohmann::json& async_envelope);
 
     const std::string& socket_path() const { return http_.socket_path(); }
+    UnixHttpClient& http() { return http_; }
 
 private:
     UnixHttpClient http_;
 };
 
-// The client for a remote of the configuration.
+// The client for a remote of the configuration. HTTPS remotes present
+// the client certificate and expect the server certificate pinned in
+// servercerts/NAME.crt (the system's CAs when there is none).
 ApiClient connect_remote(const ClientConfig& config, const std::string& remote);
+
+// The client certificate lodge presents to HTTPS remotes, in config_dir().
+std::string client_certificate_path();
+std::string client_key_path();
+// Where a remote's server certificate is pinned (lxc's servercerts/NAME.crt).
+std::string server_certificate_path(const std::string& remote);
 
 // Unwraps an LXD response envelope: the metadata of a sync answer, the
 // whole envelope of an async one; throws Error for an error answer. Exposed

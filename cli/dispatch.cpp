@@ -41,9 +41,12 @@ std::map<std::string, std::string> names_under(const std::vector<Command>& table
             names[w[0]] = w[0];
             if (w.size() == 1)
                 for (const auto& a : c.aliases) names[a] = w[0];
-        } else if (w.size() == 2 && w[0] == prefix) {
-            names[w[1]] = w[1];
-            for (const auto& a : c.aliases) names[a] = w[1];
+        } else if (c.path.rfind(prefix + " ", 0) == 0) {
+            // "config trust add" under "config" is the group "trust".
+            const auto depth = words(prefix).size();
+            names[w[depth]] = w[depth];
+            if (w.size() == depth + 1)
+                for (const auto& a : c.aliases) names[a] = w[depth];
         }
     }
     return names;
@@ -146,7 +149,7 @@ bool resolve_command(const std::vector<Command>& table, const std::vector<std::s
     if (it == top.end()) unknown_command(argv[i], argv[i], top, "");
     std::string path = it->second;
     ++i;
-    if (is_group(table, path)) {
+    while (is_group(table, path)) {
         // The sub-verb is the next word; only help may come before it.
         for (; i < argv.size() && !argv[i].empty() && argv[i][0] == '-'; ++i) {
             if (argv[i] != "-h" && argv[i] != "--help")
@@ -242,9 +245,11 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
     std::set<std::string> shown;
     for (const auto& c : table) {
         auto w = words(c.path);
-        std::string name = group.empty() ? w[0] : (w.size() == 2 && w[0] == group ? w[1] : "");
+        const auto depth = group.empty() ? 0 : words(group).size();
+        std::string name = group.empty() ? w[0] : (c.path.rfind(group + " ", 0) == 0 ? w[depth] : "");
         if (name.empty() || !shown.insert(name).second) continue;
         std::string summary = c.summary;
+        if (!group.empty() && w.size() > depth + 1) summary = "Manage " + (name == "trust" ? "trusted clients" : name);
         if (group.empty() && w.size() > 1) {
             static const std::map<std::string, std::string> groups{{"config", "Manage server configuration"},
                                                                    {"profile", "Manage profiles"},

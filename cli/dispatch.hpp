@@ -66,6 +66,7 @@ void add_storage_commands(std::vector<Command>& table);
 void add_list_commands(std::vector<Command>& table);
 void add_instance_commands(std::vector<Command>& table);
 void add_operation_commands(std::vector<Command>& table);
+void add_trust_commands(std::vector<Command>& table);
 
 // Runs a command line (argv without the program name); returns the exit
 // status. Errors go to err as "Error: <message>".

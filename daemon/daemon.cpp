@@ -1,7 +1,9 @@
 // Daemon start-up: directories, database, defaults, routes.
 #include "daemon/daemon.hpp"
 
+#include "common/certificate.hpp"
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/db/operations.hpp"
 #include "daemon/db/schema.hpp"
@@ -59,6 +61,10 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     instances_ = std::make_unique<Instances>(*this);
     instances_->remove_leftovers();
     environment_ = probe_host_environment(LODGE_VERSION);
+    if (ensure_certificate(certificate_path(), key_path(), CertificateRole::Server))
+        spdlog::info("made the server certificate {}", certificate_path());
+    environment_.certificate = read_file(certificate_path());
+    environment_.certificate_fingerprint = certificate_fingerprint(environment_.certificate);
     // Every operation change is an `operation` event: LXD's client learns
     // that its operation ended only from these.
     for (const auto& id : with_db([](db::Database& db) { return db::fail_interrupted_operations(db); }))
@@ -89,6 +95,14 @@ void Daemon::record(const api::Operation& op) {
     } catch (const std::exception& e) {
         spdlog::error("operation {}: recording it: {}", op.id, e.what());
     }
+}
+
+bool Daemon::is_trusted_certificate(const std::string& fingerprint) {
+    return with_db([&](db::Database& db) {
+        auto st = db.prepare("SELECT 1 FROM certificates WHERE fingerprint = ? AND type = 'client'");
+        st.bind(1, fingerprint);
+        return st.step();
+    });
 }
 
 } // namespace lodge::daemon

@@ -30,6 +30,9 @@ inline const std::vector<std::string>& api_extensions() {
         "event_lifecycle",                  // lifecycle events on /1.0/events
         "event_location",                   // events carry location
         "event_project",                    // events carry project
+        "certificate_update",               // PUT/PATCH /1.0/certificates/{fingerprint}
+        "certificate_token",                // trust tokens: POST /1.0/certificates {"token": true}
+        "remote_token_expiry",              // core.remote_token_expiry, expires_at in tokens
     };
     return list;
 }

@@ -27,7 +27,7 @@ _lodge() {
 
     local verbs="config info list ls profile remote storage version help"
     local -A subverbs=(
-        [config]="get set show unset"
+        [config]="get set show unset trust"
         [profile]="list ls show"
         [remote]="add get-default list ls remove rm rename mv switch set-default"
         [storage]="list ls show"
@@ -82,7 +82,10 @@ _lodge() {
         words="$(_lodge_remotes)"
         ;;
     "remote add")
-        flags="--protocol --public --help"
+        flags="--protocol --public --token --accept-certificate --help"
+        ;;
+    "config trust")
+        words="add list ls remove rm"
         ;;
     "profile list" | "profile ls" | "storage list" | "storage ls")
         flags="--format --help"

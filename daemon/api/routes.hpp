@@ -27,6 +27,7 @@ void add_operation_routes(Router& router, Daemon& daemon);    // /1.0/operations
 void add_event_routes(Router& router, Daemon& daemon);        // /1.0/events
 void add_metrics_routes(Router& router, Daemon& daemon);      // /1.0/metrics
 void add_resources_routes(Router& router, Daemon& daemon);    // /1.0/resources
+void add_certificate_routes(Router& router, Daemon& daemon);  // /1.0/certificates
 
 inline void add_all_routes(Router& router, Daemon& daemon) {
     add_server_routes(router, daemon);
@@ -38,6 +39,7 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_event_routes(router, daemon);
     add_metrics_routes(router, daemon);
     add_resources_routes(router, daemon);
+    add_certificate_routes(router, daemon);
 }
 
 // The id of the project a request names with ?project= (default:

@@ -1,4 +1,4 @@
-// Server WebSockets over the unix socket: a write queue (senders on any
+// Server WebSockets over the unix socket or HTTPS: a write queue (senders on any
 // thread post to the connection's strand), a read loop that notices the
 // peer closing, and close callbacks run exactly once.
 #include "daemon/http/websocket_session.hpp"
@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -19,14 +20,18 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using local = asio::local::stream_protocol;
+using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 
 namespace {
 
-class WsSession : public WebSocket, public Connection, public std::enable_shared_from_this<WsSession> {
+template <typename Stream>
+class WsSession : public WebSocket, public Connection, public std::enable_shared_from_this<WsSession<Stream>> {
 public:
-    WsSession(local::socket socket, ConnectionRegistry& registry) : ws_(std::move(socket)), registry_(registry) {
+    WsSession(Stream socket, ConnectionRegistry& registry) : ws_(std::move(socket)), registry_(registry) {
         registry_.add(this);
     }
+    using std::enable_shared_from_this<WsSession<Stream>>::shared_from_this;
+    using std::enable_shared_from_this<WsSession<Stream>>::weak_from_this;
     ~WsSession() override { registry_.remove(this); }
 
     void start(beast::http::request<beast::http::string_body> request,
@@ -120,7 +125,7 @@ private:
         for (auto& c : callbacks) c();
     }
 
-    websocket::stream<local::socket> ws_;
+    websocket::stream<Stream> ws_;
     ConnectionRegistry& registry_;
     beast::flat_buffer buffer_;
     std::deque<std::string> queue_;
@@ -137,7 +142,13 @@ private:
 
 void start_websocket(local::socket socket, beast::http::request<beast::http::string_body> request,
                      std::function<void(std::shared_ptr<WebSocket>)> on_open, ConnectionRegistry& registry) {
-    std::make_shared<WsSession>(std::move(socket), registry)->start(std::move(request), std::move(on_open));
+    std::make_shared<WsSession<local::socket>>(std::move(socket), registry)
+        ->start(std::move(request), std::move(on_open));
+}
+
+void start_websocket(TlsStream stream, beast::http::request<beast::http::string_body> request,
+                     std::function<void(std::shared_ptr<WebSocket>)> on_open, ConnectionRegistry& registry) {
+    std::make_shared<WsSession<TlsStream>>(std::move(stream), registry)->start(std::move(request), std::move(on_open));
 }
 
 } // namespace lodge::daemon
