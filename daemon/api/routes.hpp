@@ -25,6 +25,7 @@ void add_project_routes(Router& router, Daemon& daemon);      // /1.0/projects
 void add_instance_routes(Router& router, Daemon& daemon);     // /1.0/instances, /1.0/containers
 void add_operation_routes(Router& router, Daemon& daemon);    // /1.0/operations
 void add_event_routes(Router& router, Daemon& daemon);        // /1.0/events
+void add_image_routes(Router& router, Daemon& daemon);        // /1.0/images, /1.0/images/aliases
 
 inline void add_all_routes(Router& router, Daemon& daemon) {
     add_server_routes(router, daemon);
@@ -34,6 +35,7 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_instance_routes(router, daemon);
     add_operation_routes(router, daemon);
     add_event_routes(router, daemon);
+    add_image_routes(router, daemon);
 }
 
 // The id of the project a request names with ?project= (default:

@@ -66,8 +66,10 @@ std::string http_date() {
 // executor), so shutdown() posted from another thread never races them.
 class Session : public Connection, public std::enable_shared_from_this<Session> {
 public:
-    Session(local::socket socket, const Router& router, std::size_t body_limit, ConnectionRegistry& registry)
-        : socket_(std::move(socket)), router_(router), body_limit_(body_limit), registry_(registry) {
+    Session(local::socket socket, const Router& router, std::size_t body_limit, std::size_t upload_limit,
+            ConnectionRegistry& registry)
+        : socket_(std::move(socket)), router_(router), body_limit_(body_limit), upload_limit_(upload_limit),
+          registry_(registry) {
         registry_.add(this);
     }
     ~Session() override { registry_.remove(this); }
@@ -91,7 +93,24 @@ private:
     void read() {
         if (closing_) return close();
         parser_.emplace();
-        parser_->body_limit(body_limit_);
+        // The header decides the limit: image uploads may be large. Beast
+        // checks Content-Length against the limit while parsing the header,
+        // so the header is read with the larger one.
+        parser_->body_limit(upload_limit_);
+        http::async_read_header(socket_, buffer_, *parser_,
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    void on_header(beast::error_code ec) {
+        if (ec) return on_read(ec);
+        const auto& header = parser_->get();
+        const bool upload = header.method() == http::verb::post &&
+                            (header.target() == "/1.0/images" || header.target().starts_with("/1.0/images?"));
+        if (!upload) {
+            if (parser_->content_length() && *parser_->content_length() > body_limit_)
+                return on_read(http::error::body_limit);
+            parser_->body_limit(body_limit_); // chunked bodies are counted as they come
+        }
         http::async_read(socket_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
@@ -183,6 +202,7 @@ private:
     local::socket socket_;
     const Router& router_;
     std::size_t body_limit_;
+    std::size_t upload_limit_;
     ConnectionRegistry& registry_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -227,7 +247,8 @@ struct UnixServer::Impl {
             if (ec)
                 spdlog::warn("http: accept: {}", ec.message());
             else
-                std::make_shared<Session>(std::move(socket), router, options.body_limit, registry)->start();
+                std::make_shared<Session>(std::move(socket), router, options.body_limit, options.upload_limit,
+                                          registry)->start();
             accept();
         });
     }
