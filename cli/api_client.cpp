@@ -33,9 +33,25 @@ nlohmann::json unwrap_response(int http_status, const std::string& body) {
 }
 
 nlohmann::json ApiClient::query(const std::string& method, const std::string& path, const nlohmann::json& body) {
+    return send_raw(method, path, body.is_null() ? std::string() : body.dump(), {});
+}
+
+nlohmann::json ApiClient::wait(const nlohmann::json& async_answer) {
+    auto url = async_answer.value("operation", "");
+    if (url.empty()) throw Error("the server answered without an operation");
+    auto op = get(url + "/wait");
+    if (op.value("status", "") != "Success") {
+        auto err = op.value("err", "");
+        throw Error(err.empty() ? "operation " + op.value("status", "") : err);
+    }
+    return op;
+}
+
+nlohmann::json ApiClient::send_raw(const std::string& method, const std::string& path, const std::string& body,
+                                   const std::map<std::string, std::string>& headers) {
     HttpResponse r;
     try {
-        r = http_.request(method, path, body.is_null() ? std::string() : body.dump());
+        r = http_.request(method, path, body, headers);
     } catch (const ConnectError& e) {
         // The two causes people hit: lodged not started, or no right to
         // its socket.

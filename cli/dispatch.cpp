@@ -41,9 +41,13 @@ std::map<std::string, std::string> names_under(const std::vector<Command>& table
             names[w[0]] = w[0];
             if (w.size() == 1)
                 for (const auto& a : c.aliases) names[a] = w[0];
-        } else if (w.size() == 2 && w[0] == prefix) {
-            names[w[1]] = w[1];
-            for (const auto& a : c.aliases) names[a] = w[1];
+        } else {
+            // Nested groups ("image alias list"): the word after the prefix's words.
+            auto pw = words(prefix);
+            if (w.size() <= pw.size() || !std::equal(pw.begin(), pw.end(), w.begin())) continue;
+            names[w[pw.size()]] = w[pw.size()];
+            if (w.size() == pw.size() + 1)
+                for (const auto& a : c.aliases) names[a] = w[pw.size()];
         }
     }
     return names;
@@ -146,7 +150,7 @@ bool resolve_command(const std::vector<Command>& table, const std::vector<std::s
     if (it == top.end()) unknown_command(argv[i], argv[i], top, "");
     std::string path = it->second;
     ++i;
-    if (is_group(table, path)) {
+    while (is_group(table, path) && !find_command(table, path)) {
         // The sub-verb is the next word; only help may come before it.
         for (; i < argv.size() && !argv[i].empty() && argv[i][0] == '-'; ++i) {
             if (argv[i] != "-h" && argv[i] != "--help")
@@ -203,6 +207,8 @@ void parse_flag(const Command& cmd, const std::vector<std::string>& argv, size_t
         if (has_value && value != "true" && value != "false") throw Error("flag '--" + flag->name + "' takes no value");
         if (!has_value) value = "true";
     }
+    // A repeatable flag keeps every value, one per line.
+    if (flag->repeatable && p.args.given.count(flag->name)) value = p.args.values[flag->name] + "\n" + value;
     p.args.values[flag->name] = value;
     p.args.given[flag->name] = true;
 }

@@ -80,11 +80,16 @@ TEST_F(ImagesCli, LxcImportsListsShowsAndDeletesTheBusyboxImage) {
 TEST_F(ImagesCli, LodgePrintsWhatLxcPrints) {
     auto imported = lodge({"image", "import", busybox_image_tarball(), "--alias", "img-bb"});
     ASSERT_EQ(imported.status, 0) << imported.err << lodged_->log();
-    ASSERT_EQ(lxc({"image", "alias", "create", "img-bb2", "img-bb"}).status, 0);
+    auto fp_start = imported.out.find("fingerprint: ");
+    ASSERT_NE(fp_start, std::string::npos) << imported.out;
+    const auto fp = imported.out.substr(fp_start + 13, 64);
+    ASSERT_EQ(lxc({"image", "alias", "create", "img-bb2", fp}).status, 0);
     std::vector<std::vector<std::string>> commands{
         {"image", "list"},          {"image", "list", "--format", "csv"}, {"image", "list", "--format", "json"},
         {"image", "list", "--format", "yaml"}, {"image", "info", "img-bb"},   {"image", "alias", "list"},
-        {"image", "alias", "list", "--format", "csv"}, {"image", "list", "img-bb"}};
+        {"image", "alias", "list", "--format", "csv"}, {"image", "list", "img-bb"},
+        {"image", "alias", "list", "--format", "json"}, {"image", "alias", "list", "--format", "yaml"},
+        {"image", "list", "os=busybox", "--format", "compact"}, {"image", "list", "nomatch"}};
     for (const auto& cmd : commands) {
         std::string shown;
         for (const auto& w : cmd) shown += " " + w;
