@@ -24,6 +24,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <vector>
 
 namespace lodge::daemon {
 
@@ -82,10 +83,14 @@ std::optional<std::string> entry_target(const std::string& raw) {
 }
 
 struct ArchiveReader {
-    ArchiveReader() : a(archive_read_new()) {
+    // raw: the decompressed stream as one entry, instead of tar entries.
+    explicit ArchiveReader(bool raw = false) : a(archive_read_new()) {
         if (!a) throw Error(500, "libarchive: out of memory");
         archive_read_support_filter_all(a);
-        archive_read_support_format_tar(a);
+        if (raw)
+            archive_read_support_format_raw(a);
+        else
+            archive_read_support_format_tar(a);
     }
     ~ArchiveReader() { archive_read_free(a); }
     ArchiveReader(const ArchiveReader&) = delete;
@@ -172,6 +177,56 @@ void inspect(const std::string& data, StoredImage& out) {
     parse_metadata(*metadata, out);
 }
 
+// A temporary file in dir that becomes `path` on commit() and is removed
+// otherwise: a crash never leaves a partial file under the final name.
+class PendingFile {
+public:
+    PendingFile(const std::string& dir, std::string path) : path_(std::move(path)), tmp_(dir + "/.upload-XXXXXX") {
+        fd_.reset(::mkostemp(tmp_.data(), O_CLOEXEC));
+        if (!fd_) throw_errno("create " + tmp_);
+    }
+    ~PendingFile() {
+        if (fd_) ::unlink(tmp_.c_str());
+    }
+    void write(const char* data, size_t size) {
+        while (size > 0) {
+            auto n = ::write(fd_.get(), data, size);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw_errno("write " + tmp_);
+            data += n;
+            size -= static_cast<size_t>(n);
+        }
+    }
+    void commit() {
+        if (::fchmod(fd_.get(), 0600) != 0 || ::rename(tmp_.c_str(), path_.c_str()) != 0)
+            throw_errno("store " + path_);
+        fd_.reset();
+    }
+
+private:
+    std::string path_;
+    std::string tmp_;
+    UniqueFd fd_;
+};
+
+// Keeps the tar inside a compressed image beside it as path (nothing for
+// an uncompressed image): unpacking a busybox image from it takes a third
+// of the time, a Debian one from xz a fraction.
+void store_decompressed(const std::string& data, const std::string& dir, const std::string& path) {
+    ArchiveReader r(true);
+    archive_entry* entry = nullptr;
+    if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK ||
+        archive_read_next_header(r.a, &entry) != ARCHIVE_OK)
+        throw Error(400, "Image unreadable: " + r.error());
+    if (archive_filter_code(r.a, 0) == ARCHIVE_FILTER_NONE) return;
+    PendingFile out(dir, path);
+    std::vector<char> buf(1 << 17);
+    la_ssize_t n;
+    while ((n = archive_read_data(r.a, buf.data(), buf.size())) > 0) out.write(buf.data(), static_cast<size_t>(n));
+    if (n < 0) throw Error(400, "Image unreadable: " + r.error());
+    out.commit();
+}
+
 // The extraction itself, in a thread of its own whose root and working
 // directory are the instance directory (unshare(CLONE_FS) keeps chdir and
 // chroot to this thread): even a libarchive bug cannot write outside it.
@@ -256,7 +311,8 @@ bool ImageStore::contains(const std::string& fingerprint) const {
 
 void ImageStore::remove(const std::string& fingerprint) {
     auto path = image_path(fingerprint);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + path);
+    for (const auto& p : {path + ".tar", path})
+        if (::unlink(p.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + p);
 }
 
 StoredImage ImageStore::add(const std::string& data, const std::string& expected_fingerprint) {
@@ -268,33 +324,22 @@ StoredImage ImageStore::add(const std::string& data, const std::string& expected
     inspect(data, image);
     const auto path = image_path(image.fingerprint);
     if (contains(image.fingerprint)) throw Error(409, "Image with same fingerprint already exists");
-    // Written under a temporary name and renamed: a crash never leaves a
-    // partial file under a fingerprint.
-    std::string tmp = dir_ + "/.upload-XXXXXX";
-    UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-    if (!fd) throw_errno("create " + tmp);
-    size_t done = 0;
-    while (done < data.size()) {
-        auto n = ::write(fd.get(), data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            ::unlink(tmp.c_str());
-            throw SystemError("write " + tmp, err);
-        }
-        done += static_cast<size_t>(n);
-    }
-    if (::fchmod(fd.get(), 0600) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw SystemError("store " + path, err);
+    store_decompressed(data, dir_, path + ".tar");
+    try {
+        PendingFile file(dir_, path);
+        file.write(data.data(), data.size());
+        file.commit();
+    } catch (...) {
+        ::unlink((path + ".tar").c_str());
+        throw;
     }
     return image;
 }
 
 void ImageStore::unpack(const std::string& fingerprint, const std::string& instance_dir) const {
     const auto path = image_path(fingerprint);
-    UniqueFd image(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd image(::open((path + ".tar").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!image) image.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!image) {
         if (errno == ENOENT) throw Error(404, "Image not found: " + fingerprint);
         throw_errno("open " + path);
