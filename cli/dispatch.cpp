@@ -247,16 +247,20 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
     std::set<std::string> shown;
     for (const auto& c : table) {
         auto w = words(c.path);
-        std::string name = group.empty() ? w[0] : (w.size() == 2 && w[0] == group ? w[1] : "");
-        if (name.empty() || !shown.insert(name).second) continue;
+        auto gw = group.empty() ? std::vector<std::string>{} : words(group);
+        if (w.size() <= gw.size() || !std::equal(gw.begin(), gw.end(), w.begin())) continue;
+        std::string name = w[gw.size()];
+        if (!shown.insert(name).second) continue;
         std::string summary = c.summary;
-        if (group.empty() && w.size() > 1) {
+        if (w.size() > gw.size() + 1) { // a group under this one
             static const std::map<std::string, std::string> groups{{"config", "Manage server configuration"},
                                                                    {"profile", "Manage profiles"},
                                                                    {"remote", "Manage the list of remote servers"},
-                                                                   {"storage", "Manage storage pools"}};
-            auto it = groups.find(w[0]);
-            summary = it != groups.end() ? it->second : "Manage " + w[0];
+                                                                   {"storage", "Manage storage pools"},
+                                                                   {"image", "Manage images"},
+                                                                   {"image alias", "Manage image aliases"}};
+            auto it = groups.find(group.empty() ? name : group + " " + name);
+            summary = it != groups.end() ? it->second : "Manage " + name;
         }
         out += "  " + name + std::string(name.size() < 14 ? 14 - name.size() : 1, ' ') + summary + "\n";
     }
