@@ -241,6 +241,29 @@ int run_info(Context& ctx, const Args& args) {
     return 0;
 }
 
+// lxc image show: the image's writable part (api.ImagePut) as YAML.
+int run_show(Context& ctx, const Args& args) {
+    auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
+    auto api = connect_remote(ctx.config, remote);
+    auto image = api.get("/1.0/images/" + url_escape(dereference(api, name)));
+    json put = json::object();
+    for (const char* key : {"auto_update", "properties", "public", "expires_at", "profiles"})
+        put[key] = image.contains(key) ? image[key] : json(nullptr);
+    KeyOrder order{{"", {"auto_update", "properties", "public", "expires_at", "profiles"}}};
+    auto yaml = to_yaml(put, order);
+    // yaml.v2 writes a time.Time bare.
+    const std::string quoted = "expires_at: \"";
+    if (auto at = yaml.find("\n" + quoted); at != std::string::npos) {
+        auto end = yaml.find("\"\n", at + 1 + quoted.size());
+        if (end != std::string::npos) {
+            yaml.erase(end, 1);
+            yaml.erase(at + 1 + quoted.size() - 1, 1);
+        }
+    }
+    ctx.out << yaml;
+    return 0;
+}
+
 std::string read_whole_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("open " + path + ": " + std::strerror(errno));
@@ -381,6 +404,7 @@ void add_image_commands(std::vector<Command>& t) {
                   {"public", 0, false, "", "Make image public"}},
                  run_import});
     t.push_back({"image info", {}, "[<remote>:]<image>", "Show useful information about images", 1, 1, {}, run_info});
+    t.push_back({"image show", {}, "[<remote>:]<image>", "Show image properties", 1, 1, {}, run_show});
     t.push_back({"image delete", {"rm"}, "[<remote>:]<image> [[<remote>:]<image>...]", "Delete images", 1, many, {},
                  run_delete});
     t.push_back({"image alias create", {}, "[<remote>:]<alias> <fingerprint>", "Create aliases for existing images", 2, 2,

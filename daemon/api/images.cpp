@@ -115,6 +115,29 @@ api::Response upload_image(Daemon& daemon, Request& request) {
     return api::async_response(op.url(), op);
 }
 
+// The image file as uploaded (lxc image export checks it against the
+// fingerprint), named as LXD names it.
+HttpResponse export_image(Daemon& daemon, const Request& request) {
+    auto image = daemon.with_db([&](db::Database& db) {
+        return *db::get_image(db, find_fingerprint(db, request.param("fingerprint")));
+    });
+    if (!request.trusted && !image.is_public) throw Error(404, "Image not found");
+    HttpResponse reply;
+    reply.content_type = "application/octet-stream";
+    reply.body = daemon.images().file(image.fingerprint);
+    auto filename = image.filename;
+    if (filename.empty()) {
+        const auto& b = reply.body;
+        auto starts = [&b](std::string_view magic) { return b.compare(0, magic.size(), magic) == 0; };
+        filename = image.fingerprint + (starts("\x1f\x8b")           ? ".tar.gz"
+                                        : starts("\xfd" "7zXZ")       ? ".tar.xz"
+                                        : starts("\x28\xb5\x2f\xfd") ? ".tar.zst"
+                                                                     : ".tar");
+    }
+    reply.headers.emplace_back("Content-Disposition", "inline;filename=" + filename);
+    return reply;
+}
+
 api::Response delete_image(Daemon& daemon, const Request& request) {
     const auto fp = daemon.with_db([&](db::Database& db) { return find_fingerprint(db, request.param("fingerprint")); });
     OperationSpec spec;
@@ -248,6 +271,7 @@ void add_image_routes(Router& router, Daemon& daemon) {
     router.add("GET", "/1.0/images", [&d](Request& r) -> Reply { return list_images(d, r); });
     router.add("POST", "/1.0/images", [&d](Request& r) -> Reply { return upload_image(d, r); });
     router.add("GET", "/1.0/images/{fingerprint}", [&d](Request& r) -> Reply { return get_image(d, r); });
+    router.add("GET", "/1.0/images/{fingerprint}/export", [&d](Request& r) -> Reply { return export_image(d, r); });
     router.add("DELETE", "/1.0/images/{fingerprint}", [&d](Request& r) -> Reply { return delete_image(d, r); });
     router.add("PUT", "/1.0/images/{fingerprint}", [&d](Request& r) -> Reply { return update_image(d, r, true); });
     router.add("PATCH", "/1.0/images/{fingerprint}", [&d](Request& r) -> Reply { return update_image(d, r, false); });

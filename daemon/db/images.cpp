@@ -99,6 +99,12 @@ void update_image(Database& db, const api::Image& image) {
     store_properties(db, *id, image.properties);
 }
 
+void mark_image_used(Database& db, const std::string& fingerprint) {
+    db.prepare("UPDATE images SET last_used_at = ? WHERE fingerprint = ?")
+        .bind_all(api::format_time(api::now()), fingerprint)
+        .run();
+}
+
 bool delete_image(Database& db, const std::string& fingerprint) {
     db.prepare("DELETE FROM images WHERE fingerprint = ?").bind(1, fingerprint).run();
     return db.changes() > 0;

@@ -22,6 +22,8 @@ std::optional<api::Image> get_image(Database& db, const std::string& fingerprint
 void create_image(Database& db, const api::Image& image);
 // Replaces public, auto_update and the properties.
 void update_image(Database& db, const api::Image& image);
+// Sets last_used_at to now: instance creation calls it for its image.
+void mark_image_used(Database& db, const std::string& fingerprint);
 // Removes the image with its properties and aliases; false when unknown.
 bool delete_image(Database& db, const std::string& fingerprint);
 

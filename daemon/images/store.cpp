@@ -309,6 +309,11 @@ bool ImageStore::contains(const std::string& fingerprint) const {
     return is_fingerprint(fingerprint) && ::access(image_path(fingerprint).c_str(), F_OK) == 0;
 }
 
+std::string ImageStore::file(const std::string& fingerprint) const {
+    if (!contains(fingerprint)) throw Error(404, "Image not found: " + fingerprint);
+    return read_file(image_path(fingerprint));
+}
+
 void ImageStore::remove(const std::string& fingerprint) {
     auto path = image_path(fingerprint);
     for (const auto& p : {path + ".tar", path})

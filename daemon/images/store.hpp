@@ -55,6 +55,8 @@ public:
     StoredImage add(const std::string& data, const std::string& expected_fingerprint = "");
 
     bool contains(const std::string& fingerprint) const;
+    // The image file as uploaded; Error(404) when absent.
+    std::string file(const std::string& fingerprint) const;
     // Removes the image's files; nothing when they are absent.
     void remove(const std::string& fingerprint);
 

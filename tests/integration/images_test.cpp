@@ -70,6 +70,22 @@ TEST_F(ImagesCli, LxcImportsListsShowsAndDeletesTheBusyboxImage) {
     EXPECT_EQ(aliases.out, "img-bb," + fp.substr(0, 12) + ",CONTAINER,\nimg-bb-too," + fp.substr(0, 12) +
                                ",CONTAINER,\n");
 
+    // Export gives the uploaded file back (lxc checks its SHA-256).
+    TempDir out("lodge-images-export");
+    auto exported = lxc({"image", "export", "img-bb", out.path() + "/bb"});
+    ASSERT_EQ(exported.status, 0) << exported.err;
+    EXPECT_EQ(run({"cmp", tarball, out.path() + "/bb.tar.gz"}).status, 0);
+
+    // Editing properties: lxc image edit reads the new YAML on stdin.
+    auto edited = run({"/usr/bin/env", "LXD_DIR=" + state_.path(), "HOME=" + lxc_home_.path(), lxc_binary(), "image",
+                       "edit", "img-bb"},
+                      "auto_update: false\nproperties:\n  os: edited\npublic: true\nexpires_at: 1970-01-01T00:00:00Z\n"
+                      "profiles:\n- default\n");
+    ASSERT_EQ(edited.status, 0) << edited.err;
+    EXPECT_EQ(lxc({"image", "show", "img-bb"}).out,
+              "auto_update: false\nproperties:\n  os: edited\npublic: true\nexpires_at: 1970-01-01T00:00:00Z\n"
+              "profiles:\n- default\n");
+
     auto deleted = lxc({"image", "delete", "img-bb"});
     ASSERT_EQ(deleted.status, 0) << deleted.err;
     EXPECT_EQ(lxc({"image", "list", "--format", "csv"}).out, "");
@@ -89,7 +105,8 @@ TEST_F(ImagesCli, LodgePrintsWhatLxcPrints) {
         {"image", "list", "--format", "yaml"}, {"image", "info", "img-bb"},   {"image", "alias", "list"},
         {"image", "alias", "list", "--format", "csv"}, {"image", "list", "img-bb"},
         {"image", "alias", "list", "--format", "json"}, {"image", "alias", "list", "--format", "yaml"},
-        {"image", "list", "os=busybox", "--format", "compact"}, {"image", "list", "nomatch"}};
+        {"image", "list", "os=busybox", "--format", "compact"}, {"image", "list", "nomatch"},
+        {"image", "show", "img-bb"}};
     for (const auto& cmd : commands) {
         std::string shown;
         for (const auto& w : cmd) shown += " " + w;

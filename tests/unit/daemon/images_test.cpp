@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <vector>
 
 namespace lodge::test {
@@ -194,6 +195,32 @@ TEST_F(Images, UploadGivesTheSha256FingerprintAndLxdsObject) {
 
     auto recursive = nlohmann::json::parse(call("GET", "/1.0/images", "", {{"recursion", "1"}}).body);
     EXPECT_EQ(recursive["metadata"][0]["fingerprint"], fp);
+}
+
+TEST_F(Images, UploadAnnouncesTheImageAndExportGivesItBack) {
+    std::vector<std::string> events;
+    std::mutex mutex;
+    daemon_->events().subscribe({"lifecycle"}, [&](const std::string& t) {
+        std::lock_guard lock(mutex);
+        events.push_back(t);
+        return true;
+    });
+    auto tar = make_tar(image_entries());
+    auto fp = import_ok(tar);
+    auto exported = call("GET", "/1.0/images/" + fp.substr(0, 10) + "/export");
+    ASSERT_EQ(exported.status, 200);
+    EXPECT_EQ(exported.content_type, "application/octet-stream");
+    EXPECT_TRUE(exported.body == tar);
+    ASSERT_EQ(exported.headers.size(), 1u);
+    EXPECT_EQ(exported.headers[0].second, "inline;filename=" + fp + ".tar.gz");
+    auto op = nlohmann::json::parse(call("DELETE", "/1.0/images/" + fp).body);
+    call("GET", op["operation"].get<std::string>() + "/wait");
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(events.size(), 2u);
+    auto created = nlohmann::json::parse(events[0])["metadata"];
+    EXPECT_EQ(created["action"], "image-created");
+    EXPECT_EQ(created["source"], "/1.0/images/" + fp);
+    EXPECT_EQ(nlohmann::json::parse(events[1])["metadata"]["action"], "image-deleted");
 }
 
 TEST_F(Images, EveryCompressionIsAccepted) {
