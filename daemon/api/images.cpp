@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <mutex>
+
 namespace lodge::daemon {
 
 namespace {
@@ -92,6 +94,10 @@ api::Response upload_image(Daemon& daemon, Request& request) {
     auto op = daemon.operations().start(
         spec, [&daemon, image = std::move(image), extra = std::move(extra_properties), expected = std::move(expected),
                body = std::move(request.body)](OperationContext& ctx) mutable {
+            // One upload at a time: two of the same file must not both
+            // store it and the loser's cleanup remove the winner's file.
+            static std::mutex uploads;
+            std::lock_guard lock(uploads);
             auto stored = daemon.images().add(body, expected);
             body.clear();
             image.fingerprint = stored.fingerprint;

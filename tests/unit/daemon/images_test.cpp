@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -240,6 +241,21 @@ TEST_F(Images, SameImageTwiceIsRefused) {
     EXPECT_EQ(op["status"], "Failure");
     EXPECT_NE(op["err"].get<std::string>().find("already exists"), std::string::npos);
     EXPECT_EQ(images_in_db().size(), 1u);
+}
+
+TEST_F(Images, SimultaneousUploadsOfOneImageKeepIt) {
+    auto tar = make_tar(image_entries());
+    auto first = nlohmann::json::parse(upload(tar).body);
+    auto second = nlohmann::json::parse(upload(tar).body);
+    std::vector<std::string> statuses;
+    for (auto& op : {first, second}) {
+        auto done = call("GET", op["operation"].get<std::string>() + "/wait", "", {{"timeout", "30"}});
+        statuses.push_back(nlohmann::json::parse(done.body)["metadata"]["status"]);
+    }
+    std::sort(statuses.begin(), statuses.end());
+    EXPECT_EQ(statuses, (std::vector<std::string>{"Failure", "Success"}));
+    EXPECT_EQ(images_in_db().size(), 1u);
+    EXPECT_TRUE(fs::exists(daemon_->images().dir() + "/" + sha256(tar)));
 }
 
 TEST_F(Images, FingerprintHeaderMustMatch) {
