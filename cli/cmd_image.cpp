@@ -13,6 +13,8 @@
 #include <fstream>
 #include <ostream>
 #include <sstream>
+#include <ctime>
+#include <unistd.h>
 
 namespace lodge::cli {
 
@@ -310,7 +312,7 @@ std::vector<std::string> split_lines(const std::string& s) {
 }
 
 int run_import(Context& ctx, const Args& args) {
-    std::string file;
+    std::string file, rootfs_file;
     std::string remote = ctx.config.default_remote;
     std::vector<std::string> properties;
     for (const auto& a : args.positional) {
@@ -320,13 +322,27 @@ int run_import(Context& ctx, const Args& args) {
             remote = parse_remote(ctx.config, a).first;
         else if (file.empty())
             file = a;
+        else if (rootfs_file.empty())
+            rootfs_file = a;
         else
-            throw Error("Split images (metadata and rootfs files) are not supported yet; import a unified tarball");
+            throw Error("Too many image files: give one unified tarball, or a metadata and a rootfs tarball");
     }
     if (file.empty()) throw Error("Missing image file");
     auto data = read_whole_file(file);
     std::map<std::string, std::string> headers{{"Content-Type", "application/octet-stream"},
                                                {"X-LXD-filename", std::filesystem::path(file).filename().string()}};
+    if (!rootfs_file.empty()) {
+        // A split image goes as multipart: metadata, then rootfs (as lxc sends it).
+        const std::string boundary = "lodge-image-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr));
+        auto part = [&](const std::string& name, const std::string& path, const std::string& content) {
+            return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"" +
+                   std::filesystem::path(path).filename().string() +
+                   "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + content + "\r\n";
+        };
+        data = part("metadata", file, data) + part("rootfs", rootfs_file, read_whole_file(rootfs_file)) + "--" +
+               boundary + "--\r\n";
+        headers["Content-Type"] = "multipart/form-data; boundary=" + boundary;
+    }
     if (args.has("public")) headers["X-LXD-public"] = "true";
     if (!properties.empty()) {
         std::map<std::string, std::string> sorted;
@@ -396,7 +412,7 @@ void add_image_commands(std::vector<Command>& t) {
     t.push_back({"image list", {"ls"}, "[<remote>:] [<filter>...]", "List images", 0, many, {format_flag()}, run_list});
     t.push_back({"image import",
                  {},
-                 "<tarball> [<remote>:] [key=value...]",
+                 "<tarball>|<metadata tarball> [<rootfs tarball>] [<remote>:] [key=value...]",
                  "Import images into the image store",
                  1,
                  many,

@@ -5,11 +5,13 @@
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/images.hpp"
+#include "daemon/http/multipart.hpp"
 #include "daemon/http/target.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <mutex>
+#include <tuple>
 
 namespace lodge::daemon {
 
@@ -81,11 +83,23 @@ api::Response upload_image(Daemon& daemon, Request& request) {
     if (content_type.rfind("application/json", 0) == 0)
         throw Error(501, "Creating images from instances, URLs or other servers is not supported; "
                          "upload a unified image tarball (lxc image import FILE)");
-    if (content_type.rfind("multipart/form-data", 0) == 0)
-        throw Error(501, "Split images (metadata and rootfs apart) are not supported; import a unified tarball");
     if (request.body.empty()) throw Error(400, "Empty image upload");
     api::Image image;
     image.filename = header(request, "x-lxd-filename");
+    // A split image (lxc image import META ROOTFS): the metadata part, then
+    // the rootfs part, whose file name the image takes (as LXD does).
+    std::string metadata, rootfs;
+    if (content_type.rfind("multipart/form-data", 0) == 0) {
+        auto parts = parse_multipart(content_type, request.body);
+        if (parts.size() == 2 && parts[0].name == "metadata" && parts[1].name == "rootfs.img")
+            throw Error(501, "Virtual machine images are not supported");
+        if (parts.size() != 2 || parts[0].name != "metadata" || parts[1].name != "rootfs")
+            throw Error(400, "Invalid multipart image: expected the parts metadata and rootfs");
+        metadata = std::move(parts[0].data);
+        rootfs = std::move(parts[1].data);
+        image.filename = parts[1].filename;
+        request.body.clear();
+    }
     image.is_public = header_true(request, "x-lxd-public");
     auto extra_properties = header_properties(request);
     auto expected = header(request, "x-lxd-fingerprint");
@@ -93,13 +107,17 @@ api::Response upload_image(Daemon& daemon, Request& request) {
     spec.description = "Downloading image";
     auto op = daemon.operations().start(
         spec, [&daemon, image = std::move(image), extra = std::move(extra_properties), expected = std::move(expected),
-               body = std::move(request.body)](OperationContext& ctx) mutable {
+               body = std::move(request.body), metadata = std::move(metadata),
+               rootfs = std::move(rootfs)](OperationContext& ctx) mutable {
             // One upload at a time: two of the same file must not both
             // store it and the loser's cleanup remove the winner's file.
             static std::mutex uploads;
             std::lock_guard lock(uploads);
-            auto stored = daemon.images().add(body, expected);
+            auto stored = body.empty() ? daemon.images().add_split(metadata, rootfs, expected)
+                                       : daemon.images().add(body, expected);
             body.clear();
+            metadata.clear();
+            rootfs.clear();
             image.fingerprint = stored.fingerprint;
             image.size = stored.size;
             image.architecture = stored.architecture;
@@ -129,17 +147,26 @@ HttpResponse export_image(Daemon& daemon, const Request& request) {
     });
     if (!request.trusted && !image.is_public) throw Error(404, "Image not found");
     HttpResponse reply;
-    reply.content_type = "application/octet-stream";
-    reply.body = daemon.images().file(image.fingerprint);
-    auto filename = image.filename;
-    if (filename.empty()) {
-        const auto& b = reply.body;
+    auto& store = daemon.images();
+    auto extension = [](const std::string& b) {
         auto starts = [&b](std::string_view magic) { return b.compare(0, magic.size(), magic) == 0; };
-        filename = image.fingerprint + (starts("\x1f\x8b")           ? ".tar.gz"
-                                        : starts("\xfd" "7zXZ")       ? ".tar.xz"
-                                        : starts("\x28\xb5\x2f\xfd") ? ".tar.zst"
-                                                                     : ".tar");
+        return starts("\x1f\x8b")             ? ".tar.gz"
+               : starts("\xfd" "7zXZ")         ? ".tar.xz"
+               : starts("\x28\xb5\x2f\xfd") ? ".tar.zst"
+                                                : ".tar";
+    };
+    if (store.is_split(image.fingerprint)) {
+        // Both files as multipart, as LXD answers for split images.
+        auto meta = store.file(image.fingerprint);
+        auto rootfs = store.rootfs_file(image.fingerprint);
+        std::vector<FormPart> parts{{"metadata", "meta-" + image.fingerprint + extension(meta), std::move(meta)},
+                                    {"rootfs", image.fingerprint + extension(rootfs), std::move(rootfs)}};
+        std::tie(reply.body, reply.content_type) = write_multipart(parts);
+        return reply;
     }
+    reply.content_type = "application/octet-stream";
+    reply.body = store.file(image.fingerprint);
+    auto filename = image.filename.empty() ? image.fingerprint + extension(reply.body) : image.filename;
     reply.headers.emplace_back("Content-Disposition", "inline;filename=" + filename);
     return reply;
 }

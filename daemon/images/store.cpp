@@ -32,14 +32,15 @@ namespace {
 
 constexpr std::size_t max_metadata_bytes = 1 << 20;
 
-std::string sha256_hex(const std::string& data) {
+// SHA-256 of the pieces one after the other (a split image's fingerprint
+// covers its metadata file, then its rootfs file).
+std::string sha256_hex(std::initializer_list<const std::string*> pieces) {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned len = 0;
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-        EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-        EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1)
-        throw Error(500, "SHA-256 failed");
+    bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+    for (const auto* piece : pieces) ok = ok && EVP_DigestUpdate(ctx.get(), piece->data(), piece->size()) == 1;
+    if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) throw Error(500, "SHA-256 failed");
     static const char hex[] = "0123456789abcdef";
     std::string out;
     for (unsigned i = 0; i < len; ++i) {
@@ -56,10 +57,13 @@ bool is_fingerprint(const std::string& s) {
     return true;
 }
 
+// Which file of an image a tarball is.
+enum class Part { Unified, Metadata, Rootfs };
+
 // Where an entry of a unified tarball goes, relative to the instance
 // directory ("rootfs/bin/sh"), "" for entries lodge does not use, nullopt
 // for names that are not allowed (absolute, with "..").
-std::optional<std::string> entry_target(const std::string& raw) {
+std::optional<std::string> unified_target(const std::string& raw) {
     std::string name = raw;
     while (name.rfind("./", 0) == 0) name.erase(0, 2);
     while (name.size() > 1 && name.back() == '/') name.pop_back();
@@ -80,6 +84,22 @@ std::optional<std::string> entry_target(const std::string& raw) {
     auto top = clean.substr(0, clean.find('/'));
     if (clean == "metadata.yaml" || top == "rootfs" || top == "templates") return clean;
     return std::string();
+}
+
+// The same for each part of an image: a split image's metadata file gives
+// metadata.yaml and templates/, its rootfs file the contents of rootfs/.
+std::optional<std::string> entry_target(const std::string& raw, Part part) {
+    if (part == Part::Unified) return unified_target(raw);
+    if (part == Part::Metadata) {
+        auto target = unified_target(raw);
+        if (target && target->rfind("rootfs", 0) == 0) return std::string();
+        return target;
+    }
+    std::string name = raw;
+    while (name.rfind("./", 0) == 0) name.erase(0, 2);
+    if (!name.empty() && name.front() == '/') return std::nullopt;
+    if (name.empty() || name == "." || name == "./") return std::string("rootfs");
+    return unified_target("rootfs/" + name);
 }
 
 struct ArchiveReader {
@@ -143,7 +163,7 @@ void parse_metadata(const std::string& text, StoredImage& out) {
 
 // Reads every header of the image: all names must be allowed, metadata.yaml
 // and rootfs/ must be there. Fills out from metadata.yaml.
-void inspect(const std::string& data, StoredImage& out) {
+void inspect(const std::string& data, StoredImage& out, Part part) {
     ArchiveReader r;
     if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK)
         throw Error(400, "Image is not a tarball: " + r.error());
@@ -153,10 +173,10 @@ void inspect(const std::string& data, StoredImage& out) {
     int rc;
     while ((rc = archive_read_next_header(r.a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         const char* raw = archive_entry_pathname(entry);
-        auto target = entry_target(raw ? raw : "");
+        auto target = entry_target(raw ? raw : "", part);
         if (!target) throw Error(400, std::string("Image tarball entry '") + (raw ? raw : "") + "' leaves the image");
         if (const char* link = archive_entry_hardlink(entry)) {
-            auto link_target = entry_target(link);
+            auto link_target = entry_target(link, part);
             if (!link_target || (!target->empty() && link_target->empty()))
                 throw Error(400, std::string("Image tarball hard link '") + link + "' leaves the image");
         }
@@ -172,8 +192,9 @@ void inspect(const std::string& data, StoredImage& out) {
         }
     }
     if (rc != ARCHIVE_EOF) throw Error(400, "Image tarball unreadable: " + r.error());
+    if (part == Part::Rootfs) return;
     if (!metadata) throw Error(400, "Image has no metadata.yaml (a unified image holds metadata.yaml and rootfs/)");
-    if (!rootfs) throw Error(400, "Image has no rootfs/ (a unified image holds metadata.yaml and rootfs/)");
+    if (!rootfs && part == Part::Unified) throw Error(400, "Image has no rootfs/ (a unified image holds metadata.yaml and rootfs/)");
     parse_metadata(*metadata, out);
 }
 
@@ -230,12 +251,17 @@ void store_decompressed(const std::string& data, const std::string& dir, const s
 // The extraction itself, in a thread of its own whose root and working
 // directory are the instance directory (unshare(CLONE_FS) keeps chdir and
 // chroot to this thread): even a libarchive bug cannot write outside it.
-void extract(int image_fd, int instance_fd) {
+void extract_part(int image_fd, Part part);
+
+void extract(const std::vector<std::pair<int, Part>>& parts, int instance_fd) {
     if (::unshare(CLONE_FS) != 0) throw_errno("unshare(CLONE_FS)");
     if (::fchdir(instance_fd) != 0) throw_errno("fchdir to the instance directory");
     if (::chroot(".") != 0) throw_errno("chroot to the instance directory");
     ::umask(0);
+    for (const auto& [fd, part] : parts) extract_part(fd, part);
+}
 
+void extract_part(int image_fd, Part part) {
     ArchiveReader r;
     if (archive_read_open_fd(r.a, image_fd, 1 << 17) != ARCHIVE_OK) throw Error(500, "Image unreadable: " + r.error());
     std::unique_ptr<archive, decltype(&archive_write_free)> w(archive_write_disk_new(), archive_write_free);
@@ -249,12 +275,12 @@ void extract(int image_fd, int instance_fd) {
     int rc;
     while ((rc = archive_read_next_header(r.a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         const char* raw = archive_entry_pathname(entry);
-        auto target = entry_target(raw ? raw : "");
+        auto target = entry_target(raw ? raw : "", part);
         if (!target) throw Error(400, std::string("Image tarball entry '") + (raw ? raw : "") + "' leaves the image");
         if (target->empty()) continue;
         archive_entry_set_pathname(entry, target->c_str());
         if (const char* link = archive_entry_hardlink(entry)) {
-            auto link_target = entry_target(link);
+            auto link_target = entry_target(link, part);
             if (!link_target || !files.count(*link_target))
                 throw Error(400, std::string("Image tarball hard link '") + link + "' names no file of the image");
             archive_entry_set_hardlink(entry, link_target->c_str());
@@ -314,47 +340,89 @@ std::string ImageStore::file(const std::string& fingerprint) const {
     return read_file(image_path(fingerprint));
 }
 
-void ImageStore::remove(const std::string& fingerprint) {
-    auto path = image_path(fingerprint);
-    for (const auto& p : {path + ".tar", path})
-        if (::unlink(p.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + p);
+StoredImage ImageStore::add(const std::string& data, const std::string& expected_fingerprint) {
+    return store({&data}, expected_fingerprint);
 }
 
-StoredImage ImageStore::add(const std::string& data, const std::string& expected_fingerprint) {
+StoredImage ImageStore::add_split(const std::string& metadata, const std::string& rootfs,
+                                  const std::string& expected_fingerprint) {
+    return store({&metadata, &rootfs}, expected_fingerprint);
+}
+
+StoredImage ImageStore::store(std::vector<const std::string*> files, const std::string& expected_fingerprint) {
+    const bool split = files.size() == 2;
     StoredImage image;
-    image.fingerprint = sha256_hex(data);
-    image.size = static_cast<std::int64_t>(data.size());
+    image.fingerprint = split ? sha256_hex({files[0], files[1]}) : sha256_hex({files[0]});
+    for (const auto* f : files) image.size += static_cast<std::int64_t>(f->size());
     if (!expected_fingerprint.empty() && expected_fingerprint != image.fingerprint)
         throw Error(400, "Fingerprints don't match, got " + image.fingerprint + " expected " + expected_fingerprint);
-    inspect(data, image);
+    inspect(*files[0], image, split ? Part::Metadata : Part::Unified);
+    if (split) inspect(*files[1], image, Part::Rootfs);
     const auto path = image_path(image.fingerprint);
     if (contains(image.fingerprint)) throw Error(409, "Image with same fingerprint already exists");
-    store_decompressed(data, dir_, path + ".tar");
+    // The main file last: it is what marks the image as present.
+    std::vector<std::string> names{path + ".tar"};
+    if (split) names = {path + ".rootfs.tar", path + ".rootfs", path + ".tar"};
     try {
+        if (split) {
+            store_decompressed(*files[1], dir_, path + ".rootfs.tar");
+            PendingFile rootfs(dir_, path + ".rootfs");
+            rootfs.write(files[1]->data(), files[1]->size());
+            rootfs.commit();
+        }
+        store_decompressed(*files[0], dir_, path + ".tar");
         PendingFile file(dir_, path);
-        file.write(data.data(), data.size());
+        file.write(files[0]->data(), files[0]->size());
         file.commit();
     } catch (...) {
-        ::unlink((path + ".tar").c_str());
+        for (const auto& n : names) ::unlink(n.c_str());
         throw;
     }
     return image;
 }
 
+bool ImageStore::is_split(const std::string& fingerprint) const {
+    return ::access((image_path(fingerprint) + ".rootfs").c_str(), F_OK) == 0;
+}
+
+std::string ImageStore::rootfs_file(const std::string& fingerprint) const {
+    if (!is_split(fingerprint)) throw Error(404, "Image " + fingerprint + " has no separate rootfs");
+    return read_file(image_path(fingerprint) + ".rootfs");
+}
+
+void ImageStore::remove(const std::string& fingerprint) {
+    auto path = image_path(fingerprint);
+    for (const auto& p : {path + ".tar", path + ".rootfs.tar", path + ".rootfs", path})
+        if (::unlink(p.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + p);
+}
+
+namespace {
+
+// The decompressed copy when there is one, else the file itself.
+UniqueFd open_part(const std::string& path) {
+    UniqueFd fd(::open((path + ".tar").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    return fd;
+}
+
+} // namespace
+
 void ImageStore::unpack(const std::string& fingerprint, const std::string& instance_dir) const {
     const auto path = image_path(fingerprint);
-    UniqueFd image(::open((path + ".tar").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!image) image.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd image = open_part(path);
     if (!image) {
         if (errno == ENOENT) throw Error(404, "Image not found: " + fingerprint);
         throw_errno("open " + path);
     }
+    std::vector<std::pair<int, Part>> parts{{image.get(), Part::Unified}};
+    UniqueFd rootfs = open_part(path + ".rootfs");
+    if (rootfs) parts = {{image.get(), Part::Metadata}, {rootfs.get(), Part::Rootfs}};
     UniqueFd instance(::open(instance_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!instance) throw_errno("open " + instance_dir);
     std::exception_ptr failure;
     std::thread worker([&] {
         try {
-            extract(image.get(), instance.get());
+            extract(parts, instance.get());
         } catch (...) {
             failure = std::current_exception();
         }

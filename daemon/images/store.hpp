@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace lodge::daemon {
 
@@ -54,6 +55,14 @@ public:
     // it already. Database records are the caller's.
     StoredImage add(const std::string& data, const std::string& expected_fingerprint = "");
 
+    // A split image: a metadata tarball (metadata.yaml, templates/) and a
+    // rootfs tarball (the root filesystem itself); the fingerprint is the
+    // SHA-256 of the two one after the other. Kept as <fp> and <fp>.rootfs.
+    StoredImage add_split(const std::string& metadata, const std::string& rootfs,
+                          const std::string& expected_fingerprint = "");
+    bool is_split(const std::string& fingerprint) const;
+    std::string rootfs_file(const std::string& fingerprint) const; // of a split image
+
     bool contains(const std::string& fingerprint) const;
     // The image file as uploaded; Error(404) when absent.
     std::string file(const std::string& fingerprint) const;
@@ -61,6 +70,7 @@ public:
     void remove(const std::string& fingerprint);
 
 private:
+    StoredImage store(std::vector<const std::string*> files, const std::string& expected_fingerprint);
     std::string image_path(const std::string& fingerprint) const; // Error(404) for a malformed fingerprint
     std::string dir_;
 };

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 namespace lodge::test {
@@ -109,6 +110,34 @@ TEST_F(ImagesCli, LxcImportsListsShowsAndDeletesTheBusyboxImage) {
     EXPECT_EQ(lxc({"image", "list", "--format", "csv"}).out, "");
     EXPECT_EQ(lxc({"image", "alias", "list", "--format", "csv"}).out, "");
     EXPECT_FALSE(fs::exists(state_.path() + "/images/" + fp));
+}
+
+TEST_F(ImagesCli, SplitImagesImportAndExport) {
+    TempDir files("lodge-images-split");
+    const auto meta = files.path() + "/meta.tar.gz", rootfs = files.path() + "/rootfs.tar.gz";
+    std::ofstream(files.path() + "/metadata.yaml") << "architecture: x86_64\ncreation_date: 1764000000\n"
+                                                      "properties:\n  description: split busybox\n";
+    ASSERT_EQ(run({"tar", "-czf", meta, "-C", files.path(), "metadata.yaml"}).status, 0);
+    ASSERT_EQ(run({"tar", "--numeric-owner", "-czf", rootfs, "-C", fixture("busybox"), "."}).status, 0);
+
+    auto imported = lxc({"image", "import", meta, rootfs, "--alias", "img-split"});
+    ASSERT_EQ(imported.status, 0) << imported.err << lodged_->log();
+    auto sum = run({"sh", "-c", "cat \"$0\" \"$1\" | sha256sum", meta, rootfs}).out.substr(0, 64);
+    EXPECT_NE(imported.out.find("fingerprint: " + sum), std::string::npos) << imported.out;
+    EXPECT_EQ(lxc({"image", "list", "--format", "csv"}).out.rfind("img-split," + sum.substr(0, 12) + ",no,split busybox,", 0),
+              0u);
+    auto exported = lxc({"image", "export", "img-split", files.path() + "/out"});
+    ASSERT_EQ(exported.status, 0) << exported.err;
+    // lxc names the files itself: TARGET for the metadata, TARGET.root for the rootfs.
+    EXPECT_EQ(run({"cmp", meta, files.path() + "/out"}).status, 0);
+    EXPECT_EQ(run({"cmp", rootfs, files.path() + "/out.root"}).status, 0) << run({"ls", files.path()}).out;
+    ASSERT_EQ(lxc({"image", "delete", "img-split"}).status, 0);
+
+    // lodge sends the same multipart upload.
+    auto ours = lodge({"image", "import", meta, rootfs, "--alias", "img-split"});
+    ASSERT_EQ(ours.status, 0) << ours.err;
+    EXPECT_EQ(ours.out, "Image imported with fingerprint: " + sum + "\n");
+    EXPECT_EQ(lodge({"image", "delete", "img-split"}).status, 0);
 }
 
 TEST_F(ImagesCli, LodgePrintsWhatLxcPrints) {

@@ -3,6 +3,7 @@
 // that must neither be accepted nor unpack outside the instance directory.
 #include "common/error.hpp"
 #include "daemon/db/images.hpp"
+#include "daemon/http/multipart.hpp"
 #include "daemon_fixture.hpp"
 #include "reference.hpp"
 
@@ -345,6 +346,15 @@ TEST_F(Images, UnpackNeverWritesOutsideTheInstance) {
         EXPECT_EQ(fs::hard_link_count(outside + "/victim"), 1u) << "case " << i;
         fs::remove_all(dir);
     }
+    // The rootfs file of a split image gets the same treatment.
+    auto fp = plant(make_tar({{"metadata.yaml", AE_IFREG, default_metadata}}));
+    std::ofstream(daemon_->images().dir() + "/" + fp + ".rootfs")
+        << make_tar({{"link", AE_IFLNK, outside}, {"link/pwned", AE_IFREG, "x"}, {"../pwned", AE_IFREG, "x"}});
+    auto dir = instance_dir();
+    EXPECT_THROW(daemon_->images().unpack(fp, dir), Error);
+    EXPECT_TRUE(fs::is_empty(dir));
+    EXPECT_FALSE(fs::exists(outside + "/pwned"));
+    EXPECT_FALSE(fs::exists(dir_ + "/pwned"));
 }
 
 TEST_F(Images, UnpackOfAnUnknownImageIs404) {
@@ -355,6 +365,75 @@ TEST_F(Images, UnpackOfAnUnknownImageIs404) {
         EXPECT_EQ(e.status(), 404);
     }
     EXPECT_THROW(daemon_->images().unpack("../../etc", instance_dir()), Error);
+}
+
+// A split image as lxc sends it: multipart with the metadata tarball, then
+// the rootfs tarball (Go's mime/multipart layout).
+std::string split_body(const std::string& meta, const std::string& rootfs, const std::string& rootfs_name = "rootfs") {
+    const std::string b = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
+    return "--" + b + "\r\nContent-Disposition: form-data; name=\"metadata\"; filename=\"meta.tar.gz\"\r\n"
+           "Content-Type: application/octet-stream\r\n\r\n" + meta + "\r\n--" + b +
+           "\r\nContent-Disposition: form-data; name=\"" + rootfs_name + "\"; filename=\"rootfs.tar.gz\"\r\n"
+           "Content-Type: application/octet-stream\r\n\r\n" + rootfs + "\r\n--" + b + "--\r\n";
+}
+const std::map<std::string, std::string> split_headers{
+    {"content-type", "multipart/form-data; boundary=0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"}};
+
+TEST_F(Images, SplitImagesUploadUnpackAndExport) {
+    auto meta = make_tar({{"metadata.yaml", AE_IFREG, default_metadata}, {"templates", AE_IFDIR, "", 0755}});
+    auto rootfs = make_tar({{".", AE_IFDIR, "", 0755},
+                            {"./bin", AE_IFDIR, "", 0755},
+                            {"./bin/busybox", AE_IFREG, "#!binary\n", 04755, 0, 0},
+                            {"./bin/sh", AE_IFLNK, "/bin/busybox", 0777},
+                            {"./home/user", AE_IFDIR, "", 0700, 1000, 1000}});
+    auto fp = import_ok(split_body(meta, rootfs), split_headers);
+    EXPECT_EQ(fp, sha256(meta + rootfs));
+    auto m = nlohmann::json::parse(call("GET", "/1.0/images/" + fp).body)["metadata"];
+    EXPECT_EQ(m["size"], meta.size() + rootfs.size());
+    EXPECT_EQ(m["filename"], "rootfs.tar.gz");
+    EXPECT_TRUE(daemon_->images().is_split(fp));
+
+    auto dir = instance_dir();
+    daemon_->images().unpack(fp, dir);
+    EXPECT_TRUE(fs::exists(dir + "/metadata.yaml"));
+    EXPECT_TRUE(fs::is_directory(dir + "/templates"));
+    EXPECT_EQ(fs::read_symlink(dir + "/rootfs/bin/sh"), "/bin/busybox");
+    struct stat st {};
+    ASSERT_EQ(::stat((dir + "/rootfs/home/user").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1000u);
+
+    auto exported = call("GET", "/1.0/images/" + fp + "/export");
+    ASSERT_EQ(exported.status, 200);
+    EXPECT_EQ(exported.content_type.rfind("multipart/form-data; boundary=", 0), 0u);
+    auto parts = daemon::parse_multipart(exported.content_type, exported.body);
+    ASSERT_EQ(parts.size(), 2u);
+    EXPECT_EQ(parts[0].name, "metadata");
+    EXPECT_TRUE(parts[0].data == meta);
+    EXPECT_EQ(parts[1].name, "rootfs");
+    EXPECT_EQ(parts[1].filename, fp + ".tar.gz");
+    EXPECT_TRUE(parts[1].data == rootfs);
+
+    auto op = nlohmann::json::parse(call("DELETE", "/1.0/images/" + fp).body);
+    call("GET", op["operation"].get<std::string>() + "/wait");
+    EXPECT_TRUE(fs::is_empty(daemon_->images().dir()));
+}
+
+TEST_F(Images, BadSplitImagesAreRefused) {
+    auto meta = make_tar({{"metadata.yaml", AE_IFREG, default_metadata}});
+    for (std::string name : {"../evil", "/etc/evil", "./bin/../../evil"}) {
+        auto rootfs = make_tar({{"./bin", AE_IFDIR, "", 0755}, {name, AE_IFREG, "x"}});
+        auto err = import_error(split_body(meta, rootfs), split_headers);
+        EXPECT_NE(err.find("leaves the image"), std::string::npos) << name << ": " << err;
+    }
+    auto rootfs = make_tar({{"./bin", AE_IFDIR, "", 0755}});
+    EXPECT_NE(import_error(split_body(make_tar({{"templates", AE_IFDIR, "", 0755}}), rootfs), split_headers)
+                  .find("metadata.yaml"),
+              std::string::npos);
+    EXPECT_EQ(upload(split_body(meta, rootfs, "rootfs.img"), split_headers).status, 501);
+    EXPECT_EQ(upload(split_body(meta, rootfs, "other"), split_headers).status, 400);
+    EXPECT_EQ(upload("not multipart", split_headers).status, 400);
+    EXPECT_EQ(upload(split_body(meta, rootfs), {{"content-type", "multipart/form-data"}}).status, 400);
+    EXPECT_TRUE(fs::is_empty(daemon_->images().dir()));
 }
 
 TEST_F(Images, AliasesMatchLxdAndResolve) {
