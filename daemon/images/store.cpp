@@ -102,6 +102,16 @@ std::optional<std::string> entry_target(const std::string& raw, Part part) {
     return unified_target("rootfs/" + name);
 }
 
+// metadata.yaml and templates/ are read by lodged outside the container:
+// there only files and directories, never a symlink or a device that would
+// lead it to a host file.
+void check_outside_rootfs(const std::string& target, archive_entry* entry) {
+    if (target.empty() || target.rfind("rootfs", 0) == 0 || archive_entry_hardlink(entry)) return;
+    auto type = archive_entry_filetype(entry);
+    if (type != AE_IFREG && type != AE_IFDIR)
+        throw Error(400, "Image entry '" + target + "' must be a file or a directory");
+}
+
 struct ArchiveReader {
     // raw: the decompressed stream as one entry, instead of tar entries.
     explicit ArchiveReader(bool raw = false) : a(archive_read_new()) {
@@ -175,6 +185,7 @@ void inspect(const std::string& data, StoredImage& out, Part part) {
         const char* raw = archive_entry_pathname(entry);
         auto target = entry_target(raw ? raw : "", part);
         if (!target) throw Error(400, std::string("Image tarball entry '") + (raw ? raw : "") + "' leaves the image");
+        check_outside_rootfs(*target, entry);
         if (const char* link = archive_entry_hardlink(entry)) {
             auto link_target = entry_target(link, part);
             if (!link_target || (!target->empty() && link_target->empty()))
@@ -277,6 +288,7 @@ void extract_part(int image_fd, Part part) {
         const char* raw = archive_entry_pathname(entry);
         auto target = entry_target(raw ? raw : "", part);
         if (!target) throw Error(400, std::string("Image tarball entry '") + (raw ? raw : "") + "' leaves the image");
+        check_outside_rootfs(*target, entry);
         if (target->empty()) continue;
         archive_entry_set_pathname(entry, target->c_str());
         if (const char* link = archive_entry_hardlink(entry)) {

@@ -286,6 +286,14 @@ TEST_F(Images, EntriesLeavingTheImageAreRefusedOnUpload) {
         auto err = import_error(make_tar(entries));
         EXPECT_NE(err.find("leaves the image"), std::string::npos) << name << ": " << err;
     }
+    // lodged reads metadata.yaml and templates itself: no symlinks there.
+    for (std::string name : {"templates/passwd.tpl", "metadata.yaml"}) {
+        auto entries = image_entries();
+        if (name == "metadata.yaml") entries.erase(entries.begin());
+        entries.push_back({name, AE_IFLNK, "/etc/shadow"});
+        auto err = import_error(make_tar(entries));
+        EXPECT_NE(err.find("must be a file or a directory"), std::string::npos) << name << ": " << err;
+    }
     auto entries = image_entries();
     entries.push_back({"rootfs/shadow", AE_IFREG, "/etc/shadow", 0644, 0, 0, true});
     EXPECT_NE(import_error(make_tar(entries)).find("hard link"), std::string::npos);
@@ -332,6 +340,8 @@ TEST_F(Images, UnpackNeverWritesOutsideTheInstance) {
         {{"rootfs", AE_IFDIR, "", 0755}, {outside + "/pwned", AE_IFREG, "x"}},
         {{"rootfs", AE_IFDIR, "", 0755}, {"rootfs/pwned", AE_IFREG, outside + "/victim", 0644, 0, 0, true}},
         {{"rootfs", AE_IFDIR, "", 0755}, {"rootfs/pwned", AE_IFREG, "rootfs/../../outside/victim", 0644, 0, 0, true}},
+        // A template that is a symlink to a host file.
+        {{"templates", AE_IFDIR, "", 0755}, {"templates/x.tpl", AE_IFLNK, outside + "/victim"}},
     };
     std::ofstream(outside + "/victim") << "victim";
     for (size_t i = 0; i < hostile.size(); ++i) {
@@ -343,6 +353,7 @@ TEST_F(Images, UnpackNeverWritesOutsideTheInstance) {
             EXPECT_TRUE(fs::is_empty(dir)) << "case " << i << ": a failed unpack leaves nothing";
         }
         EXPECT_FALSE(fs::exists(outside + "/pwned")) << "case " << i;
+        EXPECT_FALSE(fs::is_symlink(dir + "/templates/x.tpl")) << "case " << i;
         EXPECT_EQ(fs::hard_link_count(outside + "/victim"), 1u) << "case " << i;
         fs::remove_all(dir);
     }
