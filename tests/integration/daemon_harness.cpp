@@ -295,6 +295,23 @@ std::string lxc_binary() {
     return "";
 }
 
+std::string debian_image_tarball() {
+    static std::mutex mutex;
+    static std::unique_ptr<TempDir> dir;
+    static std::string path;
+    std::lock_guard lock(mutex);
+    if (!path.empty()) return path;
+    auto tmp = std::make_unique<TempDir>("lodge-debian-image");
+    const auto out = tmp->path() + "/debian-12.tar.gz";
+    auto r = run({std::string(LODGE_SOURCE_DIR) + "/scripts/pack-image", fixture("debian"), out, "debian", "12",
+                  "Debian 12 test image"},
+                 "", 300);
+    if (r.status != 0) throw std::runtime_error("building the debian image failed: " + r.err);
+    dir = std::move(tmp);
+    path = out;
+    return path;
+}
+
 } // namespace lodge::test
 
 namespace lodge::test {

@@ -122,5 +122,7 @@ std::string lxc_binary();
 // /1.0/images. Built once per process in a temporary directory that goes
 // away at exit; throws std::runtime_error when tar fails.
 std::string busybox_image_tarball();
+// The same for the debian fixture (scripts/pack-image), once per process.
+std::string debian_image_tarball();
 
 } // namespace lodge::test
