@@ -9,6 +9,7 @@
 #include "daemon/http/router.hpp"
 #include "daemon/images/store.hpp"
 #include "daemon/instances/instances.hpp"
+#include "daemon/operation_sockets.hpp"
 #include "daemon/operations.hpp"
 
 #include <memory>
@@ -37,6 +38,7 @@ public:
     EventHub& events() { return events_; }
     Instances& instances() { return *instances_; }
     ImageStore& images() { return *images_; }
+    OperationSockets& operation_sockets() { return operation_sockets_; }
 
     // Runs f(db) holding the database lock; every database use goes through here.
     template <typename F>
@@ -56,6 +58,9 @@ private:
     // Last: destroyed first, so running work finishes while the database
     // and the events hub live.
     Operations operations_;
+    // After operations_: destroyed before it, so the exec and console
+    // channels end (and end their operations) while the registry lives.
+    OperationSockets operation_sockets_;
 };
 
 } // namespace lodge::daemon
