@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+
 namespace lodge::test {
 
 class Exec : public ::testing::Test {
@@ -78,6 +81,27 @@ TEST_F(Exec, RecordedOutputIsServedAsLogs) {
     auto err = instance_->lodged().request("GET", done["metadata"]["output"]["2"].get<std::string>());
     EXPECT_EQ(err.body, "oops\n");
     EXPECT_EQ(instance_->lodged().request("GET", "/1.0/instances/io-exec/logs/..%2Fx").status, 404);
+}
+
+} // namespace lodge::test
+
+namespace lodge::test {
+
+// Not a pass/fail on time: prints what `lxc exec NAME -- true` costs, for
+// the benchmark notes.
+TEST_F(Exec, ReportsTheRoundTripOfTrue) {
+    for (int i = 0; i < 3; ++i) lxc({"exec", "io-exec", "--", "true"});
+    const int n = 20;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) ASSERT_EQ(lxc({"exec", "io-exec", "--", "true"}).status, 0);
+    auto t1 = std::chrono::steady_clock::now();
+    std::printf("lxc exec -- true: %.1f ms each (client start-up included)\n",
+                std::chrono::duration<double, std::milli>(t1 - t0).count() / n);
+    auto t2 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) ASSERT_EQ(lxc({"version"}).status, 0);
+    auto t3 = std::chrono::steady_clock::now();
+    std::printf("lxc version (client start-up alone): %.1f ms each\n",
+                std::chrono::duration<double, std::milli>(t3 - t2).count() / n);
 }
 
 } // namespace lodge::test
