@@ -33,9 +33,22 @@ nlohmann::json unwrap_response(int http_status, const std::string& body) {
 }
 
 nlohmann::json ApiClient::query(const std::string& method, const std::string& path, const nlohmann::json& body) {
+    auto r = send(method, path, body.is_null() ? std::string() : body.dump(), {});
+    return unwrap_response(r.status, r.body);
+}
+
+HttpResponse ApiClient::raw(const std::string& method, const std::string& path, const std::string& body,
+                            const std::vector<std::pair<std::string, std::string>>& headers) {
+    auto r = send(method, path, body, headers);
+    if (r.status < 200 || r.status > 299) unwrap_response(r.status, r.body); // throws the server's message
+    return r;
+}
+
+HttpResponse ApiClient::send(const std::string& method, const std::string& path, const std::string& body,
+                             const std::vector<std::pair<std::string, std::string>>& headers) {
     HttpResponse r;
     try {
-        r = http_.request(method, path, body.is_null() ? std::string() : body.dump());
+        r = http_.request(method, path, body, headers);
     } catch (const ConnectError& e) {
         // The two causes people hit: lodged not started, or no right to
         // its socket.
@@ -46,7 +59,7 @@ nlohmann::json ApiClient::query(const std::string& method, const std::string& pa
     } catch (const std::runtime_error& e) {
         throw Error(std::string("talking to lodged at ") + http_.socket_path() + ": " + e.what());
     }
-    return unwrap_response(r.status, r.body);
+    return r;
 }
 
 ApiClient connect_remote(const ClientConfig& config, const std::string& remote) {

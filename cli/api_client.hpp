@@ -22,9 +22,16 @@ public:
     nlohmann::json query(const std::string& method, const std::string& path,
                          const nlohmann::json& body = nullptr);
 
+    // A request whose answer is not an envelope (the file API): the raw
+    // response when it is 2xx, Error with the server's message otherwise.
+    HttpResponse raw(const std::string& method, const std::string& path, const std::string& body = "",
+                     const std::vector<std::pair<std::string, std::string>>& headers = {});
+
     const std::string& socket_path() const { return http_.socket_path(); }
 
 private:
+    HttpResponse send(const std::string& method, const std::string& path, const std::string& body,
+                      const std::vector<std::pair<std::string, std::string>>& headers);
     UnixHttpClient http_;
 };
 

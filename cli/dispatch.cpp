@@ -204,6 +204,7 @@ void parse_flag(const Command& cmd, const std::vector<std::string>& argv, size_t
         if (!has_value) value = "true";
     }
     p.args.values[flag->name] = value;
+    p.args.all[flag->name].push_back(value);
     p.args.given[flag->name] = true;
 }
 
@@ -246,6 +247,7 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
         std::string summary = c.summary;
         if (group.empty() && w.size() > 1) {
             static const std::map<std::string, std::string> groups{{"config", "Manage server configuration"},
+                                                                   {"file", "Manage files in instances"},
                                                                    {"profile", "Manage profiles"},
                                                                    {"remote", "Manage the list of remote servers"},
                                                                    {"storage", "Manage storage pools"}};

@@ -27,6 +27,7 @@ struct Args {
     std::vector<std::string> positional;
     std::map<std::string, std::string> values; // every flag of the command, defaults filled in
     std::map<std::string, bool> given;         // flags present on the command line
+    std::map<std::string, std::vector<std::string>> all; // every value of a repeated flag (--env A=1 --env B=2)
 
     bool has(const std::string& flag) const { return given.count(flag) > 0; }
     const std::string& value(const std::string& flag) const { return values.at(flag); }
@@ -58,6 +59,8 @@ void add_remote_commands(std::vector<Command>& table);
 void add_server_commands(std::vector<Command>& table);
 void add_profile_commands(std::vector<Command>& table);
 void add_storage_commands(std::vector<Command>& table);
+void add_exec_commands(std::vector<Command>& table); // exec, console
+void add_file_commands(std::vector<Command>& table); // file push, pull, delete
 void add_list_commands(std::vector<Command>& table);
 
 // Runs a command line (argv without the program name); returns the exit

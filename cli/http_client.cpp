@@ -99,7 +99,8 @@ bool decode_chunked(const std::string& raw, std::string& body, size_t& consumed)
     }
 }
 
-HttpResponse UnixHttpClient::request(const std::string& method, const std::string& target, const std::string& body) {
+HttpResponse UnixHttpClient::request(const std::string& method, const std::string& target, const std::string& body,
+                                     const std::vector<std::pair<std::string, std::string>>& headers) {
     // A kept-open connection the server has since closed fails on first
     // use; one retry on a fresh connection covers it (requests here are
     // sent once per command and GETs are idempotent; a write is only
@@ -108,8 +109,14 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
         bool fresh = fd_ < 0;
         if (fresh) connect();
         std::string req = method + " " + target + " HTTP/1.1\r\nHost: unix.socket\r\nUser-Agent: lodge\r\n";
+        bool typed = false;
+        for (const auto& [k, v] : headers) {
+            req += k + ": " + v + "\r\n";
+            typed = typed || lower(k) == "content-type";
+        }
         if (!body.empty() || method == "PUT" || method == "PATCH" || method == "POST")
-            req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+            req += std::string(typed ? "" : "Content-Type: application/json\r\n") +
+                   "Content-Length: " + std::to_string(body.size()) + "\r\n";
         req += "\r\n" + body;
         size_t sent = 0;
         bool broken = false;

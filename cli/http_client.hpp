@@ -5,6 +5,8 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lodge::cli {
 
@@ -37,7 +39,10 @@ public:
 
     // Throws ConnectError when the socket cannot be reached and
     // std::runtime_error when the answer is not HTTP.
-    HttpResponse request(const std::string& method, const std::string& target, const std::string& body = "");
+    // headers: extra ones (the file API's X-LXD-*); a Content-Type among
+    // them replaces the default application/json.
+    HttpResponse request(const std::string& method, const std::string& target, const std::string& body = "",
+                         const std::vector<std::pair<std::string, std::string>>& headers = {});
 
     const std::string& socket_path() const { return socket_path_; }
 

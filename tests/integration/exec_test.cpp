@@ -102,6 +102,47 @@ TEST_F(Exec, ReportsTheRoundTripOfTrue) {
     auto t3 = std::chrono::steady_clock::now();
     std::printf("lxc version (client start-up alone): %.1f ms each\n",
                 std::chrono::duration<double, std::milli>(t3 - t2).count() / n);
+    auto t4 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) ASSERT_EQ(instance_->lodge({"exec", "io-exec", "--", "true"}).status, 0);
+    auto t5 = std::chrono::steady_clock::now();
+    std::printf("lodge exec -- true: %.1f ms each\n", std::chrono::duration<double, std::milli>(t5 - t4).count() / n);
+}
+
+} // namespace lodge::test
+
+namespace lodge::test {
+
+// -t: the command gets a pty of the size lxc asks for; its output and
+// input go through websocket 0.
+TEST_F(Exec, InteractiveGetsATerminal) {
+    auto r = lxc({"exec", "-t", "io-exec", "--", "sh", "-c", "tty; stty size; read line; echo got:$line; exit 5"},
+                 "hello\n");
+    EXPECT_EQ(r.status, 5) << r.err;
+    EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("got:hello"), std::string::npos) << r.out;
+}
+
+} // namespace lodge::test
+
+namespace lodge::test {
+
+// lodge's own exec: the same session as lxc's.
+TEST_F(Exec, LodgeExecLikeLxc) {
+    auto r = instance_->lodge({"exec", "io-exec", "--", "sh", "-c", "echo out; echo err >&2; exit 7"});
+    EXPECT_EQ(r.status, 7) << r.err;
+    EXPECT_EQ(r.out, "out\n");
+    EXPECT_EQ(r.err, "err\n");
+    std::string input;
+    for (int i = 0; i < 5000; ++i) input += "line " + std::to_string(i) + "\n";
+    r = instance_->lodge({"exec", "io-exec", "--", "cat"}, input);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, input);
+    r = instance_->lodge({"exec", "io-exec", "--env", "A=1", "--env", "B=two", "--cwd", "/etc", "--user", "1000", "--",
+                          "sh", "-c", "echo $A $B $(pwd) $(id -u)"});
+    EXPECT_EQ(r.out, "1 two /etc 1000\n") << r.err;
+    r = instance_->lodge({"exec", "-t", "io-exec", "--", "sh", "-c", "tty; exit 3"});
+    EXPECT_EQ(r.status, 3) << r.err;
+    EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
 }
 
 } // namespace lodge::test

@@ -136,3 +136,36 @@ TEST_F(Files, HostSymlinksStayInside) {
 }
 
 } // namespace lodge::test
+
+namespace lodge::test {
+
+TEST_F(Files, LodgeFilePushPullDelete) {
+    write(local_.path() + "/f", "content\n");
+    auto r = instance_->lodge({"file", "push", local_.path() + "/f", "io-files/root/f", "--mode", "0600"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(slurp(rootfs() + "/root/f"), "content\n");
+    struct stat st;
+    ASSERT_EQ(::stat((rootfs() + "/root/f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    fs::create_directories(local_.path() + "/d/e");
+    write(local_.path() + "/d/e/g", "G");
+    r = instance_->lodge({"file", "push", "-r", local_.path() + "/d", "io-files/root/"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(slurp(rootfs() + "/root/d/e/g"), "G");
+    r = instance_->lodge({"file", "push", "-p", local_.path() + "/f", "io-files/new/parent/f"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(slurp(rootfs() + "/new/parent/f"), "content\n");
+    r = instance_->lodge({"file", "pull", "-r", "io-files/root/d", local_.path() + "/back"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(slurp(local_.path() + "/back/e/g"), "G");
+    r = instance_->lodge({"file", "pull", "io-files/root/f", local_.path() + "/f2"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(slurp(local_.path() + "/f2"), "content\n");
+    r = instance_->lodge({"file", "delete", "io-files/root/f"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(fs::exists(rootfs() + "/root/f"));
+    r = instance_->lodge({"file", "pull", "io-files/root/../../etc/shadow", local_.path() + "/x"});
+    EXPECT_NE(r.status, 0);
+}
+
+} // namespace lodge::test

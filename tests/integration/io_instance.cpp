@@ -49,3 +49,14 @@ Result IoInstance::lxc(const std::vector<std::string>& args, const std::string& 
 }
 
 } // namespace lodge::test
+
+namespace lodge::test {
+
+Result IoInstance::lodge(const std::vector<std::string>& args, const std::string& input, int timeout_s) {
+    std::vector<std::string> argv{"/usr/bin/env", "-u", "LODGE_REMOTE", "-u", "LODGE_CONF", "LODGE_DIR=" + state_.path(),
+                                  "HOME=" + lxc_home_.path(), bin("lodge")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, input, timeout_s);
+}
+
+} // namespace lodge::test

@@ -29,6 +29,8 @@ public:
 
     // LXD's `lxc` client against this lodged (LXD_DIR), with its own HOME.
     Result lxc(const std::vector<std::string>& args, const std::string& input = "", int timeout_s = 60);
+    // lodge's own client against it.
+    Result lodge(const std::vector<std::string>& args, const std::string& input = "", int timeout_s = 60);
 
 private:
     std::string name_;
