@@ -228,7 +228,7 @@ int run_console(Context& ctx, const Args& args) {
     auto api = connect_remote(ctx.config, remote);
     const auto path = "/1.0/instances/" + url_escape(name) + "/console";
     if (args.has("show-log")) {
-        ctx.out << api.get(path).get<std::string>();
+        ctx.out << api.raw("GET", path).body;
         return 0;
     }
     auto [w, h] = terminal_size(1);

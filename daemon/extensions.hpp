@@ -29,6 +29,7 @@ inline const std::vector<std::string>& api_extensions() {
         "file_append",                      // X-LXD-write: append
         "directory_manipulation",           // X-LXD-type: directory (push -r, push -p)
         "file_symlinks",                    // X-LXD-type: symlink
+        "console",                          // /1.0/instances/NAME/console: attach (websocket) and log
     };
     return list;
 }

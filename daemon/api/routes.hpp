@@ -25,6 +25,7 @@ void add_project_routes(Router& router, Daemon& daemon);      // /1.0/projects
 void add_instance_routes(Router& router, Daemon& daemon);     // /1.0/instances, /1.0/containers
 void add_exec_routes(Router& router, Daemon& daemon);         // /1.0/instances/{name}/exec, /logs/{file}
 void add_file_routes(Router& router, Daemon& daemon);         // /1.0/instances/{name}/files
+void add_console_routes(Router& router, Daemon& daemon);      // /1.0/instances/{name}/console
 void add_operation_routes(Router& router, Daemon& daemon);    // /1.0/operations
 void add_event_routes(Router& router, Daemon& daemon);        // /1.0/events
 
@@ -36,6 +37,7 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_instance_routes(router, daemon);
     add_exec_routes(router, daemon);
     add_file_routes(router, daemon);
+    add_console_routes(router, daemon);
     add_operation_routes(router, daemon);
     add_event_routes(router, daemon);
 }
