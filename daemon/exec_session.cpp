@@ -29,6 +29,8 @@ namespace {
 
 // LXD gives clients this long to connect the websockets before it gives up.
 constexpr std::chrono::seconds connect_timeout{10};
+// Output queued on a websocket beyond which the command is not read.
+constexpr std::size_t max_queued = 4 * 1024 * 1024;
 
 void set_nonblocking(int fd) {
     int flags = ::fcntl(fd, F_GETFL);
@@ -220,17 +222,19 @@ private:
     // Reads what fd has now; false at its end.
     bool pump(int fd, const std::shared_ptr<WebSocket>& ws) {
         char buf[65536];
-        for (;;) {
+        for (int chunks = 0; chunks < 16;) { // then back to poll: stdin and control get their turn
             ssize_t n = ::read(fd, buf, sizeof buf);
             if (n > 0) {
                 if (ws) ws->send_binary(std::string(buf, static_cast<std::size_t>(n)));
                 if (static_cast<std::size_t>(n) < sizeof buf) return true;
+                ++chunks;
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && errno == EAGAIN) return true;
             return false; // EOF, or EIO from a pty whose other side is gone
         }
+        return true;
     }
 
     void apply_controls(int pty, int pidfd) {
@@ -282,15 +286,20 @@ private:
         std::vector<bool> open(outs.size(), true);
         for (;;) {
             std::vector<pollfd> pfds{{wake_.get(), POLLIN, 0}, {session.sock.get(), POLLIN, 0}};
+            // A client that reads slower than the command writes: stop
+            // reading the command (its pipe fills and it blocks) until the
+            // websocket's queue has gone down; checked again every 10 ms.
+            bool throttled = false;
+            for (const auto& ws : out_ws) throttled = throttled || (ws && ws->queued_bytes() > max_queued);
             for (std::size_t i = 0; i < outs.size(); ++i)
-                if (open[i]) pfds.push_back({outs[i].get(), POLLIN, 0});
+                pfds.push_back({open[i] && !throttled ? outs[i].get() : -1, POLLIN, 0});
             bool want_out;
             {
                 std::lock_guard lock(mutex_);
                 want_out = in && !stdin_buf_.empty();
             }
             if (want_out) pfds.push_back({in.get(), POLLOUT, 0});
-            if (::poll(pfds.data(), pfds.size(), -1) < 0) {
+            if (::poll(pfds.data(), pfds.size(), throttled ? 10 : -1) < 0) {
                 if (errno == EINTR) continue;
                 throw SystemError("poll", errno);
             }
@@ -300,10 +309,8 @@ private:
                 apply_controls(pty ? in.get() : -1, pidfd.get());
             }
             feed_stdin(in, pty);
-            for (std::size_t i = 0, k = 2; i < outs.size(); ++i) {
-                if (!open[i]) continue;
-                if (pfds[k++].revents) open[i] = pump(outs[i].get(), out_ws[i]);
-            }
+            for (std::size_t i = 0; i < outs.size(); ++i)
+                if (open[i] && pfds[2 + i].revents) open[i] = pump(outs[i].get(), out_ws[i]);
             if (pfds[1].revents) {
                 code = runtime::wait_exec(session);
                 // What the command wrote before it ended is in the pipes

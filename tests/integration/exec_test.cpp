@@ -146,3 +146,76 @@ TEST_F(Exec, LodgeExecLikeLxc) {
 }
 
 } // namespace lodge::test
+
+#include "cli/websocket_client.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <thread>
+
+namespace lodge::test {
+
+// As pylxd does it: the /1.0/containers tree, websockets 0, 1 and 2 only
+// (never control), and GET on the operation until metadata.return appears.
+TEST_F(Exec, PylxdStyleSessionWithoutControl) {
+    auto& d = instance_->lodged();
+    auto reply = d.request("POST", "/1.0/containers/io-exec/exec",
+                           R"({"command":["sh","-c","cat; echo done >&2; exit 4"],"environment":{},
+                               "wait-for-websocket":true,"interactive":false})");
+    ASSERT_EQ(reply.status, 202) << reply.body;
+    auto op = reply.json()["metadata"];
+    const std::string id = op["id"];
+    auto fds = op["metadata"]["fds"];
+    auto ws = [&](const char* fd) {
+        return std::make_unique<cli::WebSocketClient>(
+            d.socket(), "/1.0/operations/" + id + "/websocket?secret=" + fds[fd].get<std::string>());
+    };
+    auto in = ws("0");
+    auto out = ws("1");
+    auto err = ws("2");
+    // A secret works once; a wrong one never.
+    EXPECT_THROW(ws("1"), std::runtime_error);
+    EXPECT_EQ(d.request("GET", "/1.0/operations/" + id + "/websocket?secret=nope").status, 403);
+    in->send(std::string(300000, 'x'), cli::WebSocketClient::Binary);
+    in->send("", cli::WebSocketClient::Text); // end of input
+    std::string got_out, got_err;
+    for (auto* s : {out.get(), err.get()}) {
+        auto& into = s == out.get() ? got_out : got_err;
+        for (auto m = s->receive(); m.opcode == cli::WebSocketClient::Binary; m = s->receive()) into += m.data;
+    }
+    EXPECT_EQ(got_out.size(), 300000u);
+    EXPECT_EQ(got_err, "done\n");
+    nlohmann::json state;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            state = d.request("GET", "/1.0/operations/" + id).json()["metadata"];
+            return state["metadata"].contains("return");
+        },
+        10));
+    EXPECT_EQ(state["metadata"]["return"], 4);
+    EXPECT_EQ(state["status"], "Success");
+}
+
+// Output much larger than any buffer arrives whole, in order.
+TEST_F(Exec, LargeOutputArrivesWhole) {
+    auto r = lxc({"exec", "io-exec", "--", "sh", "-c", "seq 1 400000"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::string want;
+    for (int i = 1; i <= 400000; ++i) want += std::to_string(i) + "\n";
+    EXPECT_TRUE(r.out == want) << r.out.size() << " bytes instead of " << want.size();
+}
+
+// A signal sent to lxc reaches the command through the control websocket.
+TEST_F(Exec, SignalsAreForwarded) {
+    TempDir home("lodge-io-signal-home");
+    Background exec({"/usr/bin/env", "-u", "LXD_CONF", "LXD_DIR=" + instance_->state_dir(), "HOME=" + home.path(),
+                     lxc_binary(), "exec",
+                     "io-exec", "--", "sh", "-c", "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.1; done"});
+    ASSERT_TRUE(exec.wait_for_output("ready", 20)) << exec.output();
+    // env execs lxc: the Background's PID is lxc's.
+    exec.signal(SIGTERM);
+    EXPECT_EQ(exec.wait_exit(20), 9) << exec.output();
+    EXPECT_NE(exec.output().find("got-term"), std::string::npos) << exec.output();
+}
+
+} // namespace lodge::test
