@@ -127,6 +127,7 @@ private:
         client.call("console");
         UniqueFd mon = runtime::MonitorClient::release(std::move(client));
         auto ws = socket0();
+        wakeup(); // input typed while the session was starting
         while (!stop_ && !detached_) {
             pollfd p[2] = {{wake_.get(), POLLIN, 0}, {mon.get(), POLLIN, 0}};
             if (::poll(p, 2, -1) < 0) {

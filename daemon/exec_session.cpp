@@ -284,6 +284,9 @@ private:
         for (const char* name : pty ? std::vector<const char*>{"0"} : std::vector<const char*>{"1", "2"})
             out_ws.push_back(socket(name));
         std::vector<bool> open(outs.size(), true);
+        // Input and control messages that came while waiting for the
+        // clients found the wakeup already consumed: look at them first.
+        wakeup();
         for (;;) {
             std::vector<pollfd> pfds{{wake_.get(), POLLIN, 0}, {session.sock.get(), POLLIN, 0}};
             // A client that reads slower than the command writes: stop
