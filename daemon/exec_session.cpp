@@ -98,7 +98,10 @@ private:
                 if (auto self = weak.lock()) self->stdin_message(std::move(data), binary);
             });
             ws->on_close([weak] {
-                if (auto self = weak.lock()) self->stdin_message("", false);
+                if (auto self = weak.lock()) {
+                    self->hung_up_ = true; // a terminal whose user went away
+                    self->stdin_message("", false);
+                }
             });
         } else if (name == "control") {
             ws->on_message([weak](std::string data, bool) {
@@ -284,6 +287,7 @@ private:
         for (const char* name : pty ? std::vector<const char*>{"0"} : std::vector<const char*>{"1", "2"})
             out_ws.push_back(socket(name));
         std::vector<bool> open(outs.size(), true);
+        bool hup_sent = false;
         // Input and control messages that came while waiting for the
         // clients found the wakeup already consumed: look at them first.
         wakeup();
@@ -310,6 +314,11 @@ private:
                 drain_wake();
                 if (stop_) return -1;
                 apply_controls(pty ? in.get() : -1, pidfd.get());
+                // As a terminal's hangup: the shell left behind ends.
+                if (pty && hung_up_ && !hup_sent) {
+                    hup_sent = true;
+                    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGHUP, nullptr, 0);
+                }
             }
             feed_stdin(in, pty);
             for (std::size_t i = 0; i < outs.size(); ++i)
@@ -369,6 +378,7 @@ private:
     bool done_ = false;
     std::condition_variable done_cv_;
     std::atomic<bool> stop_{false};
+    std::atomic<bool> hung_up_{false}; // websocket 0 closed
 };
 
 unsigned short dimension(const nlohmann::json& v) {

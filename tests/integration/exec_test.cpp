@@ -219,3 +219,33 @@ TEST_F(Exec, SignalsAreForwarded) {
 }
 
 } // namespace lodge::test
+
+namespace lodge::test {
+
+// An interactive client that goes away hangs up the terminal: the shell it
+// left ends, and so does the operation.
+TEST_F(Exec, InteractiveClientGoneHangsUp) {
+    auto& d = instance_->lodged();
+    auto reply = d.request("POST", "/1.0/instances/io-exec/exec",
+                           R"({"command":["sh"],"wait-for-websocket":true,"interactive":true,"width":80,"height":24})");
+    ASSERT_EQ(reply.status, 202) << reply.body;
+    auto op = reply.json()["metadata"];
+    const std::string id = op["id"];
+    EXPECT_FALSE(op["metadata"]["fds"].contains("1"));
+    {
+        cli::WebSocketClient term(d.socket(),
+                                  "/1.0/operations/" + id + "/websocket?secret=" + op["metadata"]["fds"]["0"].get<std::string>());
+        term.send("echo hello-$((6*7))\n", cli::WebSocketClient::Binary);
+        std::string seen;
+        while (seen.find("hello-42") == std::string::npos) {
+            auto m = term.receive();
+            ASSERT_EQ(m.opcode, cli::WebSocketClient::Binary) << seen;
+            seen += m.data;
+        }
+    }
+    auto done = d.request("GET", "/1.0/operations/" + id + "/wait?timeout=20").json()["metadata"];
+    EXPECT_EQ(done["status"], "Success") << done.dump();
+    EXPECT_EQ(done["metadata"]["return"], 128 + SIGHUP) << done.dump();
+}
+
+} // namespace lodge::test
