@@ -23,9 +23,14 @@ using local = asio::local::stream_protocol;
 
 namespace {
 
-class WsSession : public WebSocket, public Connection, public std::enable_shared_from_this<WsSession> {
+// Generic over the stream so that a TLS listener can reuse it with
+// beast::ssl_stream (one more start_websocket overload below).
+template <class Stream>
+class WsSession : public WebSocket,
+                  public Connection,
+                  public std::enable_shared_from_this<WsSession<Stream>> {
 public:
-    WsSession(local::socket socket, ConnectionRegistry& registry) : ws_(std::move(socket)), registry_(registry) {
+    WsSession(Stream stream, ConnectionRegistry& registry) : ws_(std::move(stream)), registry_(registry) {
         registry_.add(this);
     }
     ~WsSession() override { registry_.remove(this); }
@@ -35,7 +40,7 @@ public:
         ws_.set_option(websocket::stream_base::decorator(
             [](websocket::response_type& res) { res.set(beast::http::field::server, "lodged"); }));
         auto req = std::make_shared<beast::http::request<beast::http::string_body>>(std::move(request));
-        ws_.async_accept(*req, [self = shared_from_this(), req, on_open = std::move(on_open)](beast::error_code ec) {
+        ws_.async_accept(*req, [self = this->shared_from_this(), req, on_open = std::move(on_open)](beast::error_code ec) {
             if (ec) {
                 spdlog::debug("websocket: handshake: {}", ec.message());
                 return self->finish();
@@ -55,7 +60,7 @@ public:
     }
 
     void close() override {
-        asio::post(ws_.get_executor(), [self = shared_from_this()] { self->close_on_strand(); });
+        asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->close_on_strand(); });
     }
 
     void on_close(std::function<void()> callback) override {
@@ -69,7 +74,7 @@ public:
         callback();
     }
 
-    std::shared_ptr<Connection> lock() override { return weak_from_this().lock(); }
+    std::shared_ptr<Connection> lock() override { return this->weak_from_this().lock(); }
     void shutdown() override { close(); }
 
 private:
@@ -81,7 +86,7 @@ private:
     bool send(std::string data, bool binary) {
         if (closed_) return false;
         queued_bytes_ += data.size();
-        asio::post(ws_.get_executor(), [self = shared_from_this(), m = Outgoing{std::move(data), binary}]() mutable {
+        asio::post(ws_.get_executor(), [self = this->shared_from_this(), m = Outgoing{std::move(data), binary}]() mutable {
             if (self->closed_ || self->closing_) {
                 self->queued_bytes_ -= m.data.size();
                 return;
@@ -95,7 +100,7 @@ private:
     void write_next() {
         writing_ = true;
         ws_.binary(queue_.front().binary);
-        ws_.async_write(asio::buffer(queue_.front().data), [self = shared_from_this()](beast::error_code ec,
+        ws_.async_write(asio::buffer(queue_.front().data), [self = this->shared_from_this()](beast::error_code ec,
                                                                                         std::size_t) {
             self->queued_bytes_ -= self->queue_.front().data.size();
             self->queue_.pop_front();
@@ -108,7 +113,7 @@ private:
 
     // Reading also keeps pings answered and notices the close.
     void read() {
-        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec) return self->finish();
             std::function<void(std::string, bool)> handler;
             {
@@ -129,7 +134,7 @@ private:
         }
         closing_ = true;
         ws_.async_close(websocket::close_code::normal,
-                        [self = shared_from_this()](beast::error_code) { self->finish(); });
+                        [self = this->shared_from_this()](beast::error_code) { self->finish(); });
     }
 
     void finish() {
@@ -147,7 +152,7 @@ private:
         for (auto& c : callbacks) c();
     }
 
-    websocket::stream<local::socket> ws_;
+    websocket::stream<Stream> ws_;
     ConnectionRegistry& registry_;
     beast::flat_buffer buffer_;
     std::deque<Outgoing> queue_;
@@ -166,7 +171,8 @@ private:
 
 void start_websocket(local::socket socket, beast::http::request<beast::http::string_body> request,
                      std::function<void(std::shared_ptr<WebSocket>)> on_open, ConnectionRegistry& registry) {
-    std::make_shared<WsSession>(std::move(socket), registry)->start(std::move(request), std::move(on_open));
+    std::make_shared<WsSession<local::socket>>(std::move(socket), registry)
+        ->start(std::move(request), std::move(on_open));
 }
 
 } // namespace lodge::daemon
