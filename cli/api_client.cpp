@@ -3,6 +3,7 @@
 #include "cli/api_client.hpp"
 
 #include "cli/error.hpp"
+#include "common/file.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -11,6 +12,11 @@
 namespace lodge::cli {
 
 ApiClient::ApiClient(std::string socket_path) : http_(std::move(socket_path)) {}
+ApiClient::ApiClient(Endpoint endpoint) : http_(std::move(endpoint)) {}
+
+std::string client_certificate_path() { return config_dir() + "/client.crt"; }
+std::string client_key_path() { return config_dir() + "/client.key"; }
+std::string server_certificate_path(const std::string& remote) { return config_dir() + "/servercerts/" + remote + ".crt"; }
 
 nlohmann::json unwrap_response(int http_status, const std::string& body) {
     nlohmann::json envelope;
@@ -33,25 +39,43 @@ nlohmann::json unwrap_response(int http_status, const std::string& body) {
 }
 
 nlohmann::json ApiClient::query(const std::string& method, const std::string& path, const nlohmann::json& body) {
-    auto r = send(method, path, body.is_null() ? std::string() : body.dump(), {});
+    return send_raw(method, path, body.is_null() ? std::string() : body.dump(), {});
+}
+
+nlohmann::json ApiClient::wait(const nlohmann::json& async_answer) {
+    auto url = async_answer.value("operation", "");
+    if (url.empty()) throw Error("the server answered without an operation");
+    auto op = get(url + "/wait");
+    if (op.value("status", "") != "Success") {
+        auto err = op.value("err", "");
+        throw Error(err.empty() ? "operation " + op.value("status", "") : err);
+    }
+    return op;
+}
+
+nlohmann::json ApiClient::send_raw(const std::string& method, const std::string& path, const std::string& body,
+                                   const std::map<std::string, std::string>& headers) {
+    auto r = send(method, path, body, headers);
     return unwrap_response(r.status, r.body);
 }
 
 HttpResponse ApiClient::raw(const std::string& method, const std::string& path, const std::string& body,
-                            const std::vector<std::pair<std::string, std::string>>& headers) {
+                            const std::map<std::string, std::string>& headers) {
     auto r = send(method, path, body, headers);
     if (r.status < 200 || r.status > 299) unwrap_response(r.status, r.body); // throws the server's message
     return r;
 }
 
 HttpResponse ApiClient::send(const std::string& method, const std::string& path, const std::string& body,
-                             const std::vector<std::pair<std::string, std::string>>& headers) {
+                             const std::map<std::string, std::string>& headers) {
     HttpResponse r;
     try {
         r = http_.request(method, path, body, headers);
     } catch (const ConnectError& e) {
         // The two causes people hit: lodged not started, or no right to
         // its socket.
+        if (http_.endpoint().socket_path.empty())
+            throw Error("cannot connect to " + http_.socket_path() + ": " + e.what());
         std::string why = e.error_number() == EACCES
                               ? "permission denied (run as root or as a member of the lodge group)"
                               : "is it running?";
@@ -65,7 +89,17 @@ HttpResponse ApiClient::send(const std::string& method, const std::string& path,
 ApiClient connect_remote(const ClientConfig& config, const std::string& remote) {
     auto it = config.remotes.find(remote);
     if (it == config.remotes.end()) throw Error("The remote \"" + remote + "\" doesn't exist");
-    return ApiClient(socket_path(it->second));
+    if (it->second.addr.rfind("https://", 0) != 0) return ApiClient(socket_path(it->second));
+    TlsOptions tls;
+    tls.client_certificate = client_certificate_path();
+    tls.client_key = client_key_path();
+    if (read_file_if_exists(tls.client_certificate).empty()) tls.client_certificate.clear();
+    tls.pinned_certificate = read_file_if_exists(server_certificate_path(remote));
+    try {
+        return ApiClient(https_endpoint(it->second.addr, std::move(tls)));
+    } catch (const std::runtime_error& e) {
+        throw Error(std::string("remote ") + remote + ": " + e.what());
+    }
 }
 
 std::string url_escape(const std::string& segment) {

@@ -14,6 +14,7 @@ namespace lodge::cli {
 class ApiClient {
 public:
     explicit ApiClient(std::string socket_path);
+    explicit ApiClient(Endpoint endpoint);
 
     // The metadata of a sync response. Throws Error with the server's
     // message for an error response ("Error: <message>" when printed) and
@@ -21,22 +22,36 @@ public:
     nlohmann::json get(const std::string& path) { return query("GET", path); }
     nlohmann::json query(const std::string& method, const std::string& path,
                          const nlohmann::json& body = nullptr);
-
+    // A request whose body is raw bytes with its own headers (image upload).
+    nlohmann::json send_raw(const std::string& method, const std::string& path, const std::string& body,
+                            const std::map<std::string, std::string>& headers);
     // A request whose answer is not an envelope (the file API): the raw
     // response when it is 2xx, Error with the server's message otherwise.
     HttpResponse raw(const std::string& method, const std::string& path, const std::string& body = "",
-                     const std::vector<std::pair<std::string, std::string>>& headers = {});
+                     const std::map<std::string, std::string>& headers = {});
+    // Waits for the operation an async answer started; its final object.
+    // Throws Error with the operation's err when it failed.
+    nlohmann::json wait(const nlohmann::json& async_answer);
 
     const std::string& socket_path() const { return http_.socket_path(); }
+    UnixHttpClient& http() { return http_; }
 
 private:
     HttpResponse send(const std::string& method, const std::string& path, const std::string& body,
-                      const std::vector<std::pair<std::string, std::string>>& headers);
+                      const std::map<std::string, std::string>& headers);
     UnixHttpClient http_;
 };
 
-// The client for a remote of the configuration.
+// The client for a remote of the configuration. HTTPS remotes present
+// the client certificate and expect the server certificate pinned in
+// servercerts/NAME.crt (the system's CAs when there is none).
 ApiClient connect_remote(const ClientConfig& config, const std::string& remote);
+
+// The client certificate lodge presents to HTTPS remotes, in config_dir().
+std::string client_certificate_path();
+std::string client_key_path();
+// Where a remote's server certificate is pinned (lxc's servercerts/NAME.crt).
+std::string server_certificate_path(const std::string& remote);
 
 // Unwraps an LXD response envelope: the metadata of a sync answer, the
 // whole envelope of an async one; throws Error for an error answer. Exposed

@@ -17,7 +17,7 @@ namespace lodge::cli {
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using Headers = std::map<std::string, std::string>;
 
 struct InstancePath {
     std::string remote, instance, path; // path absolute inside the instance
@@ -67,21 +67,21 @@ void push_one(ApiClient& api, const InstancePath& target, const std::string& loc
     const auto url = files_url(target, remote_path);
     Headers h{{"X-LXD-uid", own.uid}, {"X-LXD-gid", own.gid}, {"Content-Type", "application/octet-stream"}};
     if (S_ISLNK(st.st_mode)) {
-        h.push_back({"X-LXD-type", "symlink"});
+        h["X-LXD-type"] = "symlink";
         api.raw("POST", url, fs::read_symlink(local).string(), h);
     } else if (S_ISDIR(st.st_mode)) {
         if (!recursive) throw Error(local + " is a directory: pass -r to push it");
-        h.push_back({"X-LXD-type", "directory"});
-        h.push_back({"X-LXD-mode", own.mode.empty() ? octal(st.st_mode) : own.mode});
+        h["X-LXD-type"] = "directory";
+        h["X-LXD-mode"] = own.mode.empty() ? octal(st.st_mode) : own.mode;
         api.raw("POST", url, "", h);
         for (const auto& e : fs::directory_iterator(local))
             push_one(api, target, e.path().string(), join(remote_path, e.path().filename().string()), own, true);
     } else if (S_ISREG(st.st_mode)) {
         std::ifstream in(local, std::ios::binary);
         std::string data((std::istreambuf_iterator<char>(in)), {});
-        h.push_back({"X-LXD-type", "file"});
-        h.push_back({"X-LXD-mode", own.mode.empty() ? octal(st.st_mode) : own.mode});
-        h.push_back({"X-LXD-write", "overwrite"});
+        h["X-LXD-type"] = "file";
+        h["X-LXD-mode"] = own.mode.empty() ? octal(st.st_mode) : own.mode;
+        h["X-LXD-write"] = "overwrite";
         api.raw("POST", url, data, h);
     } else {
         throw Error(local + " is not a file, directory or symlink");

@@ -1,10 +1,15 @@
 // `lodge remote …`: the remotes of config.yml, with lxc's rules (static
 // remotes stay, the default remote cannot be removed).
+#include "api/certificate.hpp"
+#include "cli/api_client.hpp"
 #include "cli/dispatch.hpp"
 #include "cli/error.hpp"
 #include "cli/output.hpp"
+#include "common/certificate.hpp"
+#include "common/file.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <ostream>
 
 namespace lodge::cli {
@@ -17,7 +22,7 @@ const Remote& existing(const Context& ctx, const std::string& name) {
     return it->second;
 }
 
-// Where `remote add` will keep a remote's server certificate (as lxc's
+// Where `remote add` keeps a remote's server certificate (as lxc's
 // servercerts/NAME.crt); renamed and removed with the remote.
 std::string server_cert_path(const Context& ctx, const std::string& name) {
     return std::filesystem::path(ctx.config_path).parent_path() / "servercerts" / (name + ".crt");
@@ -98,22 +103,146 @@ int run_rename(Context& ctx, const Args& args) {
     return 0;
 }
 
-// Only unix-socket remotes for now: HTTPS needs the client certificate and
-// trust tokens, which come with lodged's HTTPS listener.
+// lxc's token: base64 of JSON with client_name, fingerprint, addresses and
+// secret; nullopt when text is not one.
+std::optional<api::CertificateAddToken> decode_token(const std::string& text) {
+    try {
+        auto token = nlohmann::json::parse(base64_decode(text)).get<api::CertificateAddToken>();
+        if (token.client_name.empty() || token.addresses.empty() || token.secret.empty() || token.fingerprint.empty())
+            return std::nullopt;
+        return token;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+void ensure_client_certificate(Context& ctx) {
+    make_dirs(config_dir(), 0700);
+    if (std::filesystem::exists(client_certificate_path()) && std::filesystem::exists(client_key_path())) return;
+    ctx.err << "Generating a client certificate. This may take a minute...\n";
+    ensure_certificate(client_certificate_path(), client_key_path(), CertificateRole::Client);
+}
+
+TlsOptions client_tls() {
+    TlsOptions tls;
+    tls.client_certificate = client_certificate_path();
+    tls.client_key = client_key_path();
+    return tls;
+}
+
+// The server's certificate as it presents it, before anything trusts it.
+std::string fetch_server_certificate(const std::string& url) {
+    auto tls = client_tls();
+    tls.insecure = true;
+    UnixHttpClient http(https_endpoint(url, tls));
+    return http.peer_certificate();
+}
+
+void pin_server_certificate(const std::string& name, const std::string& pem) {
+    make_dirs(config_dir() + "/servercerts", 0750);
+    write_file_atomic(server_certificate_path(name), pem, 0644);
+}
+
+// "host:port", "https://host:port" or "host" as lxc normalises it.
+std::string https_url(const std::string& addr) {
+    std::string url = addr.rfind("https://", 0) == 0 ? addr : "https://" + addr;
+    auto rest = url.substr(8);
+    bool has_port = !rest.empty() && (rest.front() == '[' ? rest.find("]:") != std::string::npos
+                                                          : rest.find(':') != std::string::npos);
+    return has_port ? url : url + ":8443";
+}
+
+// Trades the token for trust in our client certificate: pins the server
+// certificate the token names, then POSTs the token as LXD's client does.
+void add_with_token(Context& ctx, const std::string& name, const std::string& url, const std::string& token_text,
+                    const api::CertificateAddToken& token) {
+    auto pem = fetch_server_certificate(url);
+    if (certificate_fingerprint(pem) != token.fingerprint)
+        throw Error("Certificate fingerprint mismatch between certificate token and server \"" + url + "\"");
+    pin_server_certificate(name, pem);
+    auto tls = client_tls();
+    tls.pinned_certificate = pem;
+    ApiClient api(https_endpoint(url, tls));
+    try {
+        api.query("POST", "/1.0/certificates", {{"password", token_text}});
+        if (api.get("/1.0").value("auth", "") != "trusted") throw Error("Server doesn't trust us after authentication");
+    } catch (const Error& e) {
+        std::error_code ec;
+        std::filesystem::remove(server_certificate_path(name), ec);
+        throw Error(std::string("Failed to create certificate: ") + e.what());
+    }
+    (void)ctx;
+}
+
 int run_add(Context& ctx, const Args& args) {
     const auto& name = args.positional[0];
     std::string addr = args.positional.size() > 1 ? args.positional[1] : "";
     if (name.find(':') != std::string::npos) throw Error("Remote names may not contain colons");
     if (auto it = ctx.config.remotes.find(name); it != ctx.config.remotes.end())
         throw Error("Remote " + name + " exists as <" + it->second.addr + ">");
-    if (addr.rfind("unix://", 0) != 0)
-        throw Error("remote add over HTTPS (tokens, certificates) is not implemented yet; only unix:// addresses "
-                    "(\"lodge remote add NAME unix:///path/to/unix.socket\") can be added today");
     auto protocol = args.value("protocol");
     if (protocol != "lxd") throw Error("Invalid protocol: " + protocol);
     Remote r;
-    r.addr = addr;
-    r.is_public = args.has("public");
+    if (addr.rfind("unix://", 0) == 0) {
+        r.addr = addr;
+        r.is_public = args.has("public");
+        ctx.config.remotes[name] = r;
+        save_config(ctx.config, ctx.config_path);
+        return 0;
+    }
+    std::string token_text = args.value("token");
+    if (token_text.empty() && addr.empty()) throw Error("Give the server's address or a trust token");
+    if (token_text.empty() && decode_token(addr)) token_text = addr, addr.clear();
+    r.auth_type = "tls";
+    r.protocol = "lxd";
+    ensure_client_certificate(ctx);
+    if (!token_text.empty()) {
+        auto token = decode_token(token_text);
+        if (!token) throw Error("Invalid trust token: not a certificate add token (lodge config trust add NAME)");
+        std::vector<std::string> urls;
+        if (!addr.empty())
+            urls.push_back(https_url(addr));
+        else
+            for (const auto& a : token->addresses) urls.push_back(https_url(a));
+        std::string failures;
+        for (const auto& url : urls) {
+            try {
+                add_with_token(ctx, name, url, token_text, *token);
+            } catch (const std::runtime_error& e) {
+                // Only an unreachable address moves on to the next (as lxc).
+                if (dynamic_cast<const Error*>(&e)) throw;
+                failures += "\n  " + url + ": " + e.what();
+                continue;
+            }
+            r.addr = url;
+            ctx.config.remotes[name] = r;
+            save_config(ctx.config, ctx.config_path);
+            return 0;
+        }
+        throw Error("All server addresses are unavailable:" + failures);
+    }
+    // An address without a token: the server must trust our certificate
+    // already; its certificate is pinned once the user accepts it.
+    const auto url = https_url(addr);
+    std::string pem;
+    try {
+        pem = fetch_server_certificate(url);
+    } catch (const std::runtime_error& e) {
+        throw Error("Unavailable remote server: " + url + ": " + e.what());
+    }
+    if (!args.has("accept-certificate"))
+        throw Error("Certificate fingerprint: " + certificate_fingerprint(pem) +
+                    "\nPass --accept-certificate to trust it, or add the remote with a trust token");
+    pin_server_certificate(name, pem);
+    auto tls = client_tls();
+    tls.pinned_certificate = pem;
+    if (ApiClient(https_endpoint(url, tls)).get("/1.0").value("auth", "") != "trusted") {
+        std::error_code ec;
+        std::filesystem::remove(server_certificate_path(name), ec);
+        throw Error("The server doesn't trust this client: add it with a token (lodge remote add " + name +
+                    " TOKEN; the token from `lodge config trust add NAME` on the server)");
+    }
+    r.addr = url;
     ctx.config.remotes[name] = r;
     save_config(ctx.config, ctx.config_path);
     return 0;
@@ -122,8 +251,11 @@ int run_add(Context& ctx, const Args& args) {
 } // namespace
 
 void add_remote_commands(std::vector<Command>& t) {
-    t.push_back({"remote add", {}, "<remote> <URL>", "Add new remote servers (unix:// addresses for now)", 2, 2,
-                 {{"protocol", 0, true, "lxd", "Server protocol (lxd)"}, {"public", 0, false, "", "Public image server"}},
+    t.push_back({"remote add", {}, "<remote> <IP|FQDN|URL|token>", "Add new remote servers", 1, 2,
+                 {{"protocol", 0, true, "lxd", "Server protocol (lxd)"},
+                  {"public", 0, false, "", "Public image server"},
+                  {"token", 0, true, "", "Remote trust token"},
+                  {"accept-certificate", 0, false, "", "Accept certificate"}},
                  run_add});
     t.push_back({"remote get-default", {}, "", "Show the default remote", 0, 0, {}, run_get_default});
     t.push_back({"remote list", {"ls"}, "", "List the available remotes", 0, 0, {format_flag()}, run_list});

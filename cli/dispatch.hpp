@@ -21,16 +21,21 @@ struct Flag {
     bool takes_value = false;
     std::string default_value;
     std::string help;
+    bool repeatable = false; // values of every occurrence, joined by '\n'
 };
 
 struct Args {
     std::vector<std::string> positional;
     std::map<std::string, std::string> values; // every flag of the command, defaults filled in
     std::map<std::string, bool> given;         // flags present on the command line
-    std::map<std::string, std::vector<std::string>> all; // every value of a repeated flag (--env A=1 --env B=2)
+    std::map<std::string, std::vector<std::string>> all; // every value of a repeated flag (-p a -p b)
 
     bool has(const std::string& flag) const { return given.count(flag) > 0; }
     const std::string& value(const std::string& flag) const { return values.at(flag); }
+    std::vector<std::string> values_of(const std::string& flag) const {
+        auto it = all.find(flag);
+        return it == all.end() ? std::vector<std::string>{} : it->second;
+    }
 };
 
 struct Context {
@@ -62,6 +67,10 @@ void add_storage_commands(std::vector<Command>& table);
 void add_exec_commands(std::vector<Command>& table); // exec, console
 void add_file_commands(std::vector<Command>& table); // file push, pull, delete
 void add_list_commands(std::vector<Command>& table);
+void add_instance_commands(std::vector<Command>& table);
+void add_operation_commands(std::vector<Command>& table);
+void add_trust_commands(std::vector<Command>& table);
+void add_image_commands(std::vector<Command>& table);
 
 // Runs a command line (argv without the program name); returns the exit
 // status. Errors go to err as "Error: <message>".

@@ -1,12 +1,13 @@
-// A small blocking HTTP/1.1 client over a unix socket: what `lodge` needs
-// to talk to a local lodged (HTTPS remotes come with `remote add`).
+// A small blocking HTTP/1.1 client over a unix socket or HTTPS: what
+// `lodge` needs to talk to a local lodged or a remote one.
 #pragma once
 
+#include "cli/tls.hpp"
+
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
-#include <utility>
-#include <vector>
 
 namespace lodge::cli {
 
@@ -28,32 +29,58 @@ private:
     int error_number_;
 };
 
+// Where a client connects: a unix socket, or host and port with TLS.
+struct Endpoint {
+    std::string socket_path; // unix socket; empty for HTTPS
+    std::string host;
+    std::string port;
+    TlsOptions tls;
+
+    // "/var/lib/lodge/unix.socket" or "https://host:port", for messages.
+    std::string describe() const;
+};
+
+// "https://host:port" (port 8443 when absent, [v6] in brackets) as an
+// endpoint with the given TLS options; throws std::runtime_error otherwise.
+Endpoint https_endpoint(const std::string& url, TlsOptions tls);
+
 // One connection, kept open between requests (a command often sends two:
 // GET /1.0, then the resource), closed on destruction.
 class UnixHttpClient {
 public:
     explicit UnixHttpClient(std::string socket_path);
+    explicit UnixHttpClient(Endpoint endpoint);
     ~UnixHttpClient();
     UnixHttpClient(const UnixHttpClient&) = delete;
     UnixHttpClient& operator=(const UnixHttpClient&) = delete;
 
     // Throws ConnectError when the socket cannot be reached and
     // std::runtime_error when the answer is not HTTP.
-    // headers: extra ones (the file API's X-LXD-*); a Content-Type among
-    // them replaces the default application/json.
+    // `headers` are added to the request; a Content-Type there replaces
+    // the JSON one (image uploads send raw bytes).
     HttpResponse request(const std::string& method, const std::string& target, const std::string& body = "",
-                         const std::vector<std::pair<std::string, std::string>>& headers = {});
+                         const std::map<std::string, std::string>& headers = {});
 
     const std::string& socket_path() const { return socket_path_; }
+    const Endpoint& endpoint() const { return endpoint_; }
+
+    // The server certificate of the current connection (HTTPS), connecting
+    // when there is none yet.
+    std::string peer_certificate();
 
 private:
     void connect();
+    void connect_tcp();
+    void disconnect();
     std::string read_some();
+    bool send_all(const std::string& data);
     // Reads the rest of the response whose head ends at head_end in raw.
     HttpResponse finish(std::string& raw, size_t head_end);
 
-    std::string socket_path_;
+    Endpoint endpoint_;
+    std::string socket_path_; // endpoint_.describe()
     int fd_ = -1;
+    std::unique_ptr<TlsConnection> tls_;
     std::string pending_; // bytes read beyond the previous response
 };
 

@@ -185,4 +185,16 @@ const KeyOrder& profile_key_order() {
     return order;
 }
 
+const KeyOrder& instance_put_key_order() {
+    static const KeyOrder order{{"", {"architecture", "config", "devices", "ephemeral", "profiles", "stateful",
+                                      "description"}}};
+    return order;
+}
+
+const KeyOrder& operation_key_order() {
+    static const KeyOrder order{{"", {"id", "class", "description", "created_at", "updated_at", "status",
+                                      "status_code", "resources", "metadata", "may_cancel", "err", "location"}}};
+    return order;
+}
+
 } // namespace lodge::cli

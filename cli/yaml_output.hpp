@@ -28,5 +28,7 @@ bool yaml_needs_quotes(const std::string& s);
 const KeyOrder& server_key_order();       // GET /1.0
 const KeyOrder& storage_pool_key_order(); // GET /1.0/storage-pools/NAME
 const KeyOrder& profile_key_order();      // GET /1.0/profiles/NAME
+const KeyOrder& instance_put_key_order(); // `config show NAME` (InstancePut)
+const KeyOrder& operation_key_order();    // GET /1.0/operations/ID
 
 } // namespace lodge::cli

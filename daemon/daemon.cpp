@@ -1,8 +1,11 @@
 // Daemon start-up: directories, database, defaults, routes.
 #include "daemon/daemon.hpp"
 
+#include "common/certificate.hpp"
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/db/operations.hpp"
 #include "daemon/db/schema.hpp"
 #include "daemon/db/seed.hpp"
 #include "daemon/host.hpp"
@@ -56,10 +59,18 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     }
     images_ = std::make_unique<ImageStore>(state_dir_ + "/images");
     instances_ = std::make_unique<Instances>(*this);
+    instances_->remove_leftovers();
     environment_ = probe_host_environment(LODGE_VERSION);
+    if (ensure_certificate(certificate_path(), key_path(), CertificateRole::Server))
+        spdlog::info("made the server certificate {}", certificate_path());
+    environment_.certificate = read_file(certificate_path());
+    environment_.certificate_fingerprint = certificate_fingerprint(environment_.certificate);
     // Every operation change is an `operation` event: LXD's client learns
     // that its operation ended only from these.
+    for (const auto& id : with_db([](db::Database& db) { return db::fail_interrupted_operations(db); }))
+        spdlog::warn("operation {}: marked failed, lodged stopped while it ran", id);
     operations_.set_observer([this](const api::Operation& op) {
+        record(op);
         api::Event e;
         e.type = "operation";
         e.timestamp = api::now();
@@ -68,6 +79,30 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
         events_.publish(e);
     });
     add_all_routes(router_, *this);
+}
+
+void Daemon::record(const api::Operation& op) {
+    // Written when an operation starts and when it ends; progress updates
+    // in between stay in memory.
+    const bool running = op.status_code == api::StatusCode::Running;
+    {
+        std::lock_guard lock(recorded_mutex_);
+        if (running && !recorded_running_.insert(op.id).second) return;
+        if (!running) recorded_running_.erase(op.id);
+    }
+    try {
+        with_db([&](db::Database& db) { db::record_operation(db, op); });
+    } catch (const std::exception& e) {
+        spdlog::error("operation {}: recording it: {}", op.id, e.what());
+    }
+}
+
+bool Daemon::is_trusted_certificate(const std::string& fingerprint) {
+    return with_db([&](db::Database& db) {
+        auto st = db.prepare("SELECT 1 FROM certificates WHERE fingerprint = ? AND type = 'client'");
+        st.bind(1, fingerprint);
+        return st.step();
+    });
 }
 
 } // namespace lodge::daemon

@@ -12,8 +12,10 @@
 #include "daemon/operation_sockets.hpp"
 #include "daemon/operations.hpp"
 
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -27,11 +29,14 @@ public:
     // Creates the state directory layout, opens (or creates) the database
     // at state_dir/database/lodge.db — or `database_path` when given, e.g.
     // ":memory:" in tests — runs the migrations and, on a new database,
-    // inserts the defaults.
+    // inserts the defaults. Makes the server certificate (server.crt and
+    // server.key in the state directory) on first start.
     explicit Daemon(std::string state_dir, std::string database_path = "");
 
     const std::string& state_dir() const { return state_dir_; }
     std::string socket_path() const { return state_dir_ + "/unix.socket"; }
+    std::string certificate_path() const { return state_dir_ + "/server.crt"; }
+    std::string key_path() const { return state_dir_ + "/server.key"; }
     const api::ServerEnvironment& environment() const { return environment_; }
     Router& router() { return router_; }
     Operations& operations() { return operations_; }
@@ -39,6 +44,20 @@ public:
     Instances& instances() { return *instances_; }
     ImageStore& images() { return *images_; }
     OperationSockets& operation_sockets() { return operation_sockets_; }
+
+    // Whether a client certificate's SHA-256 fingerprint is in the trust
+    // store (the certificates table).
+    bool is_trusted_certificate(const std::string& fingerprint);
+
+    // The HTTPS listener, when there is one (lodged's, not unit tests'):
+    // called with core.https_address whenever it is to change, before the
+    // change is stored; it throws when the address cannot be used.
+    void set_https_listener(std::function<void(const std::string& address)> listener) {
+        https_listener_ = std::move(listener);
+    }
+    void listen_https(const std::string& address) {
+        if (https_listener_) https_listener_(address);
+    }
 
     // Runs f(db) holding the database lock; every database use goes through here.
     template <typename F>
@@ -48,11 +67,16 @@ public:
     }
 
 private:
+    void record(const api::Operation& op);
+
     std::string state_dir_;
     std::unique_ptr<db::Database> db_;
     api::ServerEnvironment environment_;
     Router router_;
+    std::function<void(const std::string&)> https_listener_;
     EventHub events_;
+    std::mutex recorded_mutex_;
+    std::set<std::string> recorded_running_; // operations recorded as running
     std::unique_ptr<ImageStore> images_;
     std::unique_ptr<Instances> instances_;
     // Last: destroyed first, so running work finishes while the database

@@ -18,6 +18,14 @@ inline const std::vector<std::string>& api_extensions() {
         "api_os",                           // environment.os_name and os_version
         "server_supported_storage_drivers", // environment.storage_supported_drivers
         "instances",                        // the /1.0/instances tree
+        "api_filtering",                    // ?filter= on /1.0/instances
+        "container_full",                   // recursion=2 on /1.0/instances
+        "instance_get_full",                // recursion=1 on /1.0/instances/{name}
+        "container_last_used_at",           // last_used_at on instances
+        "resources",                        // /1.0/resources (cpu, memory, system)
+        "resources_v2",                     // its sockets/cores/threads layout
+        "metrics",                          // /1.0/metrics (Prometheus text)
+        "lodge_instance_ready",             // lodge's own: guest_state in the state, "wait" on start
         "operation_description",            // description on operations
         "event_lifecycle",                  // lifecycle events on /1.0/events
         "event_location",                   // events carry location
@@ -30,6 +38,9 @@ inline const std::vector<std::string>& api_extensions() {
         "directory_manipulation",           // X-LXD-type: directory (push -r, push -p)
         "file_symlinks",                    // X-LXD-type: symlink
         "console",                          // /1.0/instances/NAME/console: attach (websocket) and log
+        "certificate_update",               // PUT/PATCH /1.0/certificates/{fingerprint}
+        "certificate_token",                // trust tokens: POST /1.0/certificates {"token": true}
+        "remote_token_expiry",              // core.remote_token_expiry, expires_at in tokens
     };
     return list;
 }

@@ -2,6 +2,7 @@
 // serves LXD's /1.0 API on $STATE_DIR/unix.socket until SIGTERM or SIGINT.
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/db/key_values.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/service_manager.hpp"
 
@@ -50,6 +51,12 @@ void usage(std::FILE* out) {
                  "  --help           this text\n");
 }
 
+std::string https_address(lodge::daemon::Daemon& daemon) {
+    auto config = daemon.with_db([](lodge::daemon::db::Database& db) { return lodge::daemon::db::load_server_config(db); });
+    auto it = config.find("core.https_address");
+    return it == config.end() ? "" : it->second;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -95,8 +102,22 @@ int main(int argc, char** argv) {
     try {
         auto activated = activated_socket();
         Daemon daemon(default_state_dir(state_dir_flag));
-        auto server = activated ? std::make_unique<UnixServer>(daemon.router(), *activated)
-                                : std::make_unique<UnixServer>(daemon.router(), daemon.socket_path());
+        ServerOptions options;
+        options.tls_certificate_path = daemon.certificate_path();
+        options.tls_key_path = daemon.key_path();
+        options.is_trusted = [&daemon](const std::string& fp) { return daemon.is_trusted_certificate(fp); };
+        auto server = activated ? std::make_unique<UnixServer>(daemon.router(), *activated, options)
+                                : std::make_unique<UnixServer>(daemon.router(), daemon.socket_path(), options);
+        daemon.set_https_listener([&server](const std::string& address) { server->set_https_address(address); });
+        // A stored address that cannot be bound any more (the interface went)
+        // must not keep the unix socket from serving.
+        if (auto address = https_address(daemon); !address.empty()) {
+            try {
+                daemon.listen_https(address);
+            } catch (const std::exception& e) {
+                spdlog::error("{}", e.what());
+            }
+        }
         spdlog::info("lodged {} started (state directory {}{})", LODGE_VERSION, daemon.state_dir(),
                      activated ? ", socket from the service manager" : "");
         notify_service_manager("READY=1\nSTATUS=Serving the API on " + daemon.socket_path());

@@ -12,6 +12,7 @@ namespace lodge::daemon {
 struct Operations::Entry {
     api::Operation op;
     std::atomic<bool> cancel{false};
+    bool pending = false; // start_pending: no work, ends when cancelled
 };
 
 class Operations::Context : public OperationContext {
@@ -70,6 +71,7 @@ void Operations::shutdown() {
         for (auto& [id, entry] : entries_)
             if (entry->op.may_cancel) entry->cancel = true;
     }
+    for (auto& entry : pending_entries()) finish(entry, api::StatusCode::Cancelled, "");
     pool_.reset(); // runs what is queued; their waiters are answered by finish()
     std::vector<Waiter> left;
     {
@@ -130,6 +132,54 @@ std::pair<api::Operation, std::shared_ptr<DetachedOperation>> Operations::start_
     return {entry->op, std::make_shared<Detached>(*this, entry)};
 }
 
+api::Operation Operations::start_pending(OperationSpec spec) {
+    auto entry = std::make_shared<Entry>();
+    auto& op = entry->op;
+    op.id = random_uuid();
+    op.operation_class = std::move(spec.operation_class);
+    op.description = std::move(spec.description);
+    op.created_at = op.updated_at = api::now();
+    op.status_code = api::StatusCode::Running;
+    op.resources = std::move(spec.resources);
+    op.metadata = std::move(spec.metadata);
+    op.may_cancel = true;
+    entry->pending = true;
+    std::lock_guard lock(mutex_);
+    if (!accepting_) throw Error(503, "lodged is shutting down");
+    prune_locked();
+    entries_[op.id] = entry;
+    changed(op);
+    return op;
+}
+
+std::optional<api::Operation> Operations::claim_pending(const std::function<bool(const api::Operation&)>& match) {
+    std::shared_ptr<Entry> found;
+    api::Operation before;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, entry] : entries_) {
+            if (!entry->pending || entry->op.status_code != api::StatusCode::Running || !match(entry->op)) continue;
+            // Claimed under the lock: a second claimer no longer sees it Running.
+            entry->op.status_code = api::StatusCode::Cancelling;
+            found = entry;
+            before = entry->op;
+            break;
+        }
+    }
+    if (!found) return std::nullopt;
+    finish(found, api::StatusCode::Cancelled, "");
+    before.status_code = api::StatusCode::Running;
+    return before;
+}
+
+std::vector<std::shared_ptr<Operations::Entry>> Operations::pending_entries() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<Entry>> out;
+    for (auto& [id, entry] : entries_)
+        if (entry->pending && !api::is_final(entry->op.status_code)) out.push_back(entry);
+    return out;
+}
+
 void Operations::finish(const std::shared_ptr<Entry>& entry, api::StatusCode status, std::string err) {
     api::Operation snapshot;
     std::vector<Waiter> done;
@@ -186,6 +236,7 @@ std::vector<api::Operation> Operations::list() {
 
 void Operations::cancel(const std::string& id) {
     api::Operation snapshot;
+    std::shared_ptr<Entry> pending;
     {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(id);
@@ -194,10 +245,16 @@ void Operations::cancel(const std::string& id) {
         if (api::is_final(op.status_code)) throw Error(400, "Operation has already ended");
         if (!op.may_cancel) throw Error(400, "This operation can't be cancelled");
         it->second->cancel = true;
-        op.status_code = api::StatusCode::Cancelling;
-        op.updated_at = api::now();
-        snapshot = op;
+        if (it->second->pending) {
+            pending = it->second;
+        } else {
+            op.status_code = api::StatusCode::Cancelling;
+            op.updated_at = api::now();
+            snapshot = op;
+        }
     }
+    // Nothing runs for a pending operation: cancelling ends it.
+    if (pending) return finish(pending, api::StatusCode::Cancelled, "");
     changed(snapshot);
 }
 

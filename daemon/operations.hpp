@@ -80,6 +80,15 @@ public:
     // Creates the operation (status Running) without work of its own; the
     // caller ends it through the handle, which must not outlive this object.
     std::pair<api::Operation, std::shared_ptr<DetachedOperation>> start_detached(OperationSpec spec);
+    // Creates an operation with no work that stays Running until cancelled
+    // (DELETE, claim_pending or shutdown): a trust token waiting for its
+    // client. It is cancellable whatever spec.may_cancel says.
+    api::Operation start_pending(OperationSpec spec);
+
+    // Ends, as Cancelled, the first pending operation still Running for
+    // which match(op) holds, and returns it as it was; nullopt when none
+    // does. Atomic, so a pending operation is claimed at most once.
+    std::optional<api::Operation> claim_pending(const std::function<bool(const api::Operation&)>& match);
 
     std::optional<api::Operation> get(const std::string& id);
     std::vector<api::Operation> list();
@@ -110,6 +119,7 @@ private:
     };
 
     std::shared_ptr<Entry> create_locked(OperationSpec& spec);
+    std::vector<std::shared_ptr<Entry>> pending_entries();
     void finish(const std::shared_ptr<Entry>& entry, api::StatusCode status, std::string err);
     void changed(const api::Operation& snapshot);
     void prune_locked();

@@ -2,9 +2,11 @@
 
 #include "common/error.hpp"
 
+#include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace lodge::runtime {
@@ -111,6 +113,25 @@ void from_json(const nlohmann::json& j, ContainerConfig& c) {
     if (j.contains("limits")) limits_from_json(j.at("limits"), c.limits);
     if (j.contains("security")) c.security = j.at("security").get<SecurityPolicy>();
     c.console_log_bytes = j.value("console_log_bytes", c.console_log_bytes);
+}
+
+uint64_t parse_size(const std::string& s) {
+    if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) throw Error(400, "invalid size '" + s + "'");
+    size_t end = 0;
+    double v = 0;
+    try {
+        v = std::stod(s, &end);
+    } catch (const std::exception&) {
+        throw Error(400, "invalid size '" + s + "'");
+    }
+    std::string unit = s.substr(end);
+    static const std::map<std::string, uint64_t> units = {
+        {"", 1},          {"B", 1},           {"kB", 1000},       {"KB", 1000},        {"MB", 1000000},
+        {"GB", 1000000000}, {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}, {"k", 1ULL << 10},
+        {"K", 1ULL << 10}, {"M", 1ULL << 20},  {"G", 1ULL << 30}};
+    auto it = units.find(unit);
+    if (it == units.end() || v < 0) throw Error(400, "invalid size '" + s + "'");
+    return static_cast<uint64_t>(v * static_cast<double>(it->second));
 }
 
 } // namespace lodge::runtime

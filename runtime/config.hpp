@@ -38,6 +38,10 @@ bool valid_container_name(const std::string& name);
 // Signal by name ("SIGRTMIN+3", "RTMIN+3", "SIGUSR1", "10"); -1 if unknown.
 int signal_from_name(const std::string& name);
 
+// A size as admins write it: "512MiB", "2GB", "1G", "1048576".
+// Error(400) for anything else.
+uint64_t parse_size(const std::string& s);
+
 // Where running containers keep their sockets and state: LODGE_RUN_DIR, else
 // /run/lodge.
 std::string default_run_dir();

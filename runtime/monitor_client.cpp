@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -115,7 +116,14 @@ Launched launch_container(const ContainerConfig& cfg, const std::string& run_dir
         ::dup2(null, 0);
         ::dup2(null, 1);
         ::dup2(logfd >= 0 ? logfd : null, 2);
-        ::dup2(status_w.get(), 3); // dup2 clears CLOEXEC on the copy
+        if (status_w.get() == 3)
+            ::fcntl(3, F_SETFD, 0);
+        else
+            ::dup2(status_w.get(), 3); // dup2 clears CLOEXEC on the copy
+        // Nothing else of the starter reaches the monitor: a daemon's
+        // listening socket inherited here would keep answering connects
+        // after the daemon died.
+        ::close_range(4, ~0U, 0);
         ::execl(monitor.c_str(), "lodge-monitor", cfg.name.c_str(), run_dir.c_str(), static_cast<char*>(nullptr));
         const char* msg = "error cannot run lodge-monitor";
         (void)!::write(3, msg, std::strlen(msg));

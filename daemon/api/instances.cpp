@@ -1,6 +1,8 @@
-// GET /1.0/instances (and the older /1.0/containers tree pylxd and Ansible
-// use). Listing only for now: instance objects arrive with instance creation.
+// /1.0/instances and the older /1.0/containers tree that pylxd and Ansible
+// use: list, create, get, update, rename, delete, and the state endpoint.
+// Handlers parse and check; daemon/instances/ does the work.
 #include "common/error.hpp"
+#include "daemon/api/filter.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/instances.hpp"
@@ -9,24 +11,141 @@ namespace lodge::daemon {
 
 namespace {
 
+// recursion 2 (container_full) and GET of one instance at recursion 1
+// (instance_get_full) add the state, snapshots and backups.
+nlohmann::json full_object(Daemon& daemon, const api::Instance& instance, std::int64_t project_id) {
+    nlohmann::json j = instance;
+    j["state"] = daemon.instances().state(daemon.instances().locate(project_id, instance.name));
+    j["snapshots"] = nullptr;
+    j["backups"] = nullptr;
+    return j;
+}
+
 api::Response list_instances(Daemon& daemon, const Request& request, const std::string& tree) {
     const int depth = recursion(request);
-    return daemon.with_db([&](db::Database& db) {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& name : db::instance_names(db, request_project_id(db, request))) {
-            if (depth > 0)
-                throw Error(501, "Instance objects are not implemented yet (instance " + name + ")");
+    const Filter filter(request.query_value("filter"));
+    const auto project_id = daemon.with_db([&](db::Database& db) { return request_project_id(db, request); });
+    nlohmann::json out = nlohmann::json::array();
+    if (depth == 0 && filter.empty()) {
+        for (const auto& name : daemon.with_db([&](db::Database& db) { return db::instance_names(db, project_id); }))
             out.push_back(tree + "/" + name);
-        }
         return api::sync_response(std::move(out));
-    });
+    }
+    auto instances = daemon.with_db([&](db::Database& db) { return db::all_instances(db, project_id); });
+    for (auto& instance : instances) {
+        InstanceLocation where;
+        where.runtime_name = instance.name;
+        instance.status = daemon.instances().status(where);
+        nlohmann::json j = instance;
+        if (!filter.matches(j)) continue;
+        if (depth == 0)
+            out.push_back(tree + "/" + instance.name);
+        else if (depth == 1)
+            out.push_back(std::move(j));
+        else
+            out.push_back(full_object(daemon, instance, project_id));
+    }
+    return api::sync_response(std::move(out));
+}
+
+api::Response create_instance(Daemon& daemon, const Request& request) {
+    const auto body = json_body(request);
+    if (!body.is_object()) throw Error(400, "The request body must be a JSON object");
+    InstanceCreate create;
+    auto& i = create.instance;
+    i.name = body.value("name", "");
+    i.description = body.value("description", "");
+    i.type = body.value("type", "container");
+    i.ephemeral = body.value("ephemeral", false);
+    if (body.contains("config") && !body["config"].is_null()) i.config = body["config"].get<api::ConfigMap>();
+    if (body.contains("devices") && !body["devices"].is_null()) i.devices = body["devices"].get<api::DeviceMap>();
+    if (body.contains("profiles") && !body["profiles"].is_null())
+        i.profiles = body["profiles"].get<std::vector<std::string>>();
+    else
+        i.profiles = {"default"};
+    if (auto a = body.value("architecture", ""); !a.empty()) i.architecture = a;
+    const auto source = body.contains("source") && body["source"].is_object() ? body["source"] : nlohmann::json::object();
+    create.source_type = source.value("type", "none");
+    if (create.source_type.empty()) create.source_type = "none";
+    create.image = source.value("fingerprint", "");
+    if (create.image.empty()) create.image = source.value("alias", "");
+    if (source.contains("server") && !source.value("server", "").empty())
+        throw Error(400, "Images from remote servers are not supported yet: import the image first");
+    const auto project_id = daemon.with_db([&](db::Database& db) { return request_project_id(db, request); });
+    return daemon.instances().create(project_id, std::move(create));
+}
+
+std::int64_t project_of(Daemon& daemon, const Request& request) {
+    return daemon.with_db([&](db::Database& db) { return request_project_id(db, request); });
+}
+
+api::Response get_instance(Daemon& daemon, const Request& request) {
+    const auto project_id = project_of(daemon, request);
+    auto instance = daemon.instances().get(project_id, request.param("name"));
+    if (recursion(request) >= 1) return api::sync_response(full_object(daemon, instance, project_id));
+    return api::sync_response(instance);
+}
+
+api::Response get_state(Daemon& daemon, const Request& request) {
+    const auto project_id = project_of(daemon, request);
+    return api::sync_response(daemon.instances().state(daemon.instances().locate(project_id, request.param("name"))));
+}
+
+api::Response put_state(Daemon& daemon, const Request& request) {
+    const auto body = json_body(request);
+    if (!body.is_object()) throw Error(400, "The request body must be a JSON object");
+    StateChange change;
+    change.action = body.value("action", "");
+    change.timeout = body.value("timeout", -1);
+    change.force = body.value("force", false);
+    change.wait_ready = body.value("wait", false);
+    if (body.value("stateful", false)) throw Error(400, "Stateful stop and start are not supported");
+    return daemon.instances().change_state(project_of(daemon, request), request.param("name"), change);
+}
+
+api::Response update_instance(Daemon& daemon, const Request& request, bool merge) {
+    const auto body = json_body(request);
+    const auto project_id = project_of(daemon, request);
+    if (body.is_object() && body.contains("restore"))
+        throw Error(400, "Snapshots are not supported yet: nothing to restore");
+    daemon.instances().update(project_id, request.param("name"), body, merge);
+    if (merge) return api::sync_response(nullptr);
+    // PUT answers with an operation in LXD (the `lxc config set` trace
+    // waits for it); the update itself is already done.
+    OperationSpec spec;
+    spec.description = "Updating instance";
+    spec.resources = std::map<std::string, std::vector<std::string>>{
+        {"instances", {"/1.0/instances/" + request.param("name")}}};
+    auto op = daemon.operations().start(std::move(spec), [](OperationContext&) {});
+    return api::async_response("/1.0/operations/" + op.id, op);
+}
+
+api::Response post_instance(Daemon& daemon, const Request& request) {
+    const auto body = json_body(request);
+    if (!body.is_object()) throw Error(400, "The request body must be a JSON object");
+    if (body.value("migration", false)) throw Error(400, "Migration is not supported");
+    const auto name = body.value("name", "");
+    if (name.empty()) throw Error(400, "A new name is required");
+    return daemon.instances().rename(project_of(daemon, request), request.param("name"), name);
 }
 
 } // namespace
 
 void add_instance_routes(Router& router, Daemon& daemon) {
-    for (std::string tree : {"/1.0/instances", "/1.0/containers"})
+    for (std::string tree : {"/1.0/instances", "/1.0/containers"}) {
+        const auto one = tree + "/{name}";
         router.add("GET", tree, [&daemon, tree](Request& r) -> Reply { return list_instances(daemon, r, tree); });
+        router.add("POST", tree, [&daemon](Request& r) -> Reply { return create_instance(daemon, r); });
+        router.add("GET", one, [&daemon](Request& r) -> Reply { return get_instance(daemon, r); });
+        router.add("PUT", one, [&daemon](Request& r) -> Reply { return update_instance(daemon, r, false); });
+        router.add("PATCH", one, [&daemon](Request& r) -> Reply { return update_instance(daemon, r, true); });
+        router.add("POST", one, [&daemon](Request& r) -> Reply { return post_instance(daemon, r); });
+        router.add("DELETE", one, [&daemon](Request& r) -> Reply {
+            return daemon.instances().remove(project_of(daemon, r), r.param("name"));
+        });
+        router.add("GET", one + "/state", [&daemon](Request& r) -> Reply { return get_state(daemon, r); });
+        router.add("PUT", one + "/state", [&daemon](Request& r) -> Reply { return put_state(daemon, r); });
+    }
 }
 
 } // namespace lodge::daemon

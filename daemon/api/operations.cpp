@@ -3,6 +3,7 @@
 #include "common/error.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/db/operations.hpp"
 #include "daemon/operations.hpp"
 
 #include <cmath>
@@ -22,7 +23,11 @@ std::string status_key(api::StatusCode code) {
 api::Response list_operations(Daemon& daemon, const Request& request) {
     const int depth = recursion(request);
     nlohmann::json out = nlohmann::json::object();
-    for (const auto& op : daemon.operations().list()) {
+    auto ops = daemon.operations().list();
+    // What a previous run of lodged was doing when it stopped, failed.
+    for (auto& op : daemon.with_db([](db::Database& db) { return db::interrupted_operations(db); }))
+        ops.push_back(std::move(op));
+    for (const auto& op : ops) {
         auto& group = out[status_key(op.status_code)];
         if (depth == 0)
             group.push_back(op.url());
@@ -34,6 +39,7 @@ api::Response list_operations(Daemon& daemon, const Request& request) {
 
 api::Response get_operation(Daemon& daemon, const Request& request) {
     auto op = daemon.operations().get(request.param("id"));
+    if (!op) op = daemon.with_db([&](db::Database& db) { return db::recorded_operation(db, request.param("id")); });
     if (!op) throw Error(404, "Operation not found");
     return api::sync_response(*op);
 }
@@ -57,7 +63,12 @@ std::optional<std::chrono::milliseconds> wait_timeout(const Request& request) {
 Reply wait_operation(Daemon& daemon, const Request& request) {
     auto id = request.param("id");
     auto timeout = wait_timeout(request);
-    if (!daemon.operations().get(id)) throw Error(404, "Operation not found");
+    if (!daemon.operations().get(id)) {
+        // Ended in an earlier run: its recorded state is final.
+        auto recorded = daemon.with_db([&](db::Database& db) { return db::recorded_operation(db, id); });
+        if (!recorded) throw Error(404, "Operation not found");
+        return api::sync_response(*recorded);
+    }
     return Deferred{[&daemon, id, timeout](std::function<void(api::Response)> respond) {
         bool known = daemon.operations().wait_async(
             id, timeout, [respond](const api::Operation& op) { respond(api::sync_response(op)); });

@@ -28,6 +28,10 @@ void add_file_routes(Router& router, Daemon& daemon);         // /1.0/instances/
 void add_console_routes(Router& router, Daemon& daemon);      // /1.0/instances/{name}/console
 void add_operation_routes(Router& router, Daemon& daemon);    // /1.0/operations
 void add_event_routes(Router& router, Daemon& daemon);        // /1.0/events
+void add_metrics_routes(Router& router, Daemon& daemon);      // /1.0/metrics
+void add_resources_routes(Router& router, Daemon& daemon);    // /1.0/resources
+void add_certificate_routes(Router& router, Daemon& daemon);  // /1.0/certificates
+void add_image_routes(Router& router, Daemon& daemon);        // /1.0/images, /1.0/images/aliases
 
 inline void add_all_routes(Router& router, Daemon& daemon) {
     add_server_routes(router, daemon);
@@ -40,6 +44,10 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_console_routes(router, daemon);
     add_operation_routes(router, daemon);
     add_event_routes(router, daemon);
+    add_metrics_routes(router, daemon);
+    add_resources_routes(router, daemon);
+    add_certificate_routes(router, daemon);
+    add_image_routes(router, daemon);
 }
 
 // The id of the project a request names with ?project= (default:

@@ -6,6 +6,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/db/key_values.hpp"
 #include "daemon/extensions.hpp"
+#include "daemon/https_address.hpp"
 #include "daemon/server_config.hpp"
 
 #include <spdlog/spdlog.h>
@@ -21,6 +22,8 @@ api::Response get_server(Daemon& daemon, const Request& request) {
     if (request.trusted) {
         server.config = daemon.with_db([](db::Database& db) { return db::load_server_config(db); });
         server.environment = daemon.environment();
+        auto address = server.config.find("core.https_address");
+        if (address != server.config.end()) server.environment.addresses = https_listen_addresses(address->second);
     }
     return api::sync_response(server);
 }
@@ -35,6 +38,13 @@ api::Response update_server(Daemon& daemon, const Request& request, bool replace
         db.transaction([&] {
             auto current = db::load_server_config(db);
             auto updated = apply_server_config(current, requested, replace);
+            // The listener moves first: an address it cannot bind fails the
+            // request and rolls the change back.
+            auto address = [](const ConfigMap& c) {
+                auto it = c.find("core.https_address");
+                return it == c.end() ? std::string() : it->second;
+            };
+            if (address(updated) != address(current)) daemon.listen_https(address(updated));
             db::store_server_config(db, updated);
         });
     });
@@ -46,8 +56,10 @@ api::Response update_server(Daemon& daemon, const Request& request, bool replace
 } // namespace
 
 void add_server_routes(Router& router, Daemon& daemon) {
-    router.add("GET", "/", [](Request&) -> Reply { return api::sync_response(nlohmann::json::array({"/1.0"})); });
-    router.add("GET", "/1.0", [&daemon](Request& r) -> Reply { return get_server(daemon, r); });
+    router.add(
+        "GET", "/", [](Request&) -> Reply { return api::sync_response(nlohmann::json::array({"/1.0"})); },
+        Access::Untrusted);
+    router.add("GET", "/1.0", [&daemon](Request& r) -> Reply { return get_server(daemon, r); }, Access::Untrusted);
     router.add("PUT", "/1.0", [&daemon](Request& r) -> Reply { return update_server(daemon, r, true); });
     router.add("PATCH", "/1.0", [&daemon](Request& r) -> Reply { return update_server(daemon, r, false); });
 }

@@ -5,6 +5,9 @@
 #include "daemon/db/key_values.hpp"
 #include "daemon/db/profiles.hpp"
 
+#include <map>
+#include <optional>
+
 namespace lodge::daemon::db {
 
 namespace {
@@ -26,40 +29,75 @@ void store_profiles(Database& db, std::int64_t project_id, std::int64_t id, cons
     }
 }
 
-api::Instance load(Database& db, std::int64_t project_id, Statement& row) {
-    api::Instance i;
-    const auto id = row.integer(0);
-    i.name = row.text(1);
-    i.type = row.text(2);
-    i.architecture = row.text(3);
-    i.ephemeral = row.integer(4) != 0;
-    i.stateful = row.integer(5) != 0;
-    i.description = row.text(6);
-    i.created_at = row.text(7);
-    i.last_used_at = row.text(8);
-    i.project = row.text(9);
-    i.config = load_key_values(db, "instances_config", "instance_id", id);
-    i.devices = load_devices(db, instance_devices, id);
-    auto profiles = db.prepare("SELECT p.name FROM instances_profiles ip JOIN profiles p ON p.id = ip.profile_id"
-                               " WHERE ip.instance_id = ? ORDER BY ip.apply_order");
-    profiles.bind(1, id);
-    while (profiles.step()) i.profiles.push_back(profiles.text(0));
-    // Later profiles override earlier ones, the instance overrides them all;
-    // a device is replaced whole, not merged key by key (as LXD does).
-    for (const auto& name : i.profiles) {
-        if (auto p = get_profile(db, project_id, name)) {
-            for (const auto& [k, v] : p->config) i.expanded_config[k] = v;
-            for (const auto& [k, v] : p->devices) i.expanded_devices[k] = v;
-        }
+// Loads the instances a WHERE clause selects with a fixed number of
+// queries whatever their count (lists of thousands stay fast): rows, then
+// every config key, device key and profile link of the project at once.
+std::vector<api::Instance> load_instances(Database& db, std::int64_t project_id, const std::string* only) {
+    const std::string filter = only ? " AND i.name = ?" : "";
+    auto bind = [&](Statement& st) {
+        st.bind(1, project_id);
+        if (only) st.bind(2, *only);
+    };
+    std::vector<api::Instance> out;
+    std::map<std::int64_t, size_t> index; // instance id -> position in out
+    auto rows = db.prepare("SELECT i.id, i.name, i.type, i.architecture, i.ephemeral, i.stateful, i.description,"
+                           " i.created_at, i.last_used_at, p.name FROM instances i JOIN projects p ON p.id = "
+                           "i.project_id WHERE i.project_id = ?" + filter + " ORDER BY i.name");
+    bind(rows);
+    while (rows.step()) {
+        api::Instance i;
+        i.name = rows.text(1);
+        i.type = rows.text(2);
+        i.architecture = rows.text(3);
+        i.ephemeral = rows.integer(4) != 0;
+        i.stateful = rows.integer(5) != 0;
+        i.description = rows.text(6);
+        i.created_at = rows.text(7);
+        i.last_used_at = rows.text(8);
+        i.project = rows.text(9);
+        index[rows.integer(0)] = out.size();
+        out.push_back(std::move(i));
     }
-    for (const auto& [k, v] : i.config) i.expanded_config[k] = v;
-    for (const auto& [k, v] : i.devices) i.expanded_devices[k] = v;
-    return i;
-}
+    if (out.empty()) return out;
 
-constexpr std::string_view select_instances =
-    "SELECT i.id, i.name, i.type, i.architecture, i.ephemeral, i.stateful, i.description, i.created_at,"
-    " i.last_used_at, p.name FROM instances i JOIN projects p ON p.id = i.project_id WHERE i.project_id = ?";
+    auto config = db.prepare("SELECT c.instance_id, c.key, c.value FROM instances_config c JOIN instances i ON i.id ="
+                             " c.instance_id WHERE i.project_id = ?" + filter);
+    bind(config);
+    while (config.step()) out[index.at(config.integer(0))].config[config.text(1)] = config.text(2);
+
+    auto devices = db.prepare("SELECT d.instance_id, d.name, d.type, c.key, c.value FROM instances_devices d JOIN "
+                              "instances i ON i.id = d.instance_id LEFT JOIN instances_devices_config c ON "
+                              "c.instance_device_id = d.id WHERE i.project_id = ?" + filter);
+    bind(devices);
+    while (devices.step()) {
+        auto& dev = out[index.at(devices.integer(0))].devices[devices.text(1)];
+        dev["type"] = devices.text(2);
+        if (!devices.is_null(3)) dev[devices.text(3)] = devices.text(4);
+    }
+
+    auto links = db.prepare("SELECT ip.instance_id, p.name FROM instances_profiles ip JOIN profiles p ON p.id = "
+                            "ip.profile_id JOIN instances i ON i.id = ip.instance_id WHERE i.project_id = ?" +
+                            filter + " ORDER BY ip.instance_id, ip.apply_order");
+    bind(links);
+    while (links.step()) out[index.at(links.integer(0))].profiles.push_back(links.text(1));
+
+    // Each profile once; later profiles override earlier ones, the
+    // instance overrides them all; a device is replaced whole, not merged
+    // key by key (as LXD does).
+    std::map<std::string, std::optional<api::Profile>> profiles;
+    for (auto& i : out) {
+        for (const auto& name : i.profiles) {
+            auto it = profiles.find(name);
+            if (it == profiles.end()) it = profiles.emplace(name, get_profile_contents(db, project_id, name)).first;
+            if (!it->second) continue;
+            for (const auto& [k, v] : it->second->config) i.expanded_config[k] = v;
+            for (const auto& [k, v] : it->second->devices) i.expanded_devices[k] = v;
+        }
+        for (const auto& [k, v] : i.config) i.expanded_config[k] = v;
+        for (const auto& [k, v] : i.devices) i.expanded_devices[k] = v;
+    }
+    return out;
+}
 
 } // namespace
 
@@ -79,18 +117,13 @@ std::optional<std::int64_t> instance_id(Database& db, std::int64_t project_id, c
 }
 
 std::optional<api::Instance> get_instance(Database& db, std::int64_t project_id, const std::string& name) {
-    auto st = db.prepare(std::string(select_instances) + " AND i.name = ?");
-    st.bind_all(project_id, name);
-    if (!st.step()) return std::nullopt;
-    return load(db, project_id, st);
+    auto found = load_instances(db, project_id, &name);
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
 }
 
 std::vector<api::Instance> all_instances(Database& db, std::int64_t project_id) {
-    auto st = db.prepare(std::string(select_instances) + " ORDER BY i.name");
-    st.bind(1, project_id);
-    std::vector<api::Instance> out;
-    while (st.step()) out.push_back(load(db, project_id, st));
-    return out;
+    return load_instances(db, project_id, nullptr);
 }
 
 std::int64_t create_instance(Database& db, std::int64_t project_id, const api::Instance& i) {

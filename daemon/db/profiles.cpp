@@ -20,7 +20,7 @@ std::vector<std::string> profile_names(Database& db, std::int64_t project_id) {
     return out;
 }
 
-std::optional<api::Profile> get_profile(Database& db, std::int64_t project_id, const std::string& name) {
+std::optional<api::Profile> get_profile_contents(Database& db, std::int64_t project_id, const std::string& name) {
     auto st = db.prepare("SELECT id, description FROM profiles WHERE project_id = ? AND name = ?");
     st.bind_all(project_id, name);
     if (!st.step()) return std::nullopt;
@@ -30,10 +30,20 @@ std::optional<api::Profile> get_profile(Database& db, std::int64_t project_id, c
     p.description = st.text(1);
     p.config = load_key_values(db, "profiles_config", "profile_id", id);
     p.devices = load_devices(db, profile_devices, id);
+    return p;
+}
+
+std::optional<api::Profile> get_profile(Database& db, std::int64_t project_id, const std::string& name) {
+    auto p = get_profile_contents(db, project_id, name);
+    if (!p) return std::nullopt;
+    auto id_st = db.prepare("SELECT id FROM profiles WHERE project_id = ? AND name = ?");
+    id_st.bind_all(project_id, name);
+    id_st.step();
+    const auto id = id_st.integer(0);
     auto used = db.prepare("SELECT i.name FROM instances_profiles ip JOIN instances i ON i.id = ip.instance_id"
                            " WHERE ip.profile_id = ? ORDER BY i.name");
     used.bind(1, id);
-    while (used.step()) p.used_by.push_back("/1.0/instances/" + used.text(0));
+    while (used.step()) p->used_by.push_back("/1.0/instances/" + used.text(0));
     return p;
 }
 

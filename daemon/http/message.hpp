@@ -22,6 +22,11 @@ struct Request {
     std::map<std::string, std::string> headers; // names lower-cased
     std::string body;
     bool trusted = false;                      // decided by the listener (unix socket: yes)
+    // HTTPS only: the client's certificate (PEM) and its SHA-256
+    // fingerprint, "" when it sent none; and its address.
+    std::string client_certificate;
+    std::string client_fingerprint;
+    std::string remote_address;
     std::map<std::string, std::string> params; // path parameters, filled by the router
 
     std::string query_value(const std::string& key, const std::string& fallback = "") const {

@@ -51,15 +51,15 @@ HttpResponse to_http(const api::Response& response) {
     return out;
 }
 
-void Router::add(const std::string& method, const std::string& pattern, Handler handler) {
+void Router::add(const std::string& method, const std::string& pattern, Handler handler, Access access) {
     auto segments = split_path(pattern);
     for (auto& r : routes_) {
         if (r.segments != segments) continue;
-        if (!r.handlers.emplace(method, std::move(handler)).second)
+        if (!r.handlers.emplace(method, Route::Entry{std::move(handler), access}).second)
             throw Error(500, "route " + method + " " + pattern + " added twice");
         return;
     }
-    routes_.push_back(Route{std::move(segments), {{method, std::move(handler)}}});
+    routes_.push_back(Route{std::move(segments), {{method, Route::Entry{std::move(handler), access}}}});
 }
 
 const Router::Route* Router::match(const std::string& path, std::map<std::string, std::string>& params) const {
@@ -121,8 +121,13 @@ HttpResponse error_from_exception(const Request& request, std::exception_ptr ex)
 
 void Router::dispatch(Request& request, std::function<void(HttpResponse)> respond) const {
     const Route* route = match(request.path, request.params);
-    if (!route) return respond(error_http(404, "not found"));
+    // An untrusted caller learns nothing about which paths exist (LXD
+    // answers 403 before routing too).
+    auto forbidden = [&] { return respond(error_http(403, "not authorized")); };
+    if (!route) return request.trusted ? respond(error_http(404, "not found")) : forbidden();
     auto it = route->handlers.find(request.method);
+    if (!request.trusted && (it == route->handlers.end() || it->second.access != Access::Untrusted))
+        return forbidden();
     if (it == route->handlers.end()) {
         auto response = error_http(405, "method " + request.method + " not allowed on " + request.path);
         std::string allow;
@@ -132,7 +137,7 @@ void Router::dispatch(Request& request, std::function<void(HttpResponse)> respon
     }
     std::optional<Reply> reply;
     try {
-        reply = it->second(request);
+        reply = it->second.handler(request);
     } catch (...) {
         return respond(error_from_exception(request, std::current_exception()));
     }

@@ -15,16 +15,23 @@ namespace lodge::daemon {
 
 using Handler = std::function<Reply(Request&)>;
 
+// Who may call a route. Callers on the unix socket and HTTPS clients whose
+// certificate is in the trust store are trusted; others reach only the
+// routes that admit them (GET /1.0, adding a certificate with a token,
+// operation websockets with their secret) and get 403 elsewhere.
+enum class Access { Trusted, Untrusted };
+
 class Router {
 public:
     // A pattern is an absolute path whose segments are literals or {param};
     // a {param} matches one non-empty segment. Adding the same method and
     // pattern twice is a bug and throws.
-    void add(const std::string& method, const std::string& pattern, Handler handler);
+    void add(const std::string& method, const std::string& pattern, Handler handler, Access access = Access::Trusted);
 
     // Calls respond exactly once: at once, or later from another thread for
     // a deferred reply. Never throws: unknown paths give 404 "not found",
-    // known paths with another method 405, handler errors their
+    // known paths with another method 405, untrusted callers of a trusted
+    // route 403 "not authorized", handler errors their
     // lodge::Error status (bad JSON and wrong JSON types 400, anything else 500).
     void dispatch(Request& request, std::function<void(HttpResponse)> respond) const;
 
@@ -34,7 +41,11 @@ public:
 private:
     struct Route {
         std::vector<std::string> segments;
-        std::map<std::string, Handler> handlers; // by method
+        struct Entry {
+            Handler handler;
+            Access access;
+        };
+        std::map<std::string, Entry> handlers; // by method
     };
     const Route* match(const std::string& path, std::map<std::string, std::string>& params) const;
 

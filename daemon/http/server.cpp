@@ -1,19 +1,25 @@
-// The Beast side of lodged: accepting on the unix socket, reading requests
-// with a body limit, dispatching to the router, writing responses, and
-// stopping on SIGTERM/SIGINT.
+// The Beast side of lodged: accepting on the unix socket and on HTTPS,
+// reading requests with a body limit, dispatching to the router, writing
+// responses, and stopping on SIGTERM/SIGINT.
 #include "daemon/http/server.hpp"
 
+#include "common/certificate.hpp"
 #include "common/error.hpp"
+#include "daemon/https_address.hpp"
 #include "daemon/http/target.hpp"
 #include "daemon/http/websocket_session.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <grp.h>
 #include <spdlog/spdlog.h>
@@ -23,6 +29,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <mutex>
+#include <optional>
 #include <ctime>
 #include <thread>
 #include <vector>
@@ -33,6 +41,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using local = asio::local::stream_protocol;
+using tcp = asio::ip::tcp;
+using TlsStream = asio::ssl::stream<tcp::socket>;
 
 namespace {
 
@@ -62,14 +72,54 @@ std::string http_date() {
     return buf;
 }
 
-// One connection. All of its handlers run on its strand (the socket's
-// executor), so shutdown() posted from another thread never races them.
-class Session : public Connection, public std::enable_shared_from_this<Session> {
+// Who is on the other end of a connection: on the unix socket always
+// trusted (only root and the socket's group can connect, mode 0660, as with
+// LXD); on HTTPS trusted while its certificate is in the trust store.
+struct Peer {
+    bool tls = false;
+    std::string certificate; // PEM, "" without one
+    std::string fingerprint;
+    std::string address;
+    const std::function<bool(const std::string&)>* is_trusted = nullptr;
+
+    bool trusted() const {
+        if (!tls) return true;
+        return !fingerprint.empty() && is_trusted && *is_trusted && (*is_trusted)(fingerprint);
+    }
+};
+
+// The client certificate of a finished TLS handshake, as PEM.
+std::string peer_certificate_pem(TlsStream& stream) {
+    X509* cert = SSL_get1_peer_certificate(stream.native_handle());
+    if (!cert) return "";
+    std::string out;
+    if (BIO* bio = BIO_new(BIO_s_mem())) {
+        if (PEM_write_bio_X509(bio, cert)) {
+            char* data = nullptr;
+            long n = BIO_get_mem_data(bio, &data);
+            out.assign(data, static_cast<std::size_t>(n));
+        }
+        BIO_free(bio);
+    }
+    X509_free(cert);
+    return out;
+}
+
+// One connection over Stream (a unix socket or TLS over TCP). All of its
+// handlers run on its strand (the socket's executor), so shutdown() posted
+// from another thread never races them.
+template <typename Stream>
+class Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
 public:
-    Session(local::socket socket, const Router& router, std::size_t body_limit, ConnectionRegistry& registry)
-        : socket_(std::move(socket)), router_(router), body_limit_(body_limit), registry_(registry) {
+    Session(Stream stream, Peer peer, const Router& router, std::size_t body_limit, std::size_t upload_limit,
+            ConnectionRegistry& registry)
+        : socket_(std::move(stream)), peer_(std::move(peer)), router_(router), body_limit_(body_limit),
+          upload_limit_(upload_limit),
+          registry_(registry) {
         registry_.add(this);
     }
+    using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+    using std::enable_shared_from_this<Session<Stream>>::weak_from_this;
     ~Session() override { registry_.remove(this); }
 
     void start() { read(); }
@@ -82,7 +132,7 @@ public:
             self->closing_ = true;
             if (!self->busy_) {
                 beast::error_code ignored;
-                self->socket_.cancel(ignored);
+                beast::get_lowest_layer(self->socket_).cancel(ignored);
             }
         });
     }
@@ -91,7 +141,24 @@ private:
     void read() {
         if (closing_) return close();
         parser_.emplace();
-        parser_->body_limit(body_limit_);
+        // The header decides the limit: image uploads may be large. Beast
+        // checks Content-Length against the limit while parsing the header,
+        // so the header is read with the larger one.
+        parser_->body_limit(upload_limit_);
+        http::async_read_header(socket_, buffer_, *parser_,
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    void on_header(beast::error_code ec) {
+        if (ec) return on_read(ec);
+        const auto& header = parser_->get();
+        const bool upload = header.method() == http::verb::post &&
+                            (header.target() == "/1.0/images" || header.target().starts_with("/1.0/images?"));
+        if (!upload) {
+            if (parser_->content_length() && *parser_->content_length() > body_limit_)
+                return on_read(http::error::body_limit);
+            parser_->body_limit(body_limit_); // chunked bodies are counted as they come
+        }
         http::async_read(socket_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
@@ -99,7 +166,7 @@ private:
     void on_read(beast::error_code ec) {
         busy_ = true;
         if (ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
-            ec == asio::error::operation_aborted)
+            ec == asio::error::operation_aborted || ec == asio::ssl::error::stream_truncated)
             return close();
         if (ec == http::error::body_limit)
             return write(error_http(413, "Request body larger than " + std::to_string(body_limit_) + " bytes"),
@@ -133,9 +200,10 @@ private:
             req.headers[name] = std::string(field.value());
         }
         req.body = std::move(in.body());
-        // Only root and the socket's group can connect (mode 0660): every
-        // caller on the unix socket is trusted, as with LXD.
-        req.trusted = true;
+        req.trusted = peer_.trusted();
+        req.client_certificate = peer_.certificate;
+        req.client_fingerprint = peer_.fingerprint;
+        req.remote_address = peer_.address;
         router_.dispatch(req, [respond = std::move(respond), method = req.method,
                                target = std::string(in.target())](HttpResponse response) {
             spdlog::debug("{} {} -> {}", method, target, response.status);
@@ -176,13 +244,16 @@ private:
 
     void close() {
         beast::error_code ignored;
-        socket_.shutdown(local::socket::shutdown_send, ignored);
-        socket_.close(ignored);
+        auto& lowest = beast::get_lowest_layer(socket_);
+        lowest.shutdown(asio::socket_base::shutdown_send, ignored);
+        lowest.close(ignored);
     }
 
-    local::socket socket_;
+    Stream socket_;
+    Peer peer_;
     const Router& router_;
     std::size_t body_limit_;
+    std::size_t upload_limit_;
     ConnectionRegistry& registry_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -220,6 +291,128 @@ struct UnixServer::Impl {
         }
     }
 
+    // The TLS context, made when HTTPS is first wanted. Client certificates
+    // are asked for and any is accepted: trust is the fingerprint's presence
+    // in the trust store, checked per request, not a CA chain.
+    asio::ssl::context& tls_context() {
+        if (tls) return *tls;
+        if (options.tls_certificate_path.empty()) throw Error(500, "HTTPS without a server certificate");
+        tls.emplace(asio::ssl::context::tls_server);
+        tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
+        tls->use_certificate_chain_file(options.tls_certificate_path);
+        tls->use_private_key_file(options.tls_key_path, asio::ssl::context::pem);
+        tls->set_verify_mode(asio::ssl::verify_peer);
+        tls->set_verify_callback([](bool, asio::ssl::verify_context&) { return true; });
+        return *tls;
+    }
+
+    std::shared_ptr<tcp::acceptor> bind_https(const HttpsAddress& a, beast::error_code& ec) {
+        asio::ip::address ip = a.host.empty() ? asio::ip::address(asio::ip::address_v6::any())
+                                              : asio::ip::make_address(a.host, ec);
+        if (ec) return nullptr;
+        tcp::endpoint endpoint(ip, static_cast<unsigned short>(a.port));
+        auto acceptor = std::make_shared<tcp::acceptor>(strand);
+        acceptor->open(endpoint.protocol(), ec);
+        if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor->bind(endpoint, ec);
+        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        return ec ? nullptr : acceptor;
+    }
+
+    void set_https_address(const std::string& address) {
+        std::lock_guard lock(https_mutex);
+        if (address == https_address) return;
+        if (address.empty()) {
+            close_https_locked();
+            https_address.clear();
+            spdlog::info("https: stopped listening");
+            return;
+        }
+        auto parsed = parse_https_address(address);
+        tls_context();
+        beast::error_code ec;
+        auto acceptor = bind_https(parsed, ec);
+        if (ec == asio::error::address_in_use && https) {
+            // Moving to an address the old listener covers: let go first,
+            // and take it back if the new one still cannot be bound.
+            close_https_locked();
+            acceptor = bind_https(parsed, ec);
+            if (ec) {
+                beast::error_code ignored;
+                if (!https_address.empty()) https = bind_https(parse_https_address(https_address), ignored);
+                if (https) accept_https_locked(https);
+            }
+        }
+        if (ec) throw Error(400, "Cannot listen on core.https_address \"" + address + "\": " + ec.message());
+        close_https_locked();
+        https = acceptor;
+        https_address = address;
+        accept_https_locked(https);
+        spdlog::info("https: listening on {}", address);
+    }
+
+    void close_https_locked() {
+        if (!https) return;
+        beast::error_code ignored;
+        https->close(ignored);
+        https.reset();
+    }
+
+    void accept_https_locked(std::shared_ptr<tcp::acceptor> acceptor) {
+        acceptor->async_accept(asio::make_strand(io), [this, acceptor](beast::error_code ec, tcp::socket socket) {
+            if (ec == asio::error::operation_aborted) return;
+            std::lock_guard lock(https_mutex);
+            if (acceptor != https) return; // replaced or closed meanwhile
+            if (ec)
+                spdlog::warn("https: accept: {}", ec.message());
+            else
+                start_tls_session(std::move(socket));
+            accept_https_locked(acceptor);
+        });
+    }
+
+    void start_tls_session(tcp::socket socket) {
+        beast::error_code ec;
+        auto remote = socket.remote_endpoint(ec);
+        auto stream = std::make_shared<TlsStream>(std::move(socket), *tls);
+        // A client that connects and never finishes the handshake must not
+        // hold a socket forever.
+        auto timer = std::make_shared<asio::steady_timer>(stream->get_executor(), std::chrono::seconds(30));
+        timer->async_wait([stream](beast::error_code e) {
+            if (e) return;
+            beast::error_code ignored;
+            stream->lowest_layer().close(ignored);
+        });
+        std::string address = ec ? "" : remote.address().to_string() + ":" + std::to_string(remote.port());
+        stream->async_handshake(
+            asio::ssl::stream_base::server, [this, stream, timer, address](beast::error_code e) {
+                timer->cancel();
+                if (e) {
+                    spdlog::debug("https: handshake with {}: {}", address, e.message());
+                    beast::error_code ignored;
+                    stream->lowest_layer().close(ignored);
+                    return;
+                }
+                Peer peer;
+                peer.tls = true;
+                peer.address = address;
+                peer.is_trusted = &options.is_trusted;
+                peer.certificate = peer_certificate_pem(*stream);
+                if (!peer.certificate.empty()) {
+                    try {
+                        peer.fingerprint = certificate_fingerprint(peer.certificate);
+                    } catch (const Error&) {
+                        peer.certificate.clear();
+                    }
+                }
+                std::make_shared<Session<TlsStream>>(std::move(*stream), std::move(peer), router, options.body_limit,
+                                                     options.upload_limit, registry)
+                    ->start();
+            });
+    }
+
     void accept() {
         // Each connection gets its own strand (see Session).
         acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, local::socket socket) {
@@ -227,7 +420,9 @@ struct UnixServer::Impl {
             if (ec)
                 spdlog::warn("http: accept: {}", ec.message());
             else
-                std::make_shared<Session>(std::move(socket), router, options.body_limit, registry)->start();
+                std::make_shared<Session<local::socket>>(std::move(socket), Peer{}, router, options.body_limit,
+                                                         options.upload_limit, registry)
+                    ->start();
             accept();
         });
     }
@@ -238,6 +433,10 @@ struct UnixServer::Impl {
     void shutdown() {
         beast::error_code ignored;
         acceptor.close(ignored);
+        {
+            std::lock_guard lock(https_mutex);
+            close_https_locked();
+        }
         signals.cancel(ignored);
         registry.shutdown_all();
         deadline.expires_after(std::chrono::seconds(10));
@@ -271,6 +470,10 @@ struct UnixServer::Impl {
     asio::signal_set signals;
     asio::steady_timer deadline;
     bool bound = false;
+    std::optional<asio::ssl::context> tls;
+    std::mutex https_mutex; // the HTTPS acceptor is touched from request threads
+    std::shared_ptr<tcp::acceptor> https;
+    std::string https_address;
 };
 
 UnixServer::UnixServer(Router& router, std::string socket_path, ServerOptions options)
@@ -306,6 +509,8 @@ void UnixServer::run() {
     impl_->io.run();
     for (auto& t : threads) t.join();
 }
+
+void UnixServer::set_https_address(const std::string& address) { impl_->set_https_address(address); }
 
 void UnixServer::stop() {
     asio::post(impl_->strand, [this] { impl_->shutdown(); });

@@ -1,19 +1,30 @@
-// lodged's HTTP/1.1 listener on its unix socket. Boost.Beast stays inside
-// server.cpp (pimpl), the only translation unit that pays its compile time.
+// lodged's HTTP/1.1 listeners: the unix socket, and HTTPS on
+// core.https_address. Boost.Beast and asio's TLS stay inside server.cpp
+// (pimpl), the only translation unit besides the WebSocket one that pays
+// their compile time.
 #pragma once
 
 #include "daemon/http/router.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace lodge::daemon {
 
 struct ServerOptions {
-    std::size_t body_limit = 8 * 1024 * 1024; // larger bodies get 413 (uploads will stream)
+    std::size_t body_limit = 8 * 1024 * 1024; // larger bodies get 413
+    // POST /1.0/images carries whole images (a Debian one is ~120 MB).
+    std::size_t upload_limit = std::size_t(4) << 30;
     std::string group = "lodge";               // socket group when it exists
     unsigned threads = 2;                      // I/O threads
+    // HTTPS: the server's certificate and key (PEM files), and whether a
+    // client certificate's SHA-256 fingerprint is in the trust store
+    // (asked on every request: a client may become trusted mid-connection).
+    std::string tls_certificate_path;
+    std::string tls_key_path;
+    std::function<bool(const std::string& fingerprint)> is_trusted;
 };
 
 class UnixServer {
@@ -28,6 +39,12 @@ public:
     ~UnixServer(); // closes the listener and removes the socket file it created
     UnixServer(const UnixServer&) = delete;
     UnixServer& operator=(const UnixServer&) = delete;
+
+    // Listens for HTTPS on address (core.https_address syntax) instead of
+    // wherever it listened before; "" stops listening. Connections already
+    // open stay. Thread-safe; Error(400) when the address cannot be bound,
+    // leaving the previous listener in place.
+    void set_https_address(const std::string& address);
 
     // Serves until stop() or SIGTERM/SIGINT.
     void run();

@@ -1,12 +1,13 @@
-// Server WebSockets over the unix socket: a write queue of text and binary
-// messages (senders on any thread post to the connection's strand), a read
-// loop that hands messages to the handler and notices the peer closing, and
-// close callbacks run exactly once.
+// Server WebSockets over the unix socket or HTTPS: a write queue of text and
+// binary messages (senders on any thread post to the connection's strand), a
+// read loop that hands messages to the handler and notices the peer closing,
+// and close callbacks run exactly once.
 #include "daemon/http/websocket_session.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -20,19 +21,18 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using local = asio::local::stream_protocol;
+using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 
 namespace {
 
-// Generic over the stream so that a TLS listener can reuse it with
-// beast::ssl_stream (one more start_websocket overload below).
-template <class Stream>
-class WsSession : public WebSocket,
-                  public Connection,
-                  public std::enable_shared_from_this<WsSession<Stream>> {
+template <typename Stream>
+class WsSession : public WebSocket, public Connection, public std::enable_shared_from_this<WsSession<Stream>> {
 public:
-    WsSession(Stream stream, ConnectionRegistry& registry) : ws_(std::move(stream)), registry_(registry) {
+    WsSession(Stream socket, ConnectionRegistry& registry) : ws_(std::move(socket)), registry_(registry) {
         registry_.add(this);
     }
+    using std::enable_shared_from_this<WsSession<Stream>>::shared_from_this;
+    using std::enable_shared_from_this<WsSession<Stream>>::weak_from_this;
     ~WsSession() override { registry_.remove(this); }
 
     void start(beast::http::request<beast::http::string_body> request,
@@ -173,6 +173,11 @@ void start_websocket(local::socket socket, beast::http::request<beast::http::str
                      std::function<void(std::shared_ptr<WebSocket>)> on_open, ConnectionRegistry& registry) {
     std::make_shared<WsSession<local::socket>>(std::move(socket), registry)
         ->start(std::move(request), std::move(on_open));
+}
+
+void start_websocket(TlsStream stream, beast::http::request<beast::http::string_body> request,
+                     std::function<void(std::shared_ptr<WebSocket>)> on_open, ConnectionRegistry& registry) {
+    std::make_shared<WsSession<TlsStream>>(std::move(stream), registry)->start(std::move(request), std::move(on_open));
 }
 
 } // namespace lodge::daemon

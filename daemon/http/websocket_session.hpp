@@ -5,7 +5,9 @@
 #include "daemon/http/connections.hpp"
 #include "daemon/http/websocket.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -17,6 +19,10 @@ namespace lodge::daemon {
 // Does the handshake for request on socket, then calls on_open with the
 // connection (on success only). The connection keeps itself alive while open.
 void start_websocket(boost::asio::local::stream_protocol::socket socket,
+                     boost::beast::http::request<boost::beast::http::string_body> request,
+                     std::function<void(std::shared_ptr<WebSocket>)> on_open, ConnectionRegistry& registry);
+// The same over HTTPS.
+void start_websocket(boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream,
                      boost::beast::http::request<boost::beast::http::string_body> request,
                      std::function<void(std::shared_ptr<WebSocket>)> on_open, ConnectionRegistry& registry);
 

@@ -6,6 +6,9 @@
 #include "daemon/db/instances.hpp"
 #include "daemon/db/storage_pools.hpp"
 #include "runtime/inventory.hpp"
+#include "runtime/monitor_client.hpp"
+
+#include <filesystem>
 
 namespace lodge::daemon {
 
@@ -31,8 +34,26 @@ InstanceLocation Instances::locate(std::int64_t project_id, const std::string& n
     });
 }
 
+runtime::ContainerStatus Instances::runtime_status(const std::string& runtime_name) const {
+    try {
+        return runtime::container_status(run_dir_, runtime_name);
+    } catch (const Error& e) {
+        if (e.status() != 404) throw;
+        runtime::ContainerStatus s;
+        s.name = runtime_name;
+        s.status = "stopped";
+        return s;
+    }
+}
+
+void Instances::forget(const std::string& runtime_name) const {
+    if (runtime_status(runtime_name).status != "stopped") throw Error(400, "Instance is running");
+    std::error_code ec;
+    std::filesystem::remove_all(runtime::container_run_dir(run_dir_, runtime_name), ec);
+}
+
 api::StatusCode Instances::status(const InstanceLocation& where) const {
-    const auto s = runtime::container_status(run_dir_, where.runtime_name).status;
+    const auto s = runtime_status(where.runtime_name).status;
     if (s == "frozen") return api::StatusCode::Frozen;
     if (s == "running" || s == "unsupervised") return api::StatusCode::Running;
     return api::StatusCode::Stopped;

@@ -4,16 +4,45 @@
 // containers; this joins it to the database, the storage pool and events.
 #pragma once
 
+#include "api/instance.hpp"
+#include "api/response.hpp"
 #include "api/status.hpp"
+#include "runtime/config.hpp"
+#include "runtime/inventory.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace lodge::daemon {
 
 class Daemon;
+
+// POST /1.0/instances (shared/api/instance.go InstancesPost), the parts
+// lodged acts on.
+struct InstanceCreate {
+    api::Instance instance;  // name, description, config, devices, profiles, ephemeral
+    std::string source_type; // "image" or "none"
+    std::string image;       // alias or fingerprint (source.alias / source.fingerprint)
+};
+
+// PUT /1.0/instances/{name}/state.
+struct StateChange {
+    std::string action; // start, stop, restart, freeze, unfreeze
+    int timeout = -1;   // seconds; -1: as long as it takes (capped, then killed)
+    bool force = false;
+    // lodge's own (API extension lodge_instance_ready): the start or restart
+    // operation ends only once the guest reports it has booted.
+    bool wait_ready = false;
+    int ready_timeout = 300; // seconds
+};
 
 // Where an instance is and what backs it.
 struct InstanceLocation {
@@ -43,9 +72,61 @@ public:
     // Error(400) "Instance is not running" unless it runs (frozen counts).
     void require_running(const InstanceLocation& where) const;
 
+    // The object as GET answers it: stored fields plus the live status.
+    api::Instance get(std::int64_t project_id, const std::string& name);
+    // GET /1.0/instances/{name}/state: status, pid, cpu, memory, processes.
+    nlohmann::json state(const InstanceLocation& where) const;
+
+    // The checks that can be answered at once (bad name, taken name, unknown
+    // profile, image or config key) throw here, before any operation; then
+    // each returns the operation's async answer. The work runs on the
+    // operations pool and emits the lifecycle events LXD emits.
+    api::Response create(std::int64_t project_id, InstanceCreate request);
+    api::Response change_state(std::int64_t project_id, const std::string& name, const StateChange& change);
+    api::Response remove(std::int64_t project_id, const std::string& name);
+    api::Response rename(std::int64_t project_id, const std::string& name, const std::string& new_name);
+    // PUT (replace) and PATCH (merge) of description, config, devices,
+    // profiles and ephemeral. volatile.* keys sent back by clients are
+    // ignored: they are lodged's own.
+    void update(std::int64_t project_id, const std::string& name, const nlohmann::json& body, bool merge);
+
+    // At start-up: removes what interrupted creations left in the pools
+    // (instance directories the database does not know), logging each.
+    void remove_leftovers();
+
+    // What the runtime is given to start the instance (exposed for tests).
+    runtime::ContainerConfig container_config(const api::Instance& instance, const InstanceLocation& where) const;
+
+    // A free two-word name for an instance created without one.
+    static std::string pick_name(const std::function<bool(const std::string&)>& taken);
+
 private:
+    // The runtime's view; a container the runtime has never seen is stopped.
+    runtime::ContainerStatus runtime_status(const std::string& runtime_name) const;
+    // Drops the runtime's record of a stopped container, if it has one.
+    void forget(const std::string& runtime_name) const;
+    // One lifecycle action at a time per instance.
+    std::shared_ptr<std::mutex> lock_for(const std::string& name);
+    void reserve(const std::string& name);
+    void release(const std::string& name);
+    void start_now(std::int64_t project_id, const InstanceLocation& where);
+    // Waits until the guest has booted; Error(504) after timeout_s.
+    void wait_ready(const InstanceLocation& where, int timeout_s);
+    // The guest's readiness now; "ready" answers are remembered per init
+    // pid, since a booted guest stays booted until it stops.
+    std::string guest_state(const std::string& runtime_name, pid_t init_pid) const;
+    void stop_now(const InstanceLocation& where, int timeout, bool force);
+
     Daemon& daemon_;
     std::string run_dir_;
+    std::mutex mutex_;
+    std::map<std::string, std::shared_ptr<std::mutex>> locks_;
+    std::set<std::string> reserved_; // names being created or renamed to
+    mutable std::mutex ready_mutex_;
+    mutable std::map<std::string, std::pair<pid_t, std::string>> ready_; // runtime name -> (init pid, state)
 };
+
+// Error(400) naming the key for unknown instance config keys or invalid values.
+void validate_instance_config(const api::ConfigMap& config);
 
 } // namespace lodge::daemon

@@ -2,6 +2,7 @@
 // the runtime, with no daemon.
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "runtime/control.hpp"
 #include "runtime/exec.hpp"
 #include "runtime/inventory.hpp"
 #include "runtime/monitor_client.hpp"
@@ -39,19 +40,6 @@ const char usage_text[] =
 [[noreturn]] void usage_error(const std::string& msg) {
     std::fprintf(stderr, "lodge-runtime: %s\n%s", msg.c_str(), usage_text);
     std::exit(2);
-}
-
-uint64_t parse_size(const std::string& s) {
-    size_t end = 0;
-    double v = std::stod(s, &end);
-    std::string unit = s.substr(end);
-    static const std::map<std::string, uint64_t> units = {
-        {"", 1},          {"B", 1},           {"kB", 1000},       {"KB", 1000},        {"MB", 1000000},
-        {"GB", 1000000000}, {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}, {"k", 1ULL << 10},
-        {"K", 1ULL << 10}, {"M", 1ULL << 20},  {"G", 1ULL << 30}};
-    auto it = units.find(unit);
-    if (it == units.end() || v < 0) throw Error(400, "invalid size '" + s + "'");
-    return static_cast<uint64_t>(v * static_cast<double>(it->second));
 }
 
 // Options after NAME: "--key value" pairs and flags; "--" ends them.
@@ -194,16 +182,7 @@ int run(int argc, char** argv) {
     if (cmd == "stop") {
         Args a = parse_args(argc, argv, i, {"--force"});
         int timeout_ms = static_cast<int>(std::stod(a.get("--timeout", "30")) * 1000);
-        if (a.has("--force") && container_status(run_dir, name).status == "unsupervised") {
-            // Its monitor is gone: kill what is left through the cgroup.
-            auto cg = open_cgroup(name);
-            cg->kill_all(SIGKILL);
-            cg->destroy();
-            std::printf("{\"clean\":false,\"forced\":true,\"unsupervised\":true}\n");
-            return 0;
-        }
-        auto reply = MonitorClient::connect(run_dir, name)
-                         .call("stop " + std::to_string(timeout_ms) + " " + (a.has("--force") ? "1" : "0"));
+        auto reply = stop_container(run_dir, name, timeout_ms, a.has("--force"));
         std::printf("%s\n", reply.dump().c_str());
         return 0;
     }
@@ -212,26 +191,19 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (cmd == "usage" || cmd == "freeze" || cmd == "unfreeze") {
-        // The cgroup is acted on directly; the monitor is asked only to
-        // make sure the container runs.
-        MonitorClient::connect(run_dir, name).call("state");
-        auto cg = open_cgroup(name);
         if (cmd == "usage") {
-            Usage u = cg->usage();
+            Usage u = container_usage(run_dir, name);
             nlohmann::json j = {{"memory_bytes", u.memory_bytes}, {"memory_peak_bytes", u.memory_peak_bytes},
                                 {"cpu_ns", u.cpu_ns}, {"pids", u.pids}, {"oom_kills", u.oom_kills}};
             std::printf("%s\n", j.dump().c_str());
             return 0;
         }
-        cg->freeze(cmd == "freeze");
+        freeze_container(run_dir, name, cmd == "freeze");
         std::printf("%s\n", state_of(run_dir, name).dump().c_str());
         return 0;
     }
     if (cmd == "delete") {
-        auto st = state_of(run_dir, name);
-        if (st["status"] != "stopped")
-            throw Error(409, "container '" + name + "' is " + st["status"].get<std::string>() + "; stop it first");
-        std::filesystem::remove_all(container_run_dir(run_dir, name));
+        forget_container(run_dir, name);
         return 0;
     }
     usage_error("unknown command '" + cmd + "'");

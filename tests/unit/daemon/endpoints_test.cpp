@@ -52,7 +52,12 @@ TEST_F(DaemonEndpoints, ServerMatchesReferenceShape) {
 
 TEST_F(DaemonEndpoints, AdvertisedExtensionsAreLxdNames) {
     auto all = lodge::test::read_reference_text("api_extensions-5.0.2.txt");
-    for (const auto& e : api_extensions()) EXPECT_NE(all.find(e), std::string::npos) << e;
+    // lodge's own additions say so in their name; every other one is LXD's.
+    for (const auto& e : api_extensions()) {
+        if (e.rfind("lodge_", 0) != 0) {
+            EXPECT_NE(all.find("\n" + e + "\n"), std::string::npos) << e;
+        }
+    }
 }
 
 TEST_F(DaemonEndpoints, UntrustedCallerSeesOnlyAuth) {

@@ -257,3 +257,38 @@ TEST(DetachedOperations, EndThroughTheHandle) {
     EXPECT_EQ(failed.status_code, api::StatusCode::Failure);
     EXPECT_EQ(failed.err, "Timed out waiting for websockets to connect");
 }
+
+TEST(DaemonOperations, APendingOperationIsClaimedOnceOrCancelled) {
+    Operations ops;
+    OperationSpec spec;
+    spec.operation_class = "token";
+    spec.metadata = {{"secret", "s1"}};
+    auto first = ops.start_pending(spec);
+    EXPECT_EQ(first.status_code, api::StatusCode::Running);
+    EXPECT_TRUE(first.may_cancel);
+    auto match = [](const std::string& secret) {
+        return [secret](const api::Operation& op) { return op.metadata.value("secret", "") == secret; };
+    };
+    EXPECT_FALSE(ops.claim_pending(match("other")).has_value());
+    auto claimed = ops.claim_pending(match("s1"));
+    ASSERT_TRUE(claimed.has_value());
+    EXPECT_EQ(claimed->id, first.id);
+    EXPECT_EQ(ops.get(first.id)->status_code, api::StatusCode::Cancelled);
+    EXPECT_FALSE(ops.claim_pending(match("s1")).has_value());
+
+    spec.metadata = {{"secret", "s2"}};
+    auto second = ops.start_pending(spec);
+    bool waited = false;
+    ops.wait_async(second.id, std::nullopt, [&](const api::Operation& op) {
+        waited = op.status_code == api::StatusCode::Cancelled;
+    });
+    ops.cancel(second.id);
+    EXPECT_TRUE(waited);
+    EXPECT_EQ(ops.get(second.id)->status_code, api::StatusCode::Cancelled);
+    EXPECT_FALSE(ops.claim_pending(match("s2")).has_value());
+
+    // Shutting down ends what is still pending.
+    auto third = ops.start_pending(spec);
+    ops.shutdown();
+    EXPECT_EQ(ops.get(third.id)->status_code, api::StatusCode::Cancelled);
+}

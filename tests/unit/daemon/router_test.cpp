@@ -177,3 +177,23 @@ TEST(DaemonTarget, SplitsAndDecodes) {
     EXPECT_FALSE(parse_target("/1.0/%zz"));
     EXPECT_FALSE(parse_target("/1.0/%2"));
 }
+
+TEST(DaemonRouter, UntrustedCallersReachOnlyOpenRoutes) {
+    Router router;
+    router.add("GET", "/open", [](Request&) -> Reply { return api::sync_response("open"); }, Access::Untrusted);
+    router.add("GET", "/closed", [](Request&) -> Reply { return api::sync_response("closed"); });
+    router.add("POST", "/open", [](Request&) -> Reply { return api::sync_response("posted"); });
+    auto r = request("GET", "/open");
+    r.trusted = false;
+    EXPECT_EQ(router.dispatch(r).status, 200);
+    for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/closed"}, {"POST", "/open"}, {"GET", "/missing"}, {"DELETE", "/open"}}) {
+        auto u = request(method, path);
+        u.trusted = false;
+        auto reply = router.dispatch(u);
+        EXPECT_EQ(reply.status, 403) << method << " " << path;
+        EXPECT_EQ(nlohmann::json::parse(reply.body)["error"], "not authorized");
+    }
+    auto t = request("GET", "/closed");
+    EXPECT_EQ(router.dispatch(t).status, 200);
+}

@@ -18,8 +18,15 @@ TEST(DaemonServerConfig, UnknownKeyIs400NamingTheKey) {
 }
 
 TEST(DaemonServerConfig, KeysLodgedDoesNotImplementAreRefused) {
-    // HTTPS is not there yet: storing the key would promise a listener.
-    EXPECT_THROW(apply_server_config({}, json{{"core.https_address", "[::]:8443"}}, false), lodge::Error);
+    // No trust password: tokens are the way in, and storing it would promise one.
+    EXPECT_THROW(apply_server_config({}, json{{"core.trust_password", "secret"}}, false), lodge::Error);
+}
+
+TEST(DaemonServerConfig, HttpsKeysAreChecked) {
+    auto c = apply_server_config({}, json{{"core.https_address", "[::]:8443"}, {"core.remote_token_expiry", "1H"}}, false);
+    EXPECT_EQ(c.at("core.https_address"), "[::]:8443");
+    EXPECT_THROW(apply_server_config({}, json{{"core.https_address", "example.org:8443"}}, false), lodge::Error);
+    EXPECT_THROW(apply_server_config({}, json{{"core.remote_token_expiry", "1 hour"}}, false), lodge::Error);
 }
 
 TEST(DaemonServerConfig, ValuesAreChecked) {
