@@ -11,33 +11,25 @@ namespace lodge::test {
 IoInstance::IoInstance(std::string name, bool start)
     : name_(std::move(name)), state_("lodge-io-state"), lxc_home_("lodge-io-lxchome") {
     lodged_ = std::make_unique<Lodged>(state_.path());
-    const auto dir = state_.path() + "/storage-pools/default/containers/" + name_;
-    fs::create_directories(dir);
-    rootfs_ = dir + "/rootfs";
-    auto cp = run({"cp", "-a", "--reflink=auto", fixture("busybox"), rootfs_}, "", 300);
-    if (cp.status != 0) throw std::runtime_error("copying the busybox fixture: " + cp.err);
-    auto sql = run({"sqlite3", state_.path() + "/database/lodge.db",
-                    "INSERT INTO instances (project_id, name, architecture, created_at) VALUES (1, '" + name_ +
-                        "', 'x86_64', '2026-01-01T00:00:00Z');"
-                        "INSERT INTO instances_profiles (instance_id, profile_id, apply_order) "
-                        "SELECT id, 1, 0 FROM instances WHERE name = '" + name_ + "';"});
-    if (sql.status != 0) throw std::runtime_error("inserting the instance: " + sql.err);
-    // lxc's first run greets on stderr; get that over with.
-    lxc({"version"});
+    rootfs_ = state_.path() + "/storage-pools/default/containers/" + name_ + "/rootfs";
     run_dir_ = state_.path() + "/run";
-    if (start) {
-        auto r = run({bin("lodge-runtime"), "--run-dir", run_dir_, "start", name_, "--rootfs", rootfs_});
-        if (r.status != 0) throw std::runtime_error("starting " + name_ + ": " + r.err);
-        started_ = true;
-    }
+    // lxc's first run greets on stderr; the import gets that over with.
+    auto r = lxc({"image", "import", busybox_image_tarball(), "--alias", "bb"}, "", 300);
+    if (r.status != 0) throw std::runtime_error("importing the busybox image: " + r.err);
+    r = lxc({start ? "launch" : "init", "bb", name_}, "", 120);
+    if (r.status != 0) throw std::runtime_error((start ? "launching " : "creating ") + name_ + ": " + r.err);
+    started_ = start;
 }
 
 IoInstance::~IoInstance() {
-    if (started_) {
-        run({bin("lodge-runtime"), "--run-dir", run_dir_, "stop", name_, "--force"});
-        run({bin("lodge-runtime"), "--run-dir", run_dir_, "delete", name_});
-        wait_until([&] { return leftovers(name_, rootfs_).empty(); }, 5);
+    lxc({"delete", "--force", name_});
+    // Whatever a failed test left running is stopped through the runtime.
+    std::error_code ec;
+    for (const auto& c : fs::directory_iterator(run_dir_, ec)) {
+        run({bin("lodge-runtime"), "--run-dir", run_dir_, "stop", c.path().filename().string(), "--force"});
+        run({bin("lodge-runtime"), "--run-dir", run_dir_, "delete", c.path().filename().string()});
     }
+    wait_until([&] { return leftovers(name_, "").empty(); }, 5);
     lodged_.reset();
 }
 

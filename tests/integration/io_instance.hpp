@@ -1,8 +1,6 @@
-// An instance for the exec and file tests: a lodged on a temporary state
-// directory, a busybox root filesystem where the default pool keeps
-// instances, its row in lodged's database and (optionally) its container
-// running under lodged's run directory. Until lodged creates instances
-// itself this is how the I/O endpoints get something to act on.
+// An instance for the exec, file and console tests: a lodged on a temporary
+// state directory and a busybox instance made the admin's way, `lxc image
+// import` then `lxc launch` (or `lxc init` for a stopped one).
 #pragma once
 
 #include "daemon_harness.hpp"
