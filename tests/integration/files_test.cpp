@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -166,6 +167,37 @@ TEST_F(Files, LodgeFilePushPullDelete) {
     EXPECT_FALSE(fs::exists(rootfs() + "/root/f"));
     r = instance_->lodge({"file", "pull", "io-files/root/../../etc/shadow", local_.path() + "/x"});
     EXPECT_NE(r.status, 0);
+}
+
+} // namespace lodge::test
+
+namespace lodge::test {
+
+// The headers behind file_append and file_symlinks, as pylxd sends them.
+TEST_F(Files, AppendAndSymlinkHeaders) {
+    if (::access("/usr/bin/curl", X_OK) != 0) GTEST_SKIP() << "curl is not installed";
+    auto post = [&](const std::string& path, const std::string& body, const std::vector<std::string>& headers) {
+        std::vector<std::string> argv{"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket",
+                                      instance_->lodged().socket(), "-X", "POST", "--data-binary", body};
+        for (const auto& h : headers) argv.insert(argv.end(), {"-H", h});
+        argv.push_back("http://unix.socket/1.0/instances/io-files/files?path=" + path);
+        return run(argv).out;
+    };
+    EXPECT_EQ(post("/root/log", "one\n", {"X-LXD-type: file"}), "200");
+    EXPECT_EQ(post("/root/log", "two\n", {"X-LXD-write: append"}), "200");
+    EXPECT_EQ(slurp(rootfs() + "/root/log"), "one\ntwo\n");
+    EXPECT_EQ(post("/root/log", "three\n", {"X-LXD-write: overwrite"}), "200");
+    EXPECT_EQ(slurp(rootfs() + "/root/log"), "three\n");
+    EXPECT_EQ(post("/root/link", "/etc/hostname", {"X-LXD-type: symlink"}), "200");
+    EXPECT_EQ(fs::read_symlink(rootfs() + "/root/link"), "/etc/hostname");
+    EXPECT_EQ(post("/root/dir", "", {"X-LXD-type: directory", "X-LXD-mode: 0700"}), "200");
+    struct stat st;
+    ASSERT_EQ(::stat((rootfs() + "/root/dir").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    EXPECT_EQ(post("/root/x", "", {"X-LXD-type: fifo"}), "400");
+    EXPECT_EQ(post("/root/x", "", {"X-LXD-mode: 9999"}), "400");
+    EXPECT_FALSE(fs::exists(rootfs() + "/root/x"));
 }
 
 } // namespace lodge::test
