@@ -252,6 +252,10 @@ Background::~Background() {
     if (fd_ >= 0) ::close(fd_);
 }
 
+void Background::signal(int sig) {
+    if (status_ < 0 && pid_ > 0) ::kill(pid_, sig);
+}
+
 void Background::drain(int timeout_ms) {
     pollfd p{fd_, POLLIN, 0};
     if (fd_ < 0 || ::poll(&p, 1, timeout_ms) <= 0) return;

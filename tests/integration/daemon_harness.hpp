@@ -103,6 +103,8 @@ public:
     // Waits for the exit; the exit code, or -1 when it still runs after timeout_s.
     int wait_exit(double timeout_s);
     const std::string& output() const { return output_; }
+    // Sends sig to the command (by its PID, while it runs).
+    void signal(int sig);
 
 private:
     void drain(int timeout_ms);
