@@ -126,6 +126,9 @@ private:
     mutable std::map<std::string, std::pair<pid_t, std::string>> ready_; // runtime name -> (init pid, state)
 };
 
+// Writes name into the guest's /etc/hostname when the image has that file.
+void write_guest_hostname(const std::string& rootfs, const std::string& name);
+
 // Error(400) naming the key for unknown instance config keys or invalid values.
 void validate_instance_config(const api::ConfigMap& config);
 

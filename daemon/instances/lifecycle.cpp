@@ -147,6 +147,7 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
             instance.architecture = image.architecture.empty() ? instance.architecture : image.architecture;
             for (const auto& [k, v] : image.properties) instance.config["image." + k] = v;
             instance.config["volatile.base_image"] = image.fingerprint;
+            write_guest_hostname(dir + "/rootfs", instance.name);
         } else {
             make_dir(dir + "/rootfs", 0755);
         }
@@ -255,6 +256,7 @@ api::Response Instances::remove(std::int64_t project_id, const std::string& name
         std::error_code ec;
         fs::remove_all(where.dir, ec);
         if (ec) spdlog::warn("instance {}: removing {}: {}", where.name, where.dir, ec.message());
+        fs::remove_all(daemon_.state_dir() + "/logs/" + where.name, ec); // exec's recorded output
         daemon_.events().lifecycle("instance-deleted", instance_url(where.name));
     });
 }
@@ -279,6 +281,10 @@ api::Response Instances::rename(std::int64_t project_id, const std::string& name
         daemon_.with_db([&](db::Database& db) { db::rename_instance(db, where.id, new_name); });
         undo.success();
         forget(where.runtime_name);
+        write_guest_hostname((new_dir / "rootfs").string(), new_name);
+        std::error_code ec;
+        const auto logs = daemon_.state_dir() + "/logs/";
+        if (fs::exists(logs + where.name, ec)) fs::rename(logs + where.name, logs + new_name, ec);
         daemon_.events().lifecycle("instance-renamed", instance_url(new_name),
                                    {{"old_name", where.name}});
     });

@@ -14,7 +14,7 @@ assert client.has_api_extension("file_delete")
 
 # Events: a listener started before the work sees its lifecycle events.
 seen = []
-ws = client.events(event_types={"lifecycle"})
+ws = client.events(event_types={pylxd.client.EventType.Lifecycle})
 ws.received_message = lambda message: seen.append(message.data.decode() if isinstance(message.data, bytes) else message.data)
 ws.connect()
 listener = threading.Thread(target=ws.run, daemon=True)
