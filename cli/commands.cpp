@@ -38,6 +38,7 @@ const std::vector<Command>& command_table() {
         add_list_commands(t);
         add_instance_commands(t);
         add_operation_commands(t);
+        add_monitor_commands(t);
         add_server_commands(t);
         add_profile_commands(t);
         add_remote_commands(t);

@@ -69,6 +69,7 @@ void add_file_commands(std::vector<Command>& table); // file push, pull, delete
 void add_list_commands(std::vector<Command>& table);
 void add_instance_commands(std::vector<Command>& table);
 void add_operation_commands(std::vector<Command>& table);
+void add_monitor_commands(std::vector<Command>& table);
 void add_trust_commands(std::vector<Command>& table);
 void add_image_commands(std::vector<Command>& table);
 

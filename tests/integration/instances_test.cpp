@@ -104,6 +104,8 @@ TEST_F(Instances, LifecycleThroughLxc) {
     r = lxc({"stop", "inst-a"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(csv(), "inst-a,STOPPED\n");
+    r = lxc({"operation", "list", "--format", "csv"});
+    EXPECT_NE(r.out.find("Stopping instance,SUCCESS"), std::string::npos) << r.out << r.err;
     r = lxc({"delete", "inst-a"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(csv(), "");
@@ -179,6 +181,9 @@ TEST_F(Instances, SurviveSigkillOfLodged) {
     EXPECT_FALSE(fs::exists(state_.path() + "/storage-pools/default/containers/inst-half"));
 
     // The restarted daemon drives the containers it found.
+    auto exec = lxc({"exec", "inst-k1", "--", "sh", "-c", "echo alive; exit 7"});
+    EXPECT_EQ(exec.status, 7) << exec.err;
+    EXPECT_EQ(exec.out, "alive\n");
     auto listed = lodge({"list", "--format", "csv", "-c", "ns"});
     EXPECT_EQ(listed.out, "inst-k1,RUNNING\ninst-k2,RUNNING\ninst-k3,RUNNING\n") << listed.err;
     ASSERT_EQ(lxc({"stop", "-f", "inst-k3"}).status, 0);
@@ -187,9 +192,14 @@ TEST_F(Instances, SurviveSigkillOfLodged) {
 }
 
 TEST_F(Instances, LodgeCliSpeaksForTheSameDaemon) {
+    Background monitor({"/usr/bin/env", "LODGE_DIR=" + state_.path(), "HOME=" + home_.path(), bin("lodge"),
+                        "monitor", "--type", "lifecycle"});
+    ASSERT_TRUE(wait_until([&] { return lodged_->log().find("GET /1.0/events") != std::string::npos; }, 10));
     auto r = lodge({"init", "--empty", "inst-c"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "Creating inst-c\n");
+    EXPECT_TRUE(monitor.wait_for_output("  action: instance-created\n  source: /1.0/instances/inst-c\n", 10))
+        << monitor.output();
     ASSERT_EQ(run({"cp", "-a", fixture("busybox") + "/.",
                    state_.path() + "/storage-pools/default/containers/inst-c/rootfs"})
                   .status,

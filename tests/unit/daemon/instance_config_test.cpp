@@ -21,7 +21,7 @@ TEST(InstanceConfig, AcceptsLxdKeysAndRefusesOthers) {
                                               {"environment.FOO", "bar"},
                                               {"user.anything", "x"},
                                               {"linux.halt_signal", "SIGRTMIN+3"}}));
-    for (const api::ConfigMap bad : std::vector<api::ConfigMap>{{{"bogus.key", "1"}},
+    for (const api::ConfigMap& bad : std::vector<api::ConfigMap>{{{"bogus.key", "1"}},
                                                                 {{"limits.memory", "lots"}},
                                                                 {{"limits.processes", "-1"}},
                                                                 {{"limits.cpu", "0"}},
