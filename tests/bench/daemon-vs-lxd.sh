@@ -378,6 +378,8 @@ figure() {
   if [ "$(wc -l <"$1")" -eq 1 ]; then printf '%.2f' "$m"; else printf '%.2f [%.2f-%.2f]' "$m" "$lo" "$hi"; fi
 }
 
+print_row() { printf '%-46s %-4s %-24s %-24s %-9s %-11s %-4s %s\n' "$@"; }
+
 # row LABEL LODGE_FILE LXD_FILE SCALE UNIT TARGET ISSUE_LXD
 # TARGET: lodge's median must be under it ("" for none).
 row() {
@@ -393,7 +395,7 @@ row() {
     [ -s "$lf" ] && read -r lm _ < <(stats "$lf" "$scale") &&
       met=$(awk -v a="$lm" -v t="$target" 'BEGIN { print (a < t ? "yes" : "NO") }')
   fi
-  printf '%-44s %-4s %-24s %-24s %-9s %-11s %-4s %s\n' "$label" "$unit" "$(figure "$lf" "$scale")" \
+  print_row "$label" "$unit" "$(figure "$lf" "$scale")" \
     "$(figure "$xf" "$scale")" "$ratio" "$ttext" "$met" "$ref"
 }
 
@@ -401,7 +403,7 @@ r=$results
 echo
 echo "lodged vs LXD $lxd_version, same machine, same run; median [min-max]; kernel $(uname -r), $(nproc) cpus"
 echo "both daemons in a network namespace of their own, dir storage pool, no network device; busybox image imported into each"
-printf '%-44s %-4s %-24s %-24s %-9s %-11s %-4s %s\n' metric unit lodge LXD lodge/LXD target met "issue's LXD"
+print_row metric unit lodge LXD lodge/LXD target met "issue's LXD"
 row "GET /1.0 (x$GET_REPS, one connection)" "$r/get.lodge" "$r/get.lxd" 1e6 ms "" "0.30 ms"
 row "GET /1.0/instances?recursion=1 ($INSTANCES defined)" "$r/list.lodge" "$r/list.lxd" 1e6 ms 10 "103 ms"
 row "create an empty instance (POST + wait)" "$r/create-empty.lodge" "$r/create-empty.lxd" 1e6 ms "" ""
