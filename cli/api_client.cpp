@@ -39,9 +39,25 @@ nlohmann::json unwrap_response(int http_status, const std::string& body) {
 }
 
 nlohmann::json ApiClient::query(const std::string& method, const std::string& path, const nlohmann::json& body) {
+    return send_raw(method, path, body.is_null() ? std::string() : body.dump(), {});
+}
+
+nlohmann::json ApiClient::wait(const nlohmann::json& async_answer) {
+    auto url = async_answer.value("operation", "");
+    if (url.empty()) throw Error("the server answered without an operation");
+    auto op = get(url + "/wait");
+    if (op.value("status", "") != "Success") {
+        auto err = op.value("err", "");
+        throw Error(err.empty() ? "operation " + op.value("status", "") : err);
+    }
+    return op;
+}
+
+nlohmann::json ApiClient::send_raw(const std::string& method, const std::string& path, const std::string& body,
+                                   const std::map<std::string, std::string>& headers) {
     HttpResponse r;
     try {
-        r = http_.request(method, path, body.is_null() ? std::string() : body.dump());
+        r = http_.request(method, path, body, headers);
     } catch (const ConnectError& e) {
         // The two causes people hit: lodged not started, or no right to
         // its socket.
@@ -55,18 +71,6 @@ nlohmann::json ApiClient::query(const std::string& method, const std::string& pa
         throw Error(std::string("talking to lodged at ") + http_.socket_path() + ": " + e.what());
     }
     return unwrap_response(r.status, r.body);
-}
-
-nlohmann::json ApiClient::wait(const nlohmann::json& async_envelope) {
-    const auto url = async_envelope.value("operation", "");
-    if (url.empty()) throw Error("the server answered without an operation to wait for");
-    auto op = get(url + "/wait");
-    const auto status = op.value("status", "");
-    if (status == "Failure" || status == "Cancelled") {
-        auto err = op.value("err", "");
-        throw Error(err.empty() ? "the operation ended: " + status : err);
-    }
-    return op;
 }
 
 ApiClient connect_remote(const ClientConfig& config, const std::string& remote) {

@@ -22,10 +22,12 @@ public:
     nlohmann::json get(const std::string& path) { return query("GET", path); }
     nlohmann::json query(const std::string& method, const std::string& path,
                          const nlohmann::json& body = nullptr);
-
-    // Waits for the operation an async answer names and returns its final
-    // state; throws Error with the operation's `err` when it failed.
-    nlohmann::json wait(const nlohmann::json& async_envelope);
+    // A request whose body is raw bytes with its own headers (image upload).
+    nlohmann::json send_raw(const std::string& method, const std::string& path, const std::string& body,
+                            const std::map<std::string, std::string>& headers);
+    // Waits for the operation an async answer started; its final object.
+    // Throws Error with the operation's err when it failed.
+    nlohmann::json wait(const nlohmann::json& async_answer);
 
     const std::string& socket_path() const { return http_.socket_path(); }
     UnixHttpClient& http() { return http_; }

@@ -41,12 +41,13 @@ std::map<std::string, std::string> names_under(const std::vector<Command>& table
             names[w[0]] = w[0];
             if (w.size() == 1)
                 for (const auto& a : c.aliases) names[a] = w[0];
-        } else if (c.path.rfind(prefix + " ", 0) == 0) {
-            // "config trust add" under "config" is the group "trust".
-            const auto depth = words(prefix).size();
-            names[w[depth]] = w[depth];
-            if (w.size() == depth + 1)
-                for (const auto& a : c.aliases) names[a] = w[depth];
+        } else {
+            // Nested groups ("image alias list"): the word after the prefix's words.
+            auto pw = words(prefix);
+            if (w.size() <= pw.size() || !std::equal(pw.begin(), pw.end(), w.begin())) continue;
+            names[w[pw.size()]] = w[pw.size()];
+            if (w.size() == pw.size() + 1)
+                for (const auto& a : c.aliases) names[a] = w[pw.size()];
         }
     }
     return names;
@@ -149,7 +150,7 @@ bool resolve_command(const std::vector<Command>& table, const std::vector<std::s
     if (it == top.end()) unknown_command(argv[i], argv[i], top, "");
     std::string path = it->second;
     ++i;
-    while (is_group(table, path)) {
+    while (is_group(table, path) && !find_command(table, path)) {
         // The sub-verb is the next word; only help may come before it.
         for (; i < argv.size() && !argv[i].empty() && argv[i][0] == '-'; ++i) {
             if (argv[i] != "-h" && argv[i] != "--help")
@@ -206,6 +207,8 @@ void parse_flag(const Command& cmd, const std::vector<std::string>& argv, size_t
         if (has_value && value != "true" && value != "false") throw Error("flag '--" + flag->name + "' takes no value");
         if (!has_value) value = "true";
     }
+    // A repeatable flag keeps every value, one per line.
+    if (flag->repeatable && p.args.given.count(flag->name)) value = p.args.values[flag->name] + "\n" + value;
     p.args.values[flag->name] = value;
     p.args.all[flag->name].push_back(value);
     p.args.given[flag->name] = true;
@@ -245,18 +248,20 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
     std::set<std::string> shown;
     for (const auto& c : table) {
         auto w = words(c.path);
-        const auto depth = group.empty() ? 0 : words(group).size();
-        std::string name = group.empty() ? w[0] : (c.path.rfind(group + " ", 0) == 0 ? w[depth] : "");
-        if (name.empty() || !shown.insert(name).second) continue;
+        auto gw = group.empty() ? std::vector<std::string>{} : words(group);
+        if (w.size() <= gw.size() || !std::equal(gw.begin(), gw.end(), w.begin())) continue;
+        std::string name = w[gw.size()];
+        if (!shown.insert(name).second) continue;
         std::string summary = c.summary;
-        if (!group.empty() && w.size() > depth + 1) summary = "Manage " + (name == "trust" ? "trusted clients" : name);
-        if (group.empty() && w.size() > 1) {
+        if (w.size() > gw.size() + 1) { // a group under this one
             static const std::map<std::string, std::string> groups{{"config", "Manage server configuration"},
                                                                    {"profile", "Manage profiles"},
                                                                    {"remote", "Manage the list of remote servers"},
-                                                                   {"storage", "Manage storage pools"}};
-            auto it = groups.find(w[0]);
-            summary = it != groups.end() ? it->second : "Manage " + w[0];
+                                                                   {"storage", "Manage storage pools"},
+                                                                   {"image", "Manage images"},
+                                                                   {"image alias", "Manage image aliases"}};
+            auto it = groups.find(group.empty() ? name : group + " " + name);
+            summary = it != groups.end() ? it->second : "Manage " + name;
         }
         out += "  " + name + std::string(name.size() < 14 ? 14 - name.size() : 1, ' ') + summary + "\n";
     }

@@ -21,6 +21,7 @@ struct Flag {
     bool takes_value = false;
     std::string default_value;
     std::string help;
+    bool repeatable = false; // values of every occurrence, joined by '\n'
 };
 
 struct Args {
@@ -67,6 +68,7 @@ void add_list_commands(std::vector<Command>& table);
 void add_instance_commands(std::vector<Command>& table);
 void add_operation_commands(std::vector<Command>& table);
 void add_trust_commands(std::vector<Command>& table);
+void add_image_commands(std::vector<Command>& table);
 
 // Runs a command line (argv without the program name); returns the exit
 // status. Errors go to err as "Error: <message>".

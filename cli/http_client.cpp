@@ -191,7 +191,8 @@ bool decode_chunked(const std::string& raw, std::string& body, size_t& consumed)
     }
 }
 
-HttpResponse UnixHttpClient::request(const std::string& method, const std::string& target, const std::string& body) {
+HttpResponse UnixHttpClient::request(const std::string& method, const std::string& target, const std::string& body,
+                                     const std::map<std::string, std::string>& headers) {
     // A kept-open connection the server has since closed fails on first
     // use; one retry on a fresh connection covers it (requests here are
     // sent once per command and GETs are idempotent; a write is only
@@ -201,8 +202,11 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
         if (fresh) connect();
         const std::string host = endpoint_.socket_path.empty() ? endpoint_.host : "unix.socket";
         std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: lodge\r\n";
-        if (!body.empty() || method == "PUT" || method == "PATCH" || method == "POST")
-            req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+        if (!body.empty() || method == "PUT" || method == "PATCH" || method == "POST") {
+            if (!headers.count("Content-Type")) req += "Content-Type: application/json\r\n";
+            req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+        }
+        for (const auto& [name, value] : headers) req += name + ": " + value + "\r\n";
         req += "\r\n" + body;
         bool broken = !send_all(req);
         std::string raw = pending_;

@@ -56,7 +56,10 @@ public:
 
     // Throws ConnectError when the socket cannot be reached and
     // std::runtime_error when the answer is not HTTP.
-    HttpResponse request(const std::string& method, const std::string& target, const std::string& body = "");
+    // `headers` are added to the request; a Content-Type there replaces
+    // the JSON one (image uploads send raw bytes).
+    HttpResponse request(const std::string& method, const std::string& target, const std::string& body = "",
+                         const std::map<std::string, std::string>& headers = {});
 
     const std::string& socket_path() const { return socket_path_; }
     const Endpoint& endpoint() const { return endpoint_; }

@@ -530,11 +530,23 @@ std::vector<std::string> HybridCgroup::paths() const {
 
 namespace {
 
-Hierarchies discover(const std::string& root) {
+Hierarchies discover_now(const std::string& root) {
     struct statfs fs;
     if (::statfs(root.c_str(), &fs) != 0) throw_errno("cgroup root " + root);
     bool cgroup2 = static_cast<unsigned long>(fs.f_type) == CGROUP2_SUPER_MAGIC;
     return find_hierarchies(parse_mountinfo(read_file("/proc/self/mountinfo")), root, cgroup2);
+}
+
+// The host's cgroup mounts do not change under a running process, and
+// reading mountinfo dominates asking about a thousand containers, so the
+// answer for the real root is kept. Other roots (tests) are read each time.
+Hierarchies discover(const std::string& root) {
+    if (root != "/sys/fs/cgroup") return discover_now(root);
+    static std::mutex mutex;
+    static std::optional<Hierarchies> cached;
+    std::lock_guard lock(mutex);
+    if (!cached) cached = discover_now(root);
+    return *cached;
 }
 
 } // namespace

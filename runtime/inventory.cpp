@@ -43,9 +43,9 @@ ContainerStatus container_status(const std::string& run_dir, const std::string& 
         if (e.status() != 404) throw;
     }
     std::string dir = container_run_dir(run_dir, name);
-    if (::access(dir.c_str(), F_OK) != 0 && !cgroup_busy(name))
-        throw Error(404, "container '" + name + "' not found");
-    s.status = cgroup_busy(name) ? "unsupervised" : "stopped";
+    const bool busy = cgroup_busy(name);
+    if (::access(dir.c_str(), F_OK) != 0 && !busy) throw Error(404, "container '" + name + "' not found");
+    s.status = busy ? "unsupervised" : "stopped";
     try {
         s.exit = nlohmann::json::parse(read_file(dir + "/exit.json"));
     } catch (const std::exception&) { // no record (never ran, or the monitor was killed)

@@ -7,12 +7,12 @@ _lodge_remotes() {
     lodge remote list --format csv 2>/dev/null | cut -d, -f1 | sed 's/ (current)$//'
 }
 
-_lodge_names() { # $1: "profile" or "storage"
-    lodge "$1" list --format csv 2>/dev/null | cut -d, -f1
+_lodge_names() { # $1: "profile", "storage" or "image alias"
+    lodge $1 list --format csv 2>/dev/null | cut -d, -f1
 }
 
 _lodge() {
-    local cur prev verb sub i
+    local cur prev verb sub subsub i
     local -a words
     local cword
     COMPREPLY=()
@@ -25,22 +25,24 @@ _lodge() {
         cur="${words[cword]}" prev="${words[cword-1]}"
     fi
 
-    local verbs="config info list ls profile remote storage version help"
+    local verbs="config image info list ls profile remote storage version help"
     local -A subverbs=(
         [config]="get set show unset trust"
+        [image]="alias delete rm import info list ls show"
         [profile]="list ls show"
         [remote]="add get-default list ls remove rm rename mv switch set-default"
         [storage]="list ls show"
     )
 
     # The verb and sub-verb typed so far (flags skipped).
-    verb="" sub=""
+    verb="" sub="" subsub=""
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
         -*) ;;
         *)
             if [[ -z $verb ]]; then verb="${words[i]}"
             elif [[ -z $sub && -n ${subverbs[$verb]} ]]; then sub="${words[i]}"
+            elif [[ -z $subsub && "$verb $sub" == "image alias" ]]; then subsub="${words[i]}"
             fi
             ;;
         esac
@@ -62,6 +64,11 @@ _lodge() {
     fi
     if [[ -n ${subverbs[$verb]} && -z $sub ]]; then
         COMPREPLY=($(compgen -W "${subverbs[$verb]} --help" -- "$cur"))
+        return
+    fi
+
+    if [[ "$verb $sub" == "image alias" && -z $subsub ]]; then
+        COMPREPLY=($(compgen -W "create delete rm list ls --help" -- "$cur"))
         return
     fi
 
@@ -96,6 +103,24 @@ _lodge() {
         ;;
     "storage show")
         words="$(_lodge_names storage)"
+        ;;
+    "image list" | "image ls")
+        flags="--format --help"
+        words="$(_lodge_remotes | sed 's/$/:/')"
+        ;;
+    "image info" | "image show" | "image delete" | "image rm")
+        words="$(_lodge_names 'image alias')"
+        ;;
+    "image alias")
+        case "$subsub" in
+        list | ls) flags="--format --help" ;;
+        delete | rm) words="$(_lodge_names 'image alias')" ;;
+        create) flags="--description --help" ;;
+        esac
+        ;;
+    "image import")
+        flags="--alias --public --help"
+        words="$(compgen -f -- "$cur")"
         ;;
     esac
 

@@ -28,6 +28,7 @@ void add_event_routes(Router& router, Daemon& daemon);        // /1.0/events
 void add_metrics_routes(Router& router, Daemon& daemon);      // /1.0/metrics
 void add_resources_routes(Router& router, Daemon& daemon);    // /1.0/resources
 void add_certificate_routes(Router& router, Daemon& daemon);  // /1.0/certificates
+void add_image_routes(Router& router, Daemon& daemon);        // /1.0/images, /1.0/images/aliases
 
 inline void add_all_routes(Router& router, Daemon& daemon) {
     add_server_routes(router, daemon);
@@ -40,6 +41,7 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_metrics_routes(router, daemon);
     add_resources_routes(router, daemon);
     add_certificate_routes(router, daemon);
+    add_image_routes(router, daemon);
 }
 
 // The id of the project a request names with ?project= (default:

@@ -111,8 +111,10 @@ std::string peer_certificate_pem(TlsStream& stream) {
 template <typename Stream>
 class Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
 public:
-    Session(Stream stream, Peer peer, const Router& router, std::size_t body_limit, ConnectionRegistry& registry)
+    Session(Stream stream, Peer peer, const Router& router, std::size_t body_limit, std::size_t upload_limit,
+            ConnectionRegistry& registry)
         : socket_(std::move(stream)), peer_(std::move(peer)), router_(router), body_limit_(body_limit),
+          upload_limit_(upload_limit),
           registry_(registry) {
         registry_.add(this);
     }
@@ -139,7 +141,24 @@ private:
     void read() {
         if (closing_) return close();
         parser_.emplace();
-        parser_->body_limit(body_limit_);
+        // The header decides the limit: image uploads may be large. Beast
+        // checks Content-Length against the limit while parsing the header,
+        // so the header is read with the larger one.
+        parser_->body_limit(upload_limit_);
+        http::async_read_header(socket_, buffer_, *parser_,
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    void on_header(beast::error_code ec) {
+        if (ec) return on_read(ec);
+        const auto& header = parser_->get();
+        const bool upload = header.method() == http::verb::post &&
+                            (header.target() == "/1.0/images" || header.target().starts_with("/1.0/images?"));
+        if (!upload) {
+            if (parser_->content_length() && *parser_->content_length() > body_limit_)
+                return on_read(http::error::body_limit);
+            parser_->body_limit(body_limit_); // chunked bodies are counted as they come
+        }
         http::async_read(socket_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
@@ -234,6 +253,7 @@ private:
     Peer peer_;
     const Router& router_;
     std::size_t body_limit_;
+    std::size_t upload_limit_;
     ConnectionRegistry& registry_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -388,7 +408,7 @@ struct UnixServer::Impl {
                     }
                 }
                 std::make_shared<Session<TlsStream>>(std::move(*stream), std::move(peer), router, options.body_limit,
-                                                     registry)
+                                                     options.upload_limit, registry)
                     ->start();
             });
     }
@@ -401,7 +421,7 @@ struct UnixServer::Impl {
                 spdlog::warn("http: accept: {}", ec.message());
             else
                 std::make_shared<Session<local::socket>>(std::move(socket), Peer{}, router, options.body_limit,
-                                                         registry)
+                                                         options.upload_limit, registry)
                     ->start();
             accept();
         });

@@ -14,7 +14,9 @@
 namespace lodge::daemon {
 
 struct ServerOptions {
-    std::size_t body_limit = 8 * 1024 * 1024; // larger bodies get 413 (uploads will stream)
+    std::size_t body_limit = 8 * 1024 * 1024; // larger bodies get 413
+    // POST /1.0/images carries whole images (a Debian one is ~120 MB).
+    std::size_t upload_limit = std::size_t(4) << 30;
     std::string group = "lodge";               // socket group when it exists
     unsigned threads = 2;                      // I/O threads
     // HTTPS: the server's certificate and key (PEM files), and whether a

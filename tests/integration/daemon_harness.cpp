@@ -21,6 +21,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -291,6 +293,38 @@ std::string lxc_binary() {
     for (const char* p : {"/usr/bin/lxc", "/usr/local/bin/lxc"})
         if (::access(p, X_OK) == 0) return p;
     return "";
+}
+
+} // namespace lodge::test
+
+namespace lodge::test {
+
+std::string busybox_image_tarball() {
+    static std::mutex mutex;
+    static std::unique_ptr<TempDir> dir; // destroyed at exit, taking the image along
+    static std::string path;
+    std::lock_guard lock(mutex);
+    if (!path.empty()) return path;
+    auto tmp = std::make_unique<TempDir>("lodge-busybox-image");
+    const auto meta = tmp->path() + "/meta";
+    fs::create_directories(meta + "/templates");
+    std::ofstream(meta + "/metadata.yaml") << "architecture: x86_64\n"
+                                              "creation_date: 1764000000\n"
+                                              "properties:\n"
+                                              "  description: BusyBox test image\n"
+                                              "  os: busybox\n"
+                                              "  release: \"1.36\"\n"
+                                              "templates: {}\n";
+    const auto rootfs = fixture("busybox");
+    const auto out = tmp->path() + "/busybox.tar.gz";
+    // rootfs/ is the fixture directory renamed on the way into the tarball.
+    auto r = run({"tar", "--numeric-owner", "--xattrs", "-czf", out, "-C", meta, "metadata.yaml", "templates", "-C",
+                  fs::path(rootfs).parent_path().string(), "--transform",
+                  "s,^" + fs::path(rootfs).filename().string() + ",rootfs,S", fs::path(rootfs).filename().string()});
+    if (r.status != 0) throw std::runtime_error("building the busybox image failed: " + r.err);
+    dir = std::move(tmp);
+    path = out;
+    return path;
 }
 
 } // namespace lodge::test

@@ -116,4 +116,11 @@ private:
 // not installed.
 std::string lxc_binary();
 
+// A unified LXD image (gzip tar: metadata.yaml with architecture x86_64,
+// creation_date and properties, templates/, rootfs/ = the busybox fixture,
+// ownership and modes as cached) for `lxc image import` and POST
+// /1.0/images. Built once per process in a temporary directory that goes
+// away at exit; throws std::runtime_error when tar fails.
+std::string busybox_image_tarball();
+
 } // namespace lodge::test

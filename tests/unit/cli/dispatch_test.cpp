@@ -104,3 +104,28 @@ TEST(CliRun, HelpListsEveryVerbOfTheSlice) {
 
 } // namespace
 } // namespace lodge::cli
+
+namespace lodge::cli {
+namespace {
+
+TEST(CliNestedGroups, ImageAliasVerbsParseWithTheirAliases) {
+    auto p = parse({"image", "alias", "ls", "--format", "csv"});
+    ASSERT_NE(p.command, nullptr);
+    EXPECT_EQ(p.command->path, "image alias list");
+    EXPECT_EQ(p.args.value("format"), "csv");
+    EXPECT_EQ(parse({"image", "rm", "a", "b"}).command->path, "image delete");
+    auto help = parse({"image", "alias"});
+    EXPECT_TRUE(help.help);
+    EXPECT_EQ(help.group, "image alias");
+    EXPECT_NE(usage_text(command_table(), "image").find("  alias         Manage image aliases\n"), std::string::npos);
+    EXPECT_NE(parse_error({"image", "alias", "lsit"}).find("list"), std::string::npos);
+}
+
+TEST(CliRepeatableFlag, KeepsEveryValue) {
+    auto p = parse({"image", "import", "f.tar.gz", "--alias", "a", "--alias=b"});
+    EXPECT_EQ(p.args.value("alias"), "a\nb");
+    EXPECT_EQ(parse({"image", "import", "f.tar.gz"}).args.value("alias"), "");
+}
+
+} // namespace
+} // namespace lodge::cli

@@ -83,8 +83,10 @@ protected:
             return api::sync_response("ok");
         });
         router_.add("PUT", "/echo", [](Request& r) -> Reply { return api::sync_response(r.body.size()); });
+        router_.add("POST", "/1.0/images", [](Request& r) -> Reply { return api::sync_response(r.body.size()); });
         ServerOptions options;
         options.body_limit = 1024;
+        options.upload_limit = 8192;
         options.threads = 2;
         server_ = std::make_unique<UnixServer>(router_, socket(), options);
         runner_ = std::thread([this] { server_->run(); });
@@ -137,6 +139,16 @@ TEST_F(DaemonHttpServer, BodyLimitGives413AndBadTargets400) {
     EXPECT_EQ(json::parse(body)["error_code"], 413);
     EXPECT_EQ(http(socket(), "GET", "/bad%zz").first, 400);
     EXPECT_EQ(http(socket(), "GET", "/nothing").first, 404);
+}
+
+TEST_F(DaemonHttpServer, ImageUploadsHaveTheirOwnLimit) {
+    auto [status, body] = http(socket(), "POST", "/1.0/images", std::string(4096, 'x'));
+    EXPECT_EQ(status, 200);
+    EXPECT_EQ(json::parse(body)["metadata"], 4096);
+    EXPECT_EQ(http(socket(), "POST", "/1.0/images?project=default", std::string(4096, 'x')).first, 200);
+    EXPECT_EQ(http(socket(), "POST", "/1.0/images", std::string(10000, 'x')).first, 413);
+    // Only the upload itself: other image requests keep the small limit.
+    EXPECT_EQ(http(socket(), "POST", "/1.0/images/aliases", std::string(4096, 'x')).first, 413);
 }
 
 TEST_F(DaemonHttpServer, RefusesASecondServerOnALiveSocket) {
