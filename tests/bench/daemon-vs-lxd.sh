@@ -201,13 +201,21 @@ client_cmd() {
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 note "LXD $lxd_version and lodged on the same machine, $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r)"
 for side in "${sides[@]}"; do start_daemon "$side"; done
 # Whether LXD can idmap a container's rootfs here or shifts it on disk at
 # first start decides much of its launch figure.
 lxd_idmap=$(cl lxd info 2>>"$log" | awk '$1 == "idmapped_mounts:" || $1 == "shiftfs:" { printf "%s%s %s", n++ ? ", " : "", $1, $2 }')
 sleep "$SETTLE"
-for side in "${sides[@]}"; do rss_kib "${pid[$side]}" >"$results/rss-idle.$side"; done
+for side in "${sides[@]}"; do
+  rss_kib "${pid[$side]}" >"$results/rss-idle.$side"
+  # What the idle figure is made of: the binary and libraries mapped in
+  # (file) against what the daemon allocated (anon).
+  awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } /^RssShmem:/ { s = $2 }
+    END { printf "anon %.1f, file %.1f, shmem %.1f MiB", a / 1024, f / 1024, s / 1024 }' \
+    "/proc/${pid[$side]}/status" >"$results/rss-idle-split.$side"
+done
 
 # --- GET /1.0 ------------------------------------------------------------------
 note "GET /1.0: $GET_REPS requests per daemon over one kept-open connection"
@@ -401,7 +409,7 @@ row() {
 
 r=$results
 echo
-echo "lodged vs LXD $lxd_version, same machine, same run; median [min-max]; kernel $(uname -r), $(nproc) cpus"
+echo "lodged vs LXD $lxd_version, same machine, same run; median [min-max]; kernel $(uname -r), $(nproc) cpus, load $load_before at the start"
 echo "both daemons in a network namespace of their own, dir storage pool, no network device; busybox image imported into each"
 print_row metric unit lodge LXD lodge/LXD target met "issue's LXD"
 row "GET /1.0 (x$GET_REPS, one connection)" "$r/get.lodge" "$r/get.lxd" 1e6 ms "" "0.30 ms"
@@ -426,6 +434,9 @@ read -r sm smin smax <<<"$(stats "$results/spawn" 1e6)"
 printf 'client rows: one posix_spawn+wait of the client, timed in C (bench-time.c); spawning a no-op (true) costs %.2f ms [%.2f-%.2f] here, inside every such figure. API rows: timed inside one process over the unix socket (bench-api.c).\n' "$sm" "$smin" "$smax"
 echo "LXD's kernel features here: $lxd_idmap"
 echo "memory: VmRSS (and Pss) from /proc; per running container = its monitor process + the daemon's RSS growth from launching $RUNNING, divided by $RUNNING."
+for side in "${sides[@]}"; do
+  echo "daemon RSS idle ($side): $(cat "$results/rss-idle-split.$side")"
+done
 for side in "${sides[@]}"; do
   [ -s "$results/monitor-cmd.$side" ] && echo "monitor process ($side): $(awk '{ print $1, $2 }' "$results/monitor-cmd.$side")"
 done
