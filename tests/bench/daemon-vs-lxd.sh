@@ -206,7 +206,7 @@ note "LXD $lxd_version and lodged on the same machine, $(nproc) cpus, load $(cut
 for side in "${sides[@]}"; do start_daemon "$side"; done
 # Whether LXD can idmap a container's rootfs here or shifts it on disk at
 # first start decides much of its launch figure.
-lxd_idmap=$(cl lxd info 2>>"$log" | awk '$1 == "idmapped_mounts:" || $1 == "shiftfs:" { printf "%s%s %s", n++ ? ", " : "", $1, $2 }')
+lxd_idmap=$(cl lxd info 2>>"$log" | awk '$1 == "idmapped_mounts:" || $1 == "shiftfs:" { printf "%s%s %s", n++ ? ", " : "", $1, $2 }' || true)
 sleep "$SETTLE"
 for side in "${sides[@]}"; do
   rss_kib "${pid[$side]}" >"$results/rss-idle.$side"
