@@ -55,6 +55,19 @@ nlohmann::json ApiClient::wait(const nlohmann::json& async_answer) {
 
 nlohmann::json ApiClient::send_raw(const std::string& method, const std::string& path, const std::string& body,
                                    const std::map<std::string, std::string>& headers) {
+    auto r = send(method, path, body, headers);
+    return unwrap_response(r.status, r.body);
+}
+
+HttpResponse ApiClient::raw(const std::string& method, const std::string& path, const std::string& body,
+                            const std::map<std::string, std::string>& headers) {
+    auto r = send(method, path, body, headers);
+    if (r.status < 200 || r.status > 299) unwrap_response(r.status, r.body); // throws the server's message
+    return r;
+}
+
+HttpResponse ApiClient::send(const std::string& method, const std::string& path, const std::string& body,
+                             const std::map<std::string, std::string>& headers) {
     HttpResponse r;
     try {
         r = http_.request(method, path, body, headers);
@@ -70,7 +83,7 @@ nlohmann::json ApiClient::send_raw(const std::string& method, const std::string&
     } catch (const std::runtime_error& e) {
         throw Error(std::string("talking to lodged at ") + http_.socket_path() + ": " + e.what());
     }
-    return unwrap_response(r.status, r.body);
+    return r;
 }
 
 ApiClient connect_remote(const ClientConfig& config, const std::string& remote) {

@@ -25,6 +25,10 @@ public:
     // A request whose body is raw bytes with its own headers (image upload).
     nlohmann::json send_raw(const std::string& method, const std::string& path, const std::string& body,
                             const std::map<std::string, std::string>& headers);
+    // A request whose answer is not an envelope (the file API): the raw
+    // response when it is 2xx, Error with the server's message otherwise.
+    HttpResponse raw(const std::string& method, const std::string& path, const std::string& body = "",
+                     const std::map<std::string, std::string>& headers = {});
     // Waits for the operation an async answer started; its final object.
     // Throws Error with the operation's err when it failed.
     nlohmann::json wait(const nlohmann::json& async_answer);
@@ -33,6 +37,8 @@ public:
     UnixHttpClient& http() { return http_; }
 
 private:
+    HttpResponse send(const std::string& method, const std::string& path, const std::string& body,
+                      const std::map<std::string, std::string>& headers);
     UnixHttpClient http_;
 };
 

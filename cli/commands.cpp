@@ -42,6 +42,8 @@ const std::vector<Command>& command_table() {
         add_profile_commands(t);
         add_remote_commands(t);
         add_storage_commands(t);
+        add_exec_commands(t);
+        add_file_commands(t);
         add_trust_commands(t);
         add_image_commands(t);
         t.push_back({"version", {}, "[<remote>:]", "Show local and remote versions", 0, 1, {}, run_version});

@@ -64,6 +64,8 @@ void add_remote_commands(std::vector<Command>& table);
 void add_server_commands(std::vector<Command>& table);
 void add_profile_commands(std::vector<Command>& table);
 void add_storage_commands(std::vector<Command>& table);
+void add_exec_commands(std::vector<Command>& table); // exec, console
+void add_file_commands(std::vector<Command>& table); // file push, pull, delete
 void add_list_commands(std::vector<Command>& table);
 void add_instance_commands(std::vector<Command>& table);
 void add_operation_commands(std::vector<Command>& table);

@@ -9,6 +9,7 @@
 #include "daemon/http/router.hpp"
 #include "daemon/images/store.hpp"
 #include "daemon/instances/instances.hpp"
+#include "daemon/operation_sockets.hpp"
 #include "daemon/operations.hpp"
 
 #include <functional>
@@ -42,6 +43,7 @@ public:
     EventHub& events() { return events_; }
     Instances& instances() { return *instances_; }
     ImageStore& images() { return *images_; }
+    OperationSockets& operation_sockets() { return operation_sockets_; }
 
     // Whether a client certificate's SHA-256 fingerprint is in the trust
     // store (the certificates table).
@@ -80,6 +82,9 @@ private:
     // Last: destroyed first, so running work finishes while the database
     // and the events hub live.
     Operations operations_;
+    // After operations_: destroyed before it, so the exec and console
+    // channels end (and end their operations) while the registry lives.
+    OperationSockets operation_sockets_;
 };
 
 } // namespace lodge::daemon

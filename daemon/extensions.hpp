@@ -30,6 +30,14 @@ inline const std::vector<std::string>& api_extensions() {
         "event_lifecycle",                  // lifecycle events on /1.0/events
         "event_location",                   // events carry location
         "event_project",                    // events carry project
+        "container_exec_recording",         // exec record-output, /1.0/instances/NAME/logs/exec_*
+        "container_exec_signal_handling",   // exec's control websocket forwards signals
+        "container_exec_user_group_cwd",    // exec's user, group and cwd
+        "file_delete",                      // DELETE /1.0/instances/NAME/files
+        "file_append",                      // X-LXD-write: append
+        "directory_manipulation",           // X-LXD-type: directory (push -r, push -p)
+        "file_symlinks",                    // X-LXD-type: symlink
+        "console",                          // /1.0/instances/NAME/console: attach (websocket) and log
         "certificate_update",               // PUT/PATCH /1.0/certificates/{fingerprint}
         "certificate_token",                // trust tokens: POST /1.0/certificates {"token": true}
         "remote_token_expiry",              // core.remote_token_expiry, expires_at in tokens

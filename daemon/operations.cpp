@@ -36,6 +36,27 @@ private:
     std::shared_ptr<Entry> entry_;
 };
 
+class Operations::Detached : public DetachedOperation {
+public:
+    Detached(Operations& ops, std::shared_ptr<Entry> entry) : ctx_(ops, entry), ops_(ops), entry_(std::move(entry)) {}
+    const std::string& id() const override { return ctx_.id(); }
+    bool cancel_requested() const override { return ctx_.cancel_requested(); }
+    void set_metadata(nlohmann::json metadata) override { ctx_.set_metadata(std::move(metadata)); }
+    void end(std::string err) override {
+        if (ended_.exchange(true)) return;
+        auto status = entry_->cancel ? api::StatusCode::Cancelled
+                      : err.empty()  ? api::StatusCode::Success
+                                     : api::StatusCode::Failure;
+        ops_.finish(entry_, status, std::move(err));
+    }
+
+private:
+    Context ctx_;
+    Operations& ops_;
+    std::shared_ptr<Entry> entry_;
+    std::atomic<bool> ended_{false};
+};
+
 Operations::Operations(Limits limits)
     : limits_(limits), timeout_thread_([this] { run_timeouts(); }),
       pool_(std::make_unique<WorkerPool>(limits.threads, limits.max_queued)) {}
@@ -63,7 +84,7 @@ void Operations::shutdown() {
     for (auto& w : left) w.done(w.entry->op);
 }
 
-api::Operation Operations::start(OperationSpec spec, OperationWork work) {
+std::shared_ptr<Operations::Entry> Operations::create_locked(OperationSpec& spec) {
     auto entry = std::make_shared<Entry>();
     auto& op = entry->op;
     op.id = random_uuid();
@@ -76,9 +97,15 @@ api::Operation Operations::start(OperationSpec spec, OperationWork work) {
     op.resources = std::move(spec.resources);
     op.metadata = std::move(spec.metadata);
     op.may_cancel = spec.may_cancel;
-    std::lock_guard lock(mutex_);
     if (!accepting_) throw Error(503, "lodged is shutting down");
     prune_locked();
+    return entry;
+}
+
+api::Operation Operations::start(OperationSpec spec, OperationWork work) {
+    std::lock_guard lock(mutex_);
+    auto entry = create_locked(spec);
+    const auto& op = entry->op;
     // Queue first: a full pool (503) leaves nothing behind. The work cannot
     // report before the creation below is announced: every update takes
     // this lock first.
@@ -95,6 +122,14 @@ api::Operation Operations::start(OperationSpec spec, OperationWork work) {
     entries_[op.id] = entry;
     changed(op);
     return op;
+}
+
+std::pair<api::Operation, std::shared_ptr<DetachedOperation>> Operations::start_detached(OperationSpec spec) {
+    std::lock_guard lock(mutex_);
+    auto entry = create_locked(spec);
+    entries_[entry->op.id] = entry;
+    changed(entry->op);
+    return {entry->op, std::make_shared<Detached>(*this, entry)};
 }
 
 api::Operation Operations::start_pending(OperationSpec spec) {

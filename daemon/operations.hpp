@@ -33,6 +33,16 @@ public:
     virtual void set_metadata(nlohmann::json metadata) = 0;
 };
 
+// An operation whose work runs outside the pool (exec: on its websockets
+// and its own I/O loop, for as long as a shell stays open). It stays
+// Running until end() is called.
+class DetachedOperation : public OperationContext {
+public:
+    // Ends the operation: Success when err is empty, Failure otherwise
+    // (Cancelled when cancellation was requested). Only the first call counts.
+    virtual void end(std::string err = "") = 0;
+};
+
 struct OperationSpec {
     std::string description;
     std::string operation_class = "task";
@@ -67,6 +77,9 @@ public:
     // Cancelled when cancellation was requested. Error(503) when the pool is full.
     api::Operation start(OperationSpec spec, OperationWork work);
 
+    // Creates the operation (status Running) without work of its own; the
+    // caller ends it through the handle, which must not outlive this object.
+    std::pair<api::Operation, std::shared_ptr<DetachedOperation>> start_detached(OperationSpec spec);
     // Creates an operation with no work that stays Running until cancelled
     // (DELETE, claim_pending or shutdown): a trust token waiting for its
     // client. It is cancellable whatever spec.may_cancel says.
@@ -98,12 +111,14 @@ public:
 private:
     struct Entry;
     class Context;
+    class Detached;
     struct Waiter {
         std::shared_ptr<Entry> entry;
         std::chrono::steady_clock::time_point deadline;
         OperationCallback done;
     };
 
+    std::shared_ptr<Entry> create_locked(OperationSpec& spec);
     std::vector<std::shared_ptr<Entry>> pending_entries();
     void finish(const std::shared_ptr<Entry>& entry, api::StatusCode status, std::string err);
     void changed(const api::Operation& snapshot);

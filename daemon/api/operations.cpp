@@ -77,6 +77,13 @@ Reply wait_operation(Daemon& daemon, const Request& request) {
     }};
 }
 
+// The websockets of an exec or console operation: the secret names the fd.
+Reply operation_websocket(Daemon& daemon, const Request& request) {
+    auto secret = request.query_value("secret");
+    if (secret.empty()) throw Error(403, "A websocket secret is required (?secret=)");
+    return daemon.operation_sockets().connect(request.param("id"), secret);
+}
+
 } // namespace
 
 void add_operation_routes(Router& router, Daemon& daemon) {
@@ -84,6 +91,8 @@ void add_operation_routes(Router& router, Daemon& daemon) {
     router.add("GET", "/1.0/operations/{id}", [&daemon](Request& r) -> Reply { return get_operation(daemon, r); });
     router.add("DELETE", "/1.0/operations/{id}",
                [&daemon](Request& r) -> Reply { return cancel_operation(daemon, r); });
+    router.add("GET", "/1.0/operations/{id}/websocket",
+               [&daemon](Request& r) -> Reply { return operation_websocket(daemon, r); });
     router.add("GET", "/1.0/operations/{id}/wait", [&daemon](Request& r) -> Reply { return wait_operation(daemon, r); });
 }
 

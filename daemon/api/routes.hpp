@@ -23,6 +23,9 @@ void add_profile_routes(Router& router, Daemon& daemon);      // /1.0/profiles
 void add_storage_pool_routes(Router& router, Daemon& daemon); // /1.0/storage-pools
 void add_project_routes(Router& router, Daemon& daemon);      // /1.0/projects
 void add_instance_routes(Router& router, Daemon& daemon);     // /1.0/instances, /1.0/containers
+void add_exec_routes(Router& router, Daemon& daemon);         // /1.0/instances/{name}/exec, /logs/{file}
+void add_file_routes(Router& router, Daemon& daemon);         // /1.0/instances/{name}/files
+void add_console_routes(Router& router, Daemon& daemon);      // /1.0/instances/{name}/console
 void add_operation_routes(Router& router, Daemon& daemon);    // /1.0/operations
 void add_event_routes(Router& router, Daemon& daemon);        // /1.0/events
 void add_metrics_routes(Router& router, Daemon& daemon);      // /1.0/metrics
@@ -36,6 +39,9 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_storage_pool_routes(router, daemon);
     add_project_routes(router, daemon);
     add_instance_routes(router, daemon);
+    add_exec_routes(router, daemon);
+    add_file_routes(router, daemon);
+    add_console_routes(router, daemon);
     add_operation_routes(router, daemon);
     add_event_routes(router, daemon);
     add_metrics_routes(router, daemon);

@@ -1,6 +1,7 @@
-// Server WebSockets over the unix socket or HTTPS: a write queue (senders on any
-// thread post to the connection's strand), a read loop that notices the
-// peer closing, and close callbacks run exactly once.
+// Server WebSockets over the unix socket or HTTPS: a write queue of text and
+// binary messages (senders on any thread post to the connection's strand), a
+// read loop that hands messages to the handler and notices the peer closing,
+// and close callbacks run exactly once.
 #include "daemon/http/websocket_session.hpp"
 
 #include <boost/asio/post.hpp>
@@ -39,28 +40,27 @@ public:
         ws_.set_option(websocket::stream_base::decorator(
             [](websocket::response_type& res) { res.set(beast::http::field::server, "lodged"); }));
         auto req = std::make_shared<beast::http::request<beast::http::string_body>>(std::move(request));
-        ws_.async_accept(*req, [self = shared_from_this(), req, on_open = std::move(on_open)](beast::error_code ec) {
+        ws_.async_accept(*req, [self = this->shared_from_this(), req, on_open = std::move(on_open)](beast::error_code ec) {
             if (ec) {
                 spdlog::debug("websocket: handshake: {}", ec.message());
                 return self->finish();
             }
+            on_open(self); // may set on_message: reading starts after
             self->read();
-            on_open(self);
         });
     }
 
-    bool send_text(std::string message) override {
-        if (closed_) return false;
-        asio::post(ws_.get_executor(), [self = shared_from_this(), m = std::move(message)]() mutable {
-            if (self->closed_) return;
-            self->queue_.push_back(std::move(m));
-            if (!self->writing_) self->write_next();
-        });
-        return true;
+    bool send_text(std::string message) override { return send(std::move(message), false); }
+    bool send_binary(std::string data) override { return send(std::move(data), true); }
+    std::size_t queued_bytes() const override { return queued_bytes_.load(); }
+
+    void on_message(std::function<void(std::string, bool)> callback) override {
+        std::lock_guard lock(callbacks_mutex_);
+        on_message_ = std::move(callback);
     }
 
     void close() override {
-        asio::post(ws_.get_executor(), [self = shared_from_this()] { self->close_on_strand(); });
+        asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->close_on_strand(); });
     }
 
     void on_close(std::function<void()> callback) override {
@@ -74,14 +74,35 @@ public:
         callback();
     }
 
-    std::shared_ptr<Connection> lock() override { return weak_from_this().lock(); }
+    std::shared_ptr<Connection> lock() override { return this->weak_from_this().lock(); }
     void shutdown() override { close(); }
 
 private:
+    struct Outgoing {
+        std::string data;
+        bool binary;
+    };
+
+    bool send(std::string data, bool binary) {
+        if (closed_) return false;
+        queued_bytes_ += data.size();
+        asio::post(ws_.get_executor(), [self = this->shared_from_this(), m = Outgoing{std::move(data), binary}]() mutable {
+            if (self->closed_ || self->closing_) {
+                self->queued_bytes_ -= m.data.size();
+                return;
+            }
+            self->queue_.push_back(std::move(m));
+            if (!self->writing_) self->write_next();
+        });
+        return true;
+    }
+
     void write_next() {
         writing_ = true;
-        ws_.text(true);
-        ws_.async_write(asio::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        ws_.binary(queue_.front().binary);
+        ws_.async_write(asio::buffer(queue_.front().data), [self = this->shared_from_this()](beast::error_code ec,
+                                                                                        std::size_t) {
+            self->queued_bytes_ -= self->queue_.front().data.size();
             self->queue_.pop_front();
             if (ec) return self->finish();
             if (!self->queue_.empty()) return self->write_next();
@@ -90,11 +111,16 @@ private:
         });
     }
 
-    // Messages from the client are not expected on the channels lodged
-    // serves so far; reading keeps pings answered and notices the close.
+    // Reading also keeps pings answered and notices the close.
     void read() {
-        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec) return self->finish();
+            std::function<void(std::string, bool)> handler;
+            {
+                std::lock_guard lock(self->callbacks_mutex_);
+                handler = self->on_message_;
+            }
+            if (handler) handler(beast::buffers_to_string(self->buffer_.data()), self->ws_.got_binary());
             self->buffer_.consume(self->buffer_.size());
             self->read();
         });
@@ -108,7 +134,7 @@ private:
         }
         closing_ = true;
         ws_.async_close(websocket::close_code::normal,
-                        [self = shared_from_this()](beast::error_code) { self->finish(); });
+                        [self = this->shared_from_this()](beast::error_code) { self->finish(); });
     }
 
     void finish() {
@@ -119,6 +145,7 @@ private:
             if (finished_) return;
             finished_ = true;
             callbacks.swap(callbacks_);
+            on_message_ = nullptr; // handlers often hold the session: break the cycle
         }
         beast::error_code ignored;
         beast::get_lowest_layer(ws_).close(ignored);
@@ -128,7 +155,8 @@ private:
     websocket::stream<Stream> ws_;
     ConnectionRegistry& registry_;
     beast::flat_buffer buffer_;
-    std::deque<std::string> queue_;
+    std::deque<Outgoing> queue_;
+    std::atomic<std::size_t> queued_bytes_{0};
     bool writing_ = false;
     bool closing_ = false;
     bool close_pending_ = false;
@@ -136,6 +164,7 @@ private:
     std::mutex callbacks_mutex_;
     bool finished_ = false;
     std::vector<std::function<void()>> callbacks_;
+    std::function<void(std::string, bool)> on_message_;
 };
 
 } // namespace

@@ -10,6 +10,8 @@
 
 #include <filesystem>
 
+#include <unistd.h>
+
 namespace lodge::daemon {
 
 Instances::Instances(Daemon& daemon) : daemon_(daemon), run_dir_(daemon.state_dir() + "/run") {}
@@ -35,6 +37,15 @@ InstanceLocation Instances::locate(std::int64_t project_id, const std::string& n
 }
 
 runtime::ContainerStatus Instances::runtime_status(const std::string& runtime_name) const {
+    // Every start makes the container's run directory and only a stopped
+    // container's is removed, so without one there is nothing to ask
+    // (this keeps lists of thousands of stopped instances cheap).
+    if (::access(runtime::container_run_dir(run_dir_, runtime_name).c_str(), F_OK) != 0) {
+        runtime::ContainerStatus s;
+        s.name = runtime_name;
+        s.status = "stopped";
+        return s;
+    }
     try {
         return runtime::container_status(run_dir_, runtime_name);
     } catch (const Error& e) {

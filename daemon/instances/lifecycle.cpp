@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/reverter.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/db/images.hpp"
 #include "daemon/db/instances.hpp"
 #include "daemon/db/profiles.hpp"
 #include "daemon/db/storage_pools.hpp"
@@ -142,6 +143,7 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
         });
         if (request.source_type == "image") {
             daemon_.images().unpack(image.fingerprint, dir);
+            daemon_.with_db([&](db::Database& db) { db::mark_image_used(db, image.fingerprint); });
             instance.architecture = image.architecture.empty() ? instance.architecture : image.architecture;
             for (const auto& [k, v] : image.properties) instance.config["image." + k] = v;
             instance.config["volatile.base_image"] = image.fingerprint;

@@ -76,8 +76,13 @@ void validate_instance_config(const api::ConfigMap& config) {
         if (!free_form && !known_keys().count(key)) throw Error(400, "Invalid config: Unknown configuration key: " + key);
         auto bad = [&] { throw Error(400, "Invalid config: invalid value for " + key + ": \"" + value + "\""); };
         if (key == "limits.memory" && !value.empty()) {
-            if (value.back() != '%') runtime::parse_size(value);
-            else if (!is_unsigned(value.substr(0, value.size() - 1))) bad();
+            if (value.back() != '%') {
+                try {
+                    runtime::parse_size(value);
+                } catch (const Error&) {
+                    bad();
+                }
+            } else if (!is_unsigned(value.substr(0, value.size() - 1))) bad();
         }
         if ((key == "limits.processes" || key == "security.idmap.size" || key == "limits.cpu.priority") &&
             !value.empty() && !is_unsigned(value))

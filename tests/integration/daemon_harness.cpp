@@ -252,6 +252,10 @@ Background::~Background() {
     if (fd_ >= 0) ::close(fd_);
 }
 
+void Background::signal(int sig) {
+    if (status_ < 0 && pid_ > 0) ::kill(pid_, sig);
+}
+
 void Background::drain(int timeout_ms) {
     pollfd p{fd_, POLLIN, 0};
     if (fd_ < 0 || ::poll(&p, 1, timeout_ms) <= 0) return;
@@ -293,6 +297,23 @@ std::string lxc_binary() {
     for (const char* p : {"/usr/bin/lxc", "/usr/local/bin/lxc"})
         if (::access(p, X_OK) == 0) return p;
     return "";
+}
+
+std::string debian_image_tarball() {
+    static std::mutex mutex;
+    static std::unique_ptr<TempDir> dir;
+    static std::string path;
+    std::lock_guard lock(mutex);
+    if (!path.empty()) return path;
+    auto tmp = std::make_unique<TempDir>("lodge-debian-image");
+    const auto out = tmp->path() + "/debian-12.tar.gz";
+    auto r = run({std::string(LODGE_SOURCE_DIR) + "/scripts/pack-image", fixture("debian"), out, "debian", "12",
+                  "Debian 12 test image"},
+                 "", 300);
+    if (r.status != 0) throw std::runtime_error("building the debian image failed: " + r.err);
+    dir = std::move(tmp);
+    path = out;
+    return path;
 }
 
 } // namespace lodge::test

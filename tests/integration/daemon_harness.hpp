@@ -103,6 +103,8 @@ public:
     // Waits for the exit; the exit code, or -1 when it still runs after timeout_s.
     int wait_exit(double timeout_s);
     const std::string& output() const { return output_; }
+    // Sends sig to the command (by its PID, while it runs).
+    void signal(int sig);
 
 private:
     void drain(int timeout_ms);
@@ -122,5 +124,7 @@ std::string lxc_binary();
 // /1.0/images. Built once per process in a temporary directory that goes
 // away at exit; throws std::runtime_error when tar fails.
 std::string busybox_image_tarball();
+// The same for the debian fixture (scripts/pack-image), once per process.
+std::string debian_image_tarball();
 
 } // namespace lodge::test

@@ -56,13 +56,16 @@ protected:
         return run(argv, input, 120);
     }
 
-    // An instance holding a copy of the busybox fixture, made as an empty
-    // instance whose root filesystem is then filled.
+    // Imports an image once per test under alias.
+    void import(const std::string& tarball, const std::string& alias) {
+        auto r = lxc({"image", "import", tarball, "--alias", alias});
+        ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    }
+
+    // A stopped instance of the busybox image.
     void make_busybox(const std::string& name) {
-        auto r = lxc({"init", "--empty", name});
-        ASSERT_EQ(r.status, 0) << r.err;
-        const auto rootfs = state_.path() + "/storage-pools/default/containers/" + name + "/rootfs";
-        r = run({"cp", "-a", fixture("busybox") + "/.", rootfs});
+        if (lxc({"image", "info", "bb"}).status != 0) import(busybox_image_tarball(), "bb");
+        auto r = lxc({"init", "bb", name});
         ASSERT_EQ(r.status, 0) << r.err;
     }
 
@@ -207,22 +210,45 @@ TEST_F(Instances, LodgeCliSpeaksForTheSameDaemon) {
     EXPECT_NE(r.out.find("Renaming instance,SUCCESS"), std::string::npos) << r.out;
 }
 
-TEST_F(Instances, StartWaitReturnsOnceSystemdIsRunning) {
-    auto r = lodge({"init", "--empty", "inst-deb"});
-    ASSERT_EQ(r.status, 0) << r.err;
-    ASSERT_EQ(run({"cp", "-a", fixture("debian") + "/.",
-                   state_.path() + "/storage-pools/default/containers/inst-deb/rootfs"})
-                  .status,
-              0);
-    r = lodge({"start", "--wait", "inst-deb"});
+TEST_F(Instances, LaunchWaitReturnsOnceSystemdIsRunning) {
+    import(debian_image_tarball(), "debian-12");
+    auto r = lodge({"launch", "debian-12", "inst-deb", "--wait"});
     ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    EXPECT_EQ(r.out, "Creating inst-deb\nStarting inst-deb\n");
     // Asked at once, with no retry: the guest must already be up.
     r = run({bin("lodge-runtime"), "--run-dir", state_.path() + "/run", "exec", "inst-deb", "--", "systemctl",
              "is-system-running"});
     EXPECT_EQ(r.out, "running\n") << r.err;
     auto state = lodged_->request("GET", "/1.0/instances/inst-deb/state").json()["metadata"];
     EXPECT_EQ(state["guest_state"], "ready");
+    // The image's properties became the instance's image.* keys.
+    EXPECT_EQ(lxc({"config", "get", "inst-deb", "image.os"}).out, "debian\n");
     ASSERT_EQ(lodge({"delete", "-f", "inst-deb"}).status, 0);
+}
+
+TEST_F(Instances, LaunchFromTheImageThroughLxc) {
+    import(busybox_image_tarball(), "bb");
+    auto r = lxc({"launch", "bb", "inst-img"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(csv("ns"), "inst-img,RUNNING\n");
+    r = lxc({"list", "--format", "json"});
+    auto list = nlohmann::json::parse(r.out);
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0]["status"], "Running");
+    EXPECT_EQ(list[0]["config"]["image.os"], "busybox");
+    EXPECT_GT(list[0]["state"]["pid"].get<int>(), 0);
+    // The image records its use.
+    auto image = lodged_->request("GET", "/1.0/images/" + std::string(list[0]["config"]["volatile.base_image"]));
+    EXPECT_NE(image.json()["metadata"]["last_used_at"], "0001-01-01T00:00:00Z");
+    // An unnamed launch gets a name from the server.
+    r = lodge({"launch", "bb"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("Instance name is: "), std::string::npos) << r.out;
+    ASSERT_EQ(lodge({"list", "--format", "csv", "-c", "n"}).out.find('\n') + 1 <
+                  lodge({"list", "--format", "csv", "-c", "n"}).out.size(),
+              true);
+    for (const auto& name : {std::string("inst-img"), r.out.substr(r.out.find(": ") + 2, r.out.find('\n', r.out.find(": ")) - r.out.find(": ") - 2)})
+        ASSERT_EQ(lxc({"delete", "-f", name}).status, 0) << name;
 }
 
 } // namespace

@@ -224,6 +224,40 @@ TEST_F(DaemonOperationEndpoints, ListGetWaitAndCancelMatchReference) {
     EXPECT_EQ(call("GET", "/1.0/operations/nope/wait").status, 404);
 }
 
+// Work that lives outside the pool (exec's websockets): the operation runs
+// until its handle ends it, with the metadata set meanwhile; one end counts.
+TEST(DetachedOperations, EndThroughTheHandle) {
+    Operations ops;
+    std::vector<api::StatusCode> seen;
+    std::mutex m;
+    ops.set_observer([&](const api::Operation& op) {
+        std::lock_guard lock(m);
+        seen.push_back(op.status_code);
+    });
+    auto s = spec("Executing command");
+    s.operation_class = "websocket";
+    auto [op, handle] = ops.start_detached(std::move(s));
+    EXPECT_EQ(op.status_code, api::StatusCode::Running);
+    EXPECT_EQ(ops.get(op.id)->operation_class, "websocket");
+    handle->set_metadata(json{{"return", 3}});
+    handle->end();
+    handle->end("ignored: the first end counts");
+    auto done = wait_end(ops, op.id);
+    EXPECT_EQ(done.status_code, api::StatusCode::Success);
+    EXPECT_EQ(done.metadata["return"], 3);
+    {
+        std::lock_guard lock(m);
+        EXPECT_EQ(seen, (std::vector<api::StatusCode>{api::StatusCode::Running, api::StatusCode::Running,
+                                                      api::StatusCode::Success}));
+    }
+
+    auto [failing, h2] = ops.start_detached(spec("Showing console"));
+    h2->end("Timed out waiting for websockets to connect");
+    auto failed = wait_end(ops, failing.id);
+    EXPECT_EQ(failed.status_code, api::StatusCode::Failure);
+    EXPECT_EQ(failed.err, "Timed out waiting for websockets to connect");
+}
+
 TEST(DaemonOperations, APendingOperationIsClaimedOnceOrCancelled) {
     Operations ops;
     OperationSpec spec;
