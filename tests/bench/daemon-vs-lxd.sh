@@ -16,6 +16,7 @@ RUNNING=${BENCH_RUNNING:-10}                 # busybox containers launched (and 
 CLI_LAUNCH_REPS=${BENCH_CLI_LAUNCH_REPS:-5}  # `lxc launch` / `lodge launch` per side
 EXEC_REPS=${BENCH_EXEC_REPS:-50}             # exec round trips per client and daemon
 SETTLE=${BENCH_SETTLE:-3}                    # seconds of quiet before a memory reading
+KEEP=${BENCH_RESULTS:-}                      # a directory to keep the raw figures and the log in
 LODGE_BUILD=${LODGE_BUILD:-$repo/build}
 LXD_BIN=${LXD_BIN:-/usr/bin/lxd}
 LODGE_TEST_CACHE=${LODGE_TEST_CACHE:-/var/cache/lodge-test}
@@ -118,6 +119,9 @@ cleanup() {
     tail -n 25 "$log" >&2
   fi
   for side in lodge lxd; do stop_daemon "$side"; done
+  if [ -n "$KEEP" ]; then
+    mkdir -p "$KEEP" && cp -r "$results/." "$KEEP/" && cp "$log" "$KEEP/log" && note "raw figures kept in $KEEP"
+  fi
   # Any monitor left of a container of ours (a daemon killed mid-way).
   for d in /sys/fs/cgroup/*/lxc.payload."$prefix"* /sys/fs/cgroup/*/lxc.monitor."$prefix"* \
     /sys/fs/cgroup/*/lodge/"$prefix"*; do
