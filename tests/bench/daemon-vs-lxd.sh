@@ -1,0 +1,447 @@
+#!/usr/bin/env bash
+# Benchmarks lodged against LXD 5.0.2 doing the same work in the same run:
+# API latency, listing 1000 instances, launch, exec round trips, daemon and
+# per-container memory. Run by hand, never by CI:
+#   scripts/setup-bench && scripts/build lodged lodge && tests/bench/daemon-vs-lxd.sh
+# See tests/bench/README.md for what it prints and the knobs.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+GET_REPS=${BENCH_GET_REPS:-1000}             # GET /1.0 over one connection, per side
+INSTANCES=${BENCH_INSTANCES:-1000}           # empty instances defined for the list
+LIST_REPS=${BENCH_LIST_REPS:-20}             # GET /1.0/instances?recursion=1 per side
+RUNNING=${BENCH_RUNNING:-10}                 # busybox containers launched (and kept running) per side
+CLI_LAUNCH_REPS=${BENCH_CLI_LAUNCH_REPS:-5}  # `lxc launch` / `lodge launch` per side
+EXEC_REPS=${BENCH_EXEC_REPS:-50}             # exec round trips per client and daemon
+SETTLE=${BENCH_SETTLE:-3}                    # seconds of quiet before a memory reading
+KEEP=${BENCH_RESULTS:-}                      # a directory to keep the raw figures and the log in
+LODGE_BUILD=${LODGE_BUILD:-$repo/build}
+LXD_BIN=${LXD_BIN:-/usr/bin/lxd}
+LODGE_TEST_CACHE=${LODGE_TEST_CACHE:-/var/cache/lodge-test}
+
+die() { echo "daemon-vs-lxd: $*" >&2; exit 1; }
+note() { echo "daemon-vs-lxd: $*" >&2; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (both daemons run containers as root)"
+[ -x "$LXD_BIN" ] || die "$LXD_BIN not found: run scripts/setup-bench"
+for tool in lxc cc unshare; do
+  command -v "$tool" >/dev/null || die "$tool not found: run scripts/setup-bench"
+done
+[ -x "$LODGE_TEST_CACHE/busybox/sbin/init" ] || [ -L "$LODGE_TEST_CACHE/busybox/sbin/init" ] ||
+  die "fixture $LODGE_TEST_CACHE/busybox missing: run tests/fixtures/busybox.sh"
+for knob in GET_REPS INSTANCES LIST_REPS RUNNING CLI_LAUNCH_REPS EXEC_REPS SETTLE; do
+  [[ ${!knob} =~ ^[0-9]+$ ]] || die "BENCH_$knob must be a number, not '${!knob}'"
+done
+[ "$RUNNING" -ge 1 ] || die "BENCH_RUNNING must be at least 1 (exec runs in the first container)"
+lxd_version=$("$LXD_BIN" --version)
+
+lodged_bin=$LODGE_BUILD/bin/lodged
+lodge_bin=$LODGE_BUILD/bin/lodge
+lodge_ok=no
+if [ -x "$lodged_bin" ] && "$lodged_bin" --version >/dev/null 2>&1; then
+  lodge_ok=yes
+else
+  note "no working lodged under $LODGE_BUILD/bin (set LODGE_BUILD): SKIPPING every lodge row; LXD figures only"
+fi
+sides=(lxd)
+[ $lodge_ok = yes ] && sides=(lodge lxd)
+
+# --- scratch space and cleanup -------------------------------------------
+tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/bench-daemons.XXXXXX")
+# Container roots (uid 1000000 and up) must be able to reach below it.
+chmod 755 "$tmp"
+log=$tmp/log
+results=$tmp/results
+mkdir -p "$results"
+: >"$log"
+# Everything the clients write (lxc's config.yml, lodge's remotes) stays in
+# here, not in root's home.
+export LXD_CONF=$tmp/lxc-conf LODGE_CONF=$tmp/lodge-conf
+declare -A dir pid
+dir[lxd]=$tmp/lxd
+dir[lodge]=$tmp/lodged
+pid[lxd]=
+pid[lodge]=
+prefix="bench-$$-"
+declare -A launched # side -> names of the containers launched there
+launched[lxd]=
+launched[lodge]=
+# LXC (inside LXD) leaves an empty lxc.pivot cgroup in every hierarchy;
+# remove it at the end only if it was not there before.
+pivot_existed=no
+compgen -G "/sys/fs/cgroup/*/lxc.pivot" >/dev/null && pivot_existed=yes
+
+# cl SIDE ARGS...: LXD's own client against SIDE's daemon.
+cl() { local side=$1; shift; LXD_DIR=${dir[$side]} lxc "$@"; }
+# lg ARGS...: our client against lodged.
+lg() { LODGE_DIR=${dir[lodge]} "$lodge_bin" "$@"; }
+
+# stop_daemon SIDE: force-deletes what it runs, asks it to shut down, and
+# kills it (by its PID) if it has not gone after 30 s.
+stop_daemon() {
+  local side=$1 p=${pid[$1]} _
+  [ -n "$p" ] || return 0
+  if [ -n "${launched[$side]}" ] && kill -0 "$p" 2>/dev/null; then
+    # shellcheck disable=SC2086 # a list of names
+    timeout 120 env LXD_DIR="${dir[$side]}" lxc delete -f ${launched[$side]} >>"$log" 2>&1 ||
+      note "$side: could not delete all of: ${launched[$side]}"
+  fi
+  launched[$side]=
+  if [ "$side" = lxd ]; then
+    timeout 60 env LXD_DIR="${dir[lxd]}" "$LXD_BIN" shutdown >>"$log" 2>&1 || true
+  else
+    kill -TERM "$p" 2>/dev/null || true
+  fi
+  for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$p" 2>/dev/null; then
+    note "$side daemon (pid $p) still there after 30 s: killing it"
+    kill -KILL "$p" 2>/dev/null || true
+  fi
+  wait "$p" 2>/dev/null || true
+  pid[$side]=
+}
+
+# rmdir a cgroup directory and its children, depth first (never a file).
+remove_cgroup_tree() {
+  [ -d "$1" ] && find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
+  [ ! -d "$1" ] || note "could not remove cgroup $1"
+}
+
+cleanup() {
+  local rc=$? side d
+  set +e
+  trap - INT TERM HUP
+  [ $rc -gt 128 ] && note "interrupted; removing its containers, daemons and files"
+  if [ $rc -ne 0 ] && [ $rc -le 128 ] && [ -s "$log" ]; then
+    echo "--- last lines of the log ---" >&2
+    tail -n 25 "$log" >&2
+  fi
+  for side in lodge lxd; do stop_daemon "$side"; done
+  if [ -n "$KEEP" ]; then
+    mkdir -p "$KEEP" && cp -r "$results/." "$KEEP/" && cp "$log" "$KEEP/log" && note "raw figures kept in $KEEP"
+  fi
+  # Any monitor left of a container of ours (a daemon killed mid-way).
+  for d in /sys/fs/cgroup/*/lxc.payload."$prefix"* /sys/fs/cgroup/*/lxc.monitor."$prefix"* \
+    /sys/fs/cgroup/*/lodge/"$prefix"*; do
+    [ -d "$d" ] && note "a cgroup was left behind: $d; removing it" && remove_cgroup_tree "$d"
+  done
+  if [ $pivot_existed = no ]; then
+    for d in /sys/fs/cgroup/*/lxc.pivot; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+  fi
+  findmnt -rn -o TARGET | grep -F "$tmp/" | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf --one-file-system "$tmp"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+cc -O2 -o "$tmp/bench-time" "$here/bench-time.c" 2>>"$log" || die "cannot compile bench-time.c"
+cc -O2 -o "$tmp/bench-api" "$here/bench-api.c" 2>>"$log" || die "cannot compile bench-api.c"
+bt=$tmp/bench-time
+api=$tmp/bench-api
+sock() { echo "${dir[$1]}/unix.socket"; }
+# What spawning a no-op costs here: it is inside every client round trip on
+# both sides, and its spread shows how busy the machine was.
+"$bt" run 25 true >"$results/spawn"
+
+# --- the image: an LXD unified tarball of the busybox fixture -------------
+img=$tmp/image
+mkdir -p "$img"
+cp -a "$LODGE_TEST_CACHE/busybox" "$img/rootfs"
+cat >"$img/metadata.yaml" <<EOF
+architecture: x86_64
+creation_date: $(date +%s)
+properties:
+  os: busybox
+  description: busybox (lodge test fixture)
+EOF
+tar -C "$img" -czf "$tmp/busybox.tar.gz" metadata.yaml rootfs
+rm -rf "$img"
+
+# --- the daemons -------------------------------------------------------------
+# Each runs in a network namespace of its own: LXD looks up a public image
+# server at start, which must not leave the host; lodged gets the same.
+start_daemon() { # SIDE
+  local side=$1 d=${dir[$1]} _
+  mkdir -p "$d"
+  chmod 755 "$d"
+  if [ "$side" = lxd ]; then
+    LXD_DIR=$d unshare -n "$LXD_BIN" --group root --logfile "$d/lxd.log" </dev/null >>"$log" 2>&1 &
+    pid[lxd]=$!
+    LXD_DIR=$d "$LXD_BIN" waitready --timeout 30 >>"$log" 2>&1 || die "LXD did not get ready (see the log)"
+    # What lodged has from its embedded defaults: a dir pool, the root disk
+    # in the default profile, no network.
+    cl lxd storage create default dir >>"$log" 2>&1 || die "LXD: cannot create the dir pool"
+    cl lxd profile device add default root disk path=/ pool=default >>"$log" 2>&1 ||
+      die "LXD: cannot add the root disk to the default profile"
+  else
+    unshare -n "$lodged_bin" --state-dir "$d" </dev/null >>"$log" 2>&1 &
+    pid[lodge]=$!
+    for _ in $(seq 1 300); do
+      "$api" "$(sock lodge)" get 1 /1.0 >/dev/null 2>&1 && break
+      kill -0 "${pid[lodge]}" 2>/dev/null || die "lodged exited at start (see the log)"
+      sleep 0.1
+    done
+    "$api" "$(sock lodge)" get 1 /1.0 >/dev/null 2>>"$log" || die "lodged did not answer within 30 s"
+  fi
+}
+
+# client_cmd CLIENT ARGS...: sets CMD to the command line of CLIENT
+# (lxc-lxd, lxc-lodge: LXD's client against that daemon; lodge-lodge: ours)
+# with ARGS.
+client_cmd() {
+  local client=$1
+  shift
+  case $client in
+    lxc-*) CMD=(LXD_DIR="${dir[${client#*-}]}" lxc "$@") ;;
+    lodge-lodge) CMD=(LODGE_DIR="${dir[lodge]}" "$lodge_bin" "$@") ;;
+  esac
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+note "LXD $lxd_version and lodged on the same machine, $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r)"
+for side in "${sides[@]}"; do start_daemon "$side"; done
+# Whether LXD can idmap a container's rootfs here or shifts it on disk at
+# first start decides much of its launch figure.
+lxd_idmap=$(cl lxd info 2>>"$log" | awk '$1 == "idmapped_mounts:" || $1 == "shiftfs:" { printf "%s%s %s", n++ ? ", " : "", $1, $2 }' || true)
+sleep "$SETTLE"
+for side in "${sides[@]}"; do
+  rss_kib "${pid[$side]}" >"$results/rss-idle.$side"
+  # What the idle figure is made of: the binary and libraries mapped in
+  # (file) against what the daemon allocated (anon).
+  awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } /^RssShmem:/ { s = $2 }
+    END { printf "anon %.1f, file %.1f, shmem %.1f MiB", a / 1024, f / 1024, s / 1024 }' \
+    "/proc/${pid[$side]}/status" >"$results/rss-idle-split.$side"
+done
+
+# --- GET /1.0 ------------------------------------------------------------------
+note "GET /1.0: $GET_REPS requests per daemon over one kept-open connection"
+for side in "${sides[@]}"; do
+  "$api" "$(sock "$side")" get "$GET_REPS" /1.0 >"$results/get.$side" 2>>"$log" || die "$side: GET /1.0 failed"
+done
+
+# --- image import --------------------------------------------------------------
+# The lodge side of everything that needs the image runs only if lodged
+# takes it.
+note "importing the busybox image into each daemon"
+images=()
+for side in "${sides[@]}"; do
+  if "$bt" run 1 LXD_DIR="${dir[$side]}" lxc image import "$tmp/busybox.tar.gz" --alias bb \
+    >"$results/import.$side" 2>>"$log"; then
+    images+=("$side")
+  else
+    [ "$side" = lxd ] && die "LXD: image import failed (see the log)"
+    note "lodged: lxc image import failed: SKIPPING launch, exec and container memory on the lodge side"
+    rm -f "$results/import.$side"
+  fi
+done
+
+# --- launch, running containers' memory, exec ---------------------------------
+if [ ${#images[@]} -gt 0 ]; then
+  note "launch: $RUNNING busybox containers per daemon through the API (create, start), kept running"
+  for side in "${images[@]}"; do rss_kib "${pid[$side]}" >"$results/rss-before-launch.$side"; done
+  for i in $(seq 1 "$RUNNING"); do
+    order=("${images[@]}")
+    # Alternate which side goes first, so drift in the machine's load falls
+    # on both alike.
+    [ $((i % 2)) -eq 0 ] && [ ${#images[@]} -eq 2 ] && order=(lxd lodge)
+    for side in "${order[@]}"; do
+      name=${prefix}${side}-$i
+      launched[$side]+=" $name"
+      out=$("$api" "$(sock "$side")" launch "$name" bb 2>>"$log") || die "$side: cannot launch $name (see the log)"
+      read -r t_create t_start <<<"$out"
+      echo "$t_create" >>"$results/create.$side"
+      echo "$t_start" >>"$results/start.$side"
+      echo $((t_create + t_start)) >>"$results/launch.$side"
+    done
+  done
+
+  # Memory with all of them running: each container's monitor process (the
+  # parent of its init) and what the daemon grew by.
+  sleep "$SETTLE"
+  for side in "${images[@]}"; do
+    after=$(rss_kib "${pid[$side]}")
+    before=$(cat "$results/rss-before-launch.$side")
+    growth=$(((after - before) / RUNNING))
+    echo "$growth" >"$results/rss-growth.$side"
+    cl "$side" list -f csv -c np "$prefix$side-" >"$results/pids.$side" 2>>"$log" ||
+      die "$side: lxc list failed"
+    [ "$(wc -l <"$results/pids.$side")" -eq "$RUNNING" ] ||
+      die "$side: lxc list shows $(wc -l <"$results/pids.$side") of our $RUNNING containers"
+    while IFS=, read -r name init; do
+      [[ $init =~ ^[0-9]+$ ]] || die "$side: $name has no init pid ('$init'): not running?"
+      mon=$(ps -o ppid= -p "$init" | tr -d ' ')
+      cmd=$(tr '\0' ' ' <"/proc/$mon/cmdline")
+      if [ "$side" = lxd ]; then
+        [[ $cmd == "[lxc monitor]"* ]] || die "lxd: the parent $mon of $name's init is not LXC's monitor: $cmd"
+      else
+        [[ $cmd == *lodge* ]] || die "lodged: the parent $mon of $name's init is not lodge's monitor: $cmd"
+      fi
+      m=$(rss_kib "$mon")
+      echo "$m" >>"$results/rss-monitor.$side"
+      pss_kib "$mon" >>"$results/pss-monitor.$side"
+      echo $((m + growth)) >>"$results/rss-container.$side"
+    done <"$results/pids.$side"
+    echo "$cmd" >"$results/monitor-cmd.$side"
+  done
+
+  # exec round trips in the first container of each side: LXD's client
+  # against both daemons, our client against lodged, in alternating blocks.
+  clients=()
+  for client in lxc-lodge lodge-lodge lxc-lxd; do
+    side=${client#*-}
+    [[ " ${images[*]} " == *" $side "* ]] || continue
+    client_cmd "$client" exec "${prefix}${side}-1" -- true
+    # One untimed round trip first: it also tells whether this client and
+    # daemon can exec at all.
+    if "$bt" run 1 "${CMD[@]}" >/dev/null 2>>"$log"; then
+      clients+=("$client")
+    else
+      [ "$side" = lxd ] && die "lxc exec against LXD failed (see the log)"
+      note "$client: exec failed: SKIPPING its exec row (see the log)"
+    fi
+  done
+  note "exec: $EXEC_REPS round trips of '-- true' per client and daemon (${clients[*]})"
+  left=$EXEC_REPS
+  while [ "$left" -gt 0 ]; do
+    block=$((left < 10 ? left : 10))
+    for client in "${clients[@]}"; do
+      side=${client#*-}
+      client_cmd "$client" exec "${prefix}${side}-1" -- true
+      "$bt" run "$block" "${CMD[@]}" >>"$results/exec-$client" 2>>"$log" || die "$client: exec failed (see the log)"
+    done
+    left=$((left - block))
+  done
+
+  # The same launch through the command-line clients, as a user types it.
+  if [ "$CLI_LAUNCH_REPS" -gt 0 ]; then
+    note "launch: $CLI_LAUNCH_REPS per client and daemon through 'lxc launch' / 'lodge launch'"
+    cli_clients=()
+    for client in lxc-lodge lodge-lodge lxc-lxd; do
+      side=${client#*-}
+      [[ " ${images[*]} " == *" $side "* ]] && cli_clients+=("$client")
+    done
+    declare -A cli_failed
+    for i in $(seq 1 "$CLI_LAUNCH_REPS"); do
+      for client in "${cli_clients[@]}"; do
+        [ -z "${cli_failed[$client]:-}" ] || continue
+        side=${client#*-}
+        name=${prefix}${client}-$i
+        client_cmd "$client" launch bb "$name"
+        launched[$side]+=" $name"
+        if ! "$bt" run 1 "${CMD[@]}" >>"$results/cli-launch-$client" 2>>"$log"; then
+          [ "$side" = lxd ] && die "lxc launch against LXD failed (see the log)"
+          note "$client: launch failed: SKIPPING its row (see the log)"
+          rm -f "$results/cli-launch-$client"
+          cli_failed[$client]=1
+        fi
+      done
+    done
+  fi
+
+  # Gone before the instance list: those instances are to be stopped ones.
+  note "deleting the launched containers"
+  for side in "${images[@]}"; do
+    # shellcheck disable=SC2086 # a list of names
+    cl "$side" delete -f ${launched[$side]} >>"$log" 2>&1 || die "$side: cannot delete the launched containers"
+    launched[$side]=
+  done
+fi
+
+# --- 1000 instances ------------------------------------------------------------
+note "creating $INSTANCES empty instances per daemon (POST /1.0/instances + wait, one at a time)"
+for side in "${sides[@]}"; do
+  start_ns=$(date +%s%N)
+  "$api" "$(sock "$side")" create "${prefix}e-" 1 "$INSTANCES" >"$results/create-empty.$side" 2>>"$log" ||
+    die "$side: creating the empty instances failed (see the log)"
+  note "$side: $INSTANCES instances in $((($(date +%s%N) - start_ns) / 1000000)) ms"
+done
+note "GET /1.0/instances?recursion=1: $LIST_REPS requests per daemon"
+for side in "${sides[@]}"; do
+  "$api" "$(sock "$side")" get "$LIST_REPS" '/1.0/instances?recursion=1' >"$results/list.$side" 2>>"$log" ||
+    die "$side: the instance list failed"
+done
+sleep "$SETTLE"
+for side in "${sides[@]}"; do rss_kib "${pid[$side]}" >"$results/rss-instances.$side"; done
+note "stopping the daemons"
+for side in "${sides[@]}"; do stop_daemon "$side"; done
+"$bt" run 25 true >>"$results/spawn"
+
+# --- report ----------------------------------------------------------------
+# stats FILE SCALE: "median min max" of the numbers in FILE divided by SCALE.
+stats() {
+  sort -n "$1" | awk -v s="$2" '{ v[NR] = $1 / s }
+    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
+}
+
+# figure FILE SCALE: "median [min-max]", or the value alone for one reading;
+# "skipped" when there is no such file.
+figure() {
+  [ -s "$1" ] || { echo skipped; return; }
+  local m lo hi
+  read -r m lo hi < <(stats "$1" "$2")
+  if [ "$(wc -l <"$1")" -eq 1 ]; then printf '%.2f' "$m"; else printf '%.2f [%.2f-%.2f]' "$m" "$lo" "$hi"; fi
+}
+
+print_row() { printf '%-46s %-4s %-24s %-24s %-9s %-11s %-4s %s\n' "$@"; }
+
+# row LABEL LODGE_FILE LXD_FILE SCALE UNIT TARGET ISSUE_LXD
+# TARGET: lodge's median must be under it ("" for none).
+row() {
+  local label=$1 lf=$2 xf=$3 scale=$4 unit=$5 target=$6 ref=$7
+  local ratio=- met=- ttext=- lm xm _
+  if [ -s "$lf" ] && [ -s "$xf" ]; then
+    read -r lm _ < <(stats "$lf" "$scale")
+    read -r xm _ < <(stats "$xf" "$scale")
+    ratio=$(awk -v a="$lm" -v b="$xm" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+  fi
+  if [ -n "$target" ]; then
+    ttext="< $target $unit"
+    [ -s "$lf" ] && read -r lm _ < <(stats "$lf" "$scale") &&
+      met=$(awk -v a="$lm" -v t="$target" 'BEGIN { print (a < t ? "yes" : "NO") }')
+  fi
+  print_row "$label" "$unit" "$(figure "$lf" "$scale")" \
+    "$(figure "$xf" "$scale")" "$ratio" "$ttext" "$met" "$ref"
+}
+
+r=$results
+echo
+echo "lodged vs LXD $lxd_version, same machine, same run; median [min-max]; kernel $(uname -r), $(nproc) cpus, load $load_before at the start"
+echo "both daemons in a network namespace of their own, dir storage pool, no network device; busybox image imported into each"
+print_row metric unit lodge LXD lodge/LXD target met "issue's LXD"
+row "GET /1.0 (x$GET_REPS, one connection)" "$r/get.lodge" "$r/get.lxd" 1e6 ms "" "0.30 ms"
+row "GET /1.0/instances?recursion=1 ($INSTANCES defined)" "$r/list.lodge" "$r/list.lxd" 1e6 ms 10 "103 ms"
+row "create an empty instance (POST + wait)" "$r/create-empty.lodge" "$r/create-empty.lxd" 1e6 ms "" ""
+row "lxc image import busybox" "$r/import.lodge" "$r/import.lxd" 1e6 ms "" ""
+row "launch busybox via API: create + start" "$r/launch.lodge" "$r/launch.lxd" 1e6 ms 50 "174 ms (btrfs)"
+row "  create from image (POST + wait)" "$r/create.lodge" "$r/create.lxd" 1e6 ms "" ""
+row "  start (PUT state + wait)" "$r/start.lodge" "$r/start.lxd" 1e6 ms "" ""
+row "lxc launch busybox (client round trip)" "$r/cli-launch-lxc-lodge" "$r/cli-launch-lxc-lxd" 1e6 ms "" ""
+row "lodge launch busybox (vs lxc launch on LXD)" "$r/cli-launch-lodge-lodge" "$r/cli-launch-lxc-lxd" 1e6 ms "" ""
+row "lxc exec NAME -- true" "$r/exec-lxc-lodge" "$r/exec-lxc-lxd" 1e6 ms "" "38 ms"
+row "lodge exec NAME -- true (vs lxc exec on LXD)" "$r/exec-lodge-lodge" "$r/exec-lxc-lxd" 1e6 ms 8 "38 ms"
+row "daemon RSS idle" "$r/rss-idle.lodge" "$r/rss-idle.lxd" 1024 MiB 15 "55 MB"
+row "daemon RSS with $INSTANCES instances" "$r/rss-instances.lodge" "$r/rss-instances.lxd" 1024 MiB 60 "349 MB"
+row "RSS per running container (monitor+growth)" "$r/rss-container.lodge" "$r/rss-container.lxd" 1024 MiB 1 "15 MB"
+row "  monitor process RSS" "$r/rss-monitor.lodge" "$r/rss-monitor.lxd" 1024 MiB "" ""
+row "  monitor process PSS" "$r/pss-monitor.lodge" "$r/pss-monitor.lxd" 1024 MiB "" ""
+row "  daemon RSS growth per running container" "$r/rss-growth.lodge" "$r/rss-growth.lxd" 1024 MiB "" ""
+echo
+read -r sm smin smax <<<"$(stats "$results/spawn" 1e6)"
+printf 'client rows: one posix_spawn+wait of the client, timed in C (bench-time.c); spawning a no-op (true) costs %.2f ms [%.2f-%.2f] here, inside every such figure. API rows: timed inside one process over the unix socket (bench-api.c).\n' "$sm" "$smin" "$smax"
+echo "LXD's kernel features here: $lxd_idmap"
+echo "memory: VmRSS (and Pss) from /proc; per running container = its monitor process + the daemon's RSS growth from launching $RUNNING, divided by $RUNNING."
+for side in "${sides[@]}"; do
+  echo "daemon RSS idle ($side): $(cat "$results/rss-idle-split.$side")"
+done
+for side in "${sides[@]}"; do
+  [ -s "$results/monitor-cmd.$side" ] && echo "monitor process ($side): $(awk '{ print $1, $2 }' "$results/monitor-cmd.$side")"
+done
+[ $lodge_ok = yes ] || echo "lodge rows SKIPPED: no working lodged under $LODGE_BUILD"
