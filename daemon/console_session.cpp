@@ -3,6 +3,7 @@
 #include "daemon/console_session.hpp"
 
 #include "common/error.hpp"
+#include "daemon/relay_session.hpp"
 #include "runtime/monitor_client.hpp"
 
 #include <poll.h>
@@ -22,49 +23,16 @@ namespace {
 
 constexpr std::chrono::seconds connect_timeout{10};
 
-class ConsoleSession : public OperationChannel, public std::enable_shared_from_this<ConsoleSession> {
+class ConsoleSession : public RelaySession<ConsoleSession> {
+    friend class RelaySession<ConsoleSession>;
+
 public:
     ConsoleSession(OperationSockets& sockets, std::shared_ptr<DetachedOperation> op,
                    std::map<std::string, std::string> fds, std::string run_dir, std::string runtime_name)
-        : sockets_(sockets), op_(std::move(op)), secrets_(std::move(fds)), run_dir_(std::move(run_dir)),
-          runtime_name_(std::move(runtime_name)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-        if (!wake_) throw SystemError("eventfd", errno);
-    }
-
-    void begin() {
-        sockets_.add(op_->id(), shared_from_this());
-        std::thread([self = shared_from_this()] { self->run(); }).detach();
-    }
-
-    WebSocketUpgrade connect(const std::string& secret) override {
-        std::lock_guard lock(mutex_);
-        for (auto& [name, s] : secrets_) {
-            if (s != secret || used_.count(name)) continue;
-            used_[name] = true;
-            std::weak_ptr<ConsoleSession> weak = weak_from_this();
-            return WebSocketUpgrade{[weak, name = name](std::shared_ptr<WebSocket> ws) {
-                if (auto self = weak.lock())
-                    self->attach(name, std::move(ws));
-                else
-                    ws->close();
-            }};
-        }
-        throw Error(403, "Invalid websocket secret for this operation");
-    }
-
-    void shutdown() override {
-        stop_ = true;
-        wakeup();
-        std::unique_lock lock(mutex_);
-        done_cv_.wait(lock, [this] { return done_; });
-    }
+        : RelaySession(sockets, std::move(op), std::move(fds)), run_dir_(std::move(run_dir)),
+          runtime_name_(std::move(runtime_name)) {}
 
 private:
-    void wakeup() {
-        uint64_t one = 1;
-        (void)!::write(wake_.get(), &one, sizeof one);
-    }
-
     void attach(const std::string& name, std::shared_ptr<WebSocket> ws) {
         std::weak_ptr<ConsoleSession> weak = weak_from_this();
         if (name == "0") {
@@ -166,27 +134,12 @@ private:
         }
         for (auto& [name, s] : ws) s->close();
         op_->end(stop_ ? "lodged is shutting down" : err);
-        sockets_.remove(op_->id());
-        {
-            std::lock_guard lock(mutex_);
-            done_ = true;
-        }
-        done_cv_.notify_all();
+        mark_done();
     }
 
-    OperationSockets& sockets_;
-    std::shared_ptr<DetachedOperation> op_;
-    std::map<std::string, std::string> secrets_;
     std::string run_dir_, runtime_name_;
-    UniqueFd wake_;
-    std::mutex mutex_;
-    std::map<std::string, bool> used_;
     std::map<std::string, std::shared_ptr<WebSocket>> open_;
     std::string input_;
-    bool finished_ = false;
-    bool done_ = false;
-    std::condition_variable done_cv_;
-    std::atomic<bool> stop_{false};
     std::atomic<bool> detached_{false};
 };
 

@@ -4,6 +4,7 @@
 #include "daemon/exec_session.hpp"
 
 #include "common/error.hpp"
+#include "daemon/relay_session.hpp"
 #include "runtime/exec.hpp"
 
 #include <fcntl.h>
@@ -47,50 +48,18 @@ Pipe make_pipe() {
     return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-class ExecSession : public OperationChannel, public std::enable_shared_from_this<ExecSession> {
+class ExecSession : public RelaySession<ExecSession> {
+    friend class RelaySession<ExecSession>;
+
 public:
     ExecSession(OperationSockets& sockets, std::shared_ptr<DetachedOperation> op, std::map<std::string, std::string> fds,
                 nlohmann::json metadata, ExecTarget target)
-        : sockets_(sockets), op_(std::move(op)), secrets_(std::move(fds)), metadata_(std::move(metadata)),
-          target_(std::move(target)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-        if (!wake_) throw SystemError("eventfd", errno);
+        : RelaySession(sockets, std::move(op), std::move(fds)), metadata_(std::move(metadata)),
+          target_(std::move(target)) {
         needed_ = target_.request.pty ? 1 : 3; // the data fds; control is optional (pylxd never opens it)
     }
 
-    void begin() {
-        sockets_.add(op_->id(), shared_from_this());
-        std::thread([self = shared_from_this()] { self->run(); }).detach();
-    }
-
-    WebSocketUpgrade connect(const std::string& secret) override {
-        std::lock_guard lock(mutex_);
-        for (auto& [name, s] : secrets_) {
-            if (s != secret || used_.count(name)) continue;
-            used_.insert({name, true});
-            std::weak_ptr<ExecSession> weak = weak_from_this();
-            return WebSocketUpgrade{[weak, name = name](std::shared_ptr<WebSocket> ws) {
-                if (auto self = weak.lock())
-                    self->attach(name, std::move(ws));
-                else
-                    ws->close();
-            }};
-        }
-        throw Error(403, "Invalid websocket secret for this operation");
-    }
-
-    void shutdown() override {
-        stop_ = true;
-        wakeup();
-        std::unique_lock lock(mutex_);
-        done_cv_.wait(lock, [this] { return done_; });
-    }
-
 private:
-    void wakeup() {
-        uint64_t one = 1;
-        (void)!::write(wake_.get(), &one, sizeof one);
-    }
-
     void attach(const std::string& name, std::shared_ptr<WebSocket> ws) {
         std::weak_ptr<ExecSession> weak = weak_from_this();
         if (name == "0") {
@@ -351,33 +320,18 @@ private:
             op_->set_metadata(metadata_);
         }
         op_->end(err);
-        sockets_.remove(op_->id());
-        {
-            std::lock_guard lock(mutex_);
-            done_ = true;
-        }
-        done_cv_.notify_all();
+        mark_done();
     }
 
-    OperationSockets& sockets_;
-    std::shared_ptr<DetachedOperation> op_;
-    std::map<std::string, std::string> secrets_; // fd name -> secret
     nlohmann::json metadata_;
     ExecTarget target_;
-    UniqueFd wake_; // eventfd: a client connected, input, control, stop
     int needed_;
 
-    std::mutex mutex_;
-    std::map<std::string, bool> used_;
     std::map<std::string, std::shared_ptr<WebSocket>> sockets_open_;
     int connected_ = 0;
     std::string stdin_buf_;
     bool stdin_eof_ = false;
     std::vector<ExecControl> controls_;
-    bool finished_ = false;
-    bool done_ = false;
-    std::condition_variable done_cv_;
-    std::atomic<bool> stop_{false};
     std::atomic<bool> hung_up_{false}; // websocket 0 closed
 };
 

@@ -32,10 +32,7 @@ protected:
     }
 
     void TearDown() override {
-        std::error_code ec;
-        for (const auto& c : fs::directory_iterator(state_.path() + "/run", ec))
-            run({bin("lodge-runtime"), "--run-dir", state_.path() + "/run", "stop", c.path().filename().string(),
-                 "--force"});
+        stop_all_containers(state_.path());
         if (lodged_) lodged_->stop();
     }
 

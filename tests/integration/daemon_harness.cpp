@@ -293,6 +293,12 @@ int Background::wait_exit(double timeout_s) {
     return status_;
 }
 
+void stop_all_containers(const std::string& state_dir) {
+    std::error_code ec;
+    for (const auto& c : fs::directory_iterator(state_dir + "/run", ec))
+        run({bin("lodge-runtime"), "--run-dir", state_dir + "/run", "stop", c.path().filename().string(), "--force"});
+}
+
 std::string lxc_binary() {
     for (const char* p : {"/usr/bin/lxc", "/usr/local/bin/lxc"})
         if (::access(p, X_OK) == 0) return p;

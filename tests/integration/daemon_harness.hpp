@@ -114,6 +114,10 @@ private:
     std::string output_;
 };
 
+// Force-stops every container lodged on state_dir has in its run
+// directory: what a test that failed halfway leaves running.
+void stop_all_containers(const std::string& state_dir);
+
 // The path of LXD's `lxc` client (Debian's lxd-client), or "" when it is
 // not installed.
 std::string lxc_binary();

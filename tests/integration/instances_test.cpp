@@ -32,11 +32,9 @@ protected:
     void TearDown() override {
         // Containers outlive lodged by design; a test that failed halfway
         // must not leave them to the next one.
-        std::error_code ec;
-        for (const auto& c : fs::directory_iterator(state_.path() + "/run", ec))
-            run({bin("lodge-runtime"), "--run-dir", state_.path() + "/run", "stop", c.path().filename().string(),
-                 "--force"});
+        stop_all_containers(state_.path());
         if (lodged_) lodged_->stop();
+        std::error_code ec;
         for (const auto& c : fs::directory_iterator(state_.path() + "/run", ec))
             EXPECT_TRUE(wait_until([&] { return leftovers(c.path().filename().string(), "").empty(); }, 5))
                 << c.path();

@@ -55,10 +55,7 @@ protected:
 
     void TearDown() override {
         // Whatever a failed test left running.
-        std::error_code ec;
-        for (const auto& c : std::filesystem::directory_iterator(state_.path() + "/run", ec))
-            run({bin("lodge-runtime"), "--run-dir", state_.path() + "/run", "stop", c.path().filename().string(),
-                 "--force"});
+        stop_all_containers(state_.path());
     }
 
     void SetUp() override {
