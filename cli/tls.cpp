@@ -101,16 +101,7 @@ std::size_t TlsConnection::write(const char* buf, std::size_t size) {
 
 std::string TlsConnection::peer_certificate() const {
     X509* cert = SSL_get1_peer_certificate(impl_->ssl);
-    if (!cert) return "";
-    std::string out;
-    if (BIO* bio = BIO_new(BIO_s_mem())) {
-        if (PEM_write_bio_X509(bio, cert)) {
-            char* data = nullptr;
-            long n = BIO_get_mem_data(bio, &data);
-            out.assign(data, static_cast<std::size_t>(n));
-        }
-        BIO_free(bio);
-    }
+    std::string out = x509_to_pem(cert);
     X509_free(cert);
     return out;
 }

@@ -209,4 +209,18 @@ std::string random_hex(std::size_t n) {
     return out;
 }
 
+std::string x509_to_pem(X509* cert) {
+    if (!cert) return "";
+    std::string out;
+    if (BIO* bio = BIO_new(BIO_s_mem())) {
+        if (PEM_write_bio_X509(bio, cert)) {
+            char* data = nullptr;
+            long n = BIO_get_mem_data(bio, &data);
+            out.assign(data, static_cast<std::size_t>(n));
+        }
+        BIO_free(bio);
+    }
+    return out;
+}
+
 } // namespace lodge

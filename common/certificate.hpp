@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+struct x509_st; // OpenSSL's X509
+
 namespace lodge {
 
 enum class CertificateRole { Server, Client };
@@ -40,5 +42,8 @@ std::string base64_decode(const std::string& text);
 
 // n random bytes as lower-case hex, from the OpenSSL CSPRNG.
 std::string random_hex(std::size_t n);
+
+// A certificate OpenSSL holds (a TLS peer's), as PEM; "" for null.
+std::string x509_to_pem(::x509_st* cert);
 
 } // namespace lodge

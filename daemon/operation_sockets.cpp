@@ -1,6 +1,8 @@
 // The registry of operations that take websockets.
 #include "daemon/operation_sockets.hpp"
 
+#include "common/certificate.hpp"
+
 #include "common/error.hpp"
 
 #include <sys/random.h>
@@ -43,24 +45,6 @@ WebSocketUpgrade OperationSockets::connect(const std::string& operation_id, cons
     return channel->connect(secret);
 }
 
-std::string random_secret() {
-    unsigned char bytes[32];
-    std::size_t got = 0;
-    while (got < sizeof bytes) {
-        ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw SystemError("getrandom", errno);
-        }
-        got += static_cast<std::size_t>(n);
-    }
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
-}
+std::string random_secret() { return random_hex(32); }
 
 } // namespace lodge::daemon

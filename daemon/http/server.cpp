@@ -91,16 +91,7 @@ struct Peer {
 // The client certificate of a finished TLS handshake, as PEM.
 std::string peer_certificate_pem(TlsStream& stream) {
     X509* cert = SSL_get1_peer_certificate(stream.native_handle());
-    if (!cert) return "";
-    std::string out;
-    if (BIO* bio = BIO_new(BIO_s_mem())) {
-        if (PEM_write_bio_X509(bio, cert)) {
-            char* data = nullptr;
-            long n = BIO_get_mem_data(bio, &data);
-            out.assign(data, static_cast<std::size_t>(n));
-        }
-        BIO_free(bio);
-    }
+    std::string out = x509_to_pem(cert);
     X509_free(cert);
     return out;
 }

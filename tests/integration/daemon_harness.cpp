@@ -299,6 +299,14 @@ void stop_all_containers(const std::string& state_dir) {
         run({bin("lodge-runtime"), "--run-dir", state_dir + "/run", "stop", c.path().filename().string(), "--force"});
 }
 
+std::size_t Lodged::event_subscriptions() const {
+    const auto text = log();
+    std::size_t n = 0;
+    for (auto at = text.find(" subscribed\n"); at != std::string::npos; at = text.find(" subscribed\n", at + 1))
+        if (text.rfind("events: listener ", at) != std::string::npos) ++n;
+    return n;
+}
+
 std::string lxc_binary() {
     for (const char* p : {"/usr/bin/lxc", "/usr/local/bin/lxc"})
         if (::access(p, X_OK) == 0) return p;

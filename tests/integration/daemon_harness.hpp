@@ -76,6 +76,9 @@ public:
     const std::string& state_dir() const { return state_dir_; }
     std::string socket() const { return state_dir_ + "/unix.socket"; }
     std::string log() const; // its stderr so far
+    // How many /1.0/events listeners have subscribed so far (from the
+    // debug log): a test starting a monitor waits for this to grow.
+    std::size_t event_subscriptions() const;
 
     HttpReply request(const std::string& method, const std::string& target, const std::string& body = "") const {
         return unix_http(socket(), method, target, body);

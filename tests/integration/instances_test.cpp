@@ -192,7 +192,7 @@ TEST_F(Instances, SurviveSigkillOfLodged) {
 TEST_F(Instances, LodgeCliSpeaksForTheSameDaemon) {
     Background monitor({"/usr/bin/env", "LODGE_DIR=" + state_.path(), "HOME=" + home_.path(), bin("lodge"),
                         "monitor", "--type", "lifecycle"});
-    ASSERT_TRUE(wait_until([&] { return lodged_->log().find("GET /1.0/events") != std::string::npos; }, 10));
+    ASSERT_TRUE(wait_until([&] { return lodged_->event_subscriptions() > 0; }, 10));
     auto r = lodge({"init", "--empty", "inst-c"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "Creating inst-c\n");

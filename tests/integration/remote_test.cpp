@@ -158,10 +158,11 @@ TEST_F(Remote, LxcAddsTheServerWithATokenAndManagesItOverTls) {
     EXPECT_EQ(profiles.status, 0) << profiles.err;
     EXPECT_NE(profiles.out.find("default"), std::string::npos) << profiles.out;
     // Events come over a WebSocket on the TLS connection.
+    // Earlier commands had their own event listeners: wait for one more.
+    const auto before = lodged_->event_subscriptions();
     Background monitor({"env", "-u", "LXD_DIR", "HOME=" + workstation_.path(), lxc_binary(), "monitor", "srv:",
                         "--type", "lifecycle"});
-    ASSERT_TRUE(wait_until([&] { return lodged_->log().find("GET /1.0/events") != std::string::npos; }, 10))
-        << lodged_->log();
+    ASSERT_TRUE(wait_until([&] { return lodged_->event_subscriptions() > before; }, 10)) << lodged_->log();
     auto set = ws_lxc(workstation_.path(), {"config", "set", "srv:", "user.from", "workstation"});
     EXPECT_TRUE(monitor.wait_for_output("action: config-updated", 10)) << monitor.output();
     EXPECT_EQ(set.status, 0) << set.err;
