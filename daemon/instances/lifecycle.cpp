@@ -128,16 +128,19 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
     });
 
     reserve(instance.name);
-    Reverter unreserve; unreserve.add([this, name = instance.name] { release(name); });
+    Reverter unreserve;
+    unreserve.add([this, name = instance.name] { release(name); });
     auto response = run_operation(daemon_, "Creating instance", instance.name, true,
                                   [this, project_id, request, image, root_pool](OperationContext&) mutable {
         auto& instance = request.instance;
-        Reverter done; done.add([this, name = instance.name] { release(name); });
+        Reverter done;
+        done.add([this, name = instance.name] { release(name); });
         const auto dir = root_pool + "/containers/" + instance.name;
         make_dir(root_pool + "/containers", 0711);
         if (::mkdir(dir.c_str(), 0711) != 0)
             throw Error(errno == EEXIST ? 409 : 500, "Instance directory " + dir + " already exists");
-        Reverter undo; undo.add([dir] {
+        Reverter undo;
+        undo.add([dir] {
             std::error_code ec;
             fs::remove_all(dir, ec);
         });
@@ -269,15 +272,18 @@ api::Response Instances::rename(std::int64_t project_id, const std::string& name
         if (db::instance_id(db, project_id, new_name)) throw Error(409, "Name \"" + new_name + "\" already in use");
     });
     reserve(new_name);
-    Reverter unreserve; unreserve.add([this, new_name] { release(new_name); });
+    Reverter unreserve;
+    unreserve.add([this, new_name] { release(new_name); });
     auto response = run_operation(daemon_, "Renaming instance", name, false,
                                   [this, where, new_name](OperationContext&) {
-        Reverter done; done.add([this, new_name] { release(new_name); });
+        Reverter done;
+        done.add([this, new_name] { release(new_name); });
         auto lock = lock_for(where.name);
         std::lock_guard guard(*lock);
         const auto new_dir = fs::path(where.dir).parent_path() / new_name;
         fs::rename(where.dir, new_dir);
-        Reverter undo; undo.add([&] { fs::rename(new_dir, where.dir); });
+        Reverter undo;
+        undo.add([&] { fs::rename(new_dir, where.dir); });
         daemon_.with_db([&](db::Database& db) { db::rename_instance(db, where.id, new_name); });
         undo.success();
         forget(where.runtime_name);
