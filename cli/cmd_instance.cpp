@@ -188,11 +188,10 @@ int show_instance_info(Context& ctx, const std::string& arg, bool show_log) {
         out << "    Memory (peak): " << human_bytes(mem.value("usage_peak", 0.0)) << "\n";
     }
     if (show_log) {
-        out << "\nLog:\n\n";
-        try {
-            out << connect_remote(ctx.config, t.remote).get(instance_path(t.name) + "/console").dump() << "\n";
-        } catch (const Error&) {
-        }
+        // The monitor's log, which lodged serves as LXD serves liblxc's.
+        auto log = connect_remote(ctx.config, t.remote).raw("GET", instance_path(t.name) + "/logs/lxc.log");
+        if (log.status >= 400) throw Error("Log file \"lxc.log\" not found");
+        out << "\nLog:\n\n" << log.body << "\n";
     }
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "daemon/api/exec_request.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
+#include "runtime/monitor_client.hpp"
 #include "daemon/exec_session.hpp"
 #include "runtime/exec.hpp"
 
@@ -164,14 +165,26 @@ api::Response post_exec(Daemon& daemon, const Request& request) {
 }
 
 // Only files lodged wrote there (exec_*.stdout/stderr): a name is one path
-// segment and is opened without following symlinks.
+// segment and is opened without following symlinks. lxc.log, which
+// `lxc info --show-log` asks for, is the container's monitor log (what
+// liblxc's log is to LXD).
 HttpResponse get_log(Daemon& daemon, const Request& request) {
     const auto& file = request.param("file");
-    if (file.find('/') != std::string::npos || file == "." || file == ".." || file.rfind("exec_", 0) != 0)
+    const bool monitor_log = file == "lxc.log";
+    if (!monitor_log &&
+        (file.find('/') != std::string::npos || file == "." || file == ".." || file.rfind("exec_", 0) != 0))
         throw Error(404, "Log file \"" + file + "\" not found");
     auto project = daemon.with_db([&](db::Database& db) { return request_project_id(db, request); });
     auto loc = daemon.instances().locate(project, request.param("name"));
-    UniqueFd fd(::open((logs_dir(daemon, loc) + "/" + file).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    const auto path = monitor_log ? runtime::container_run_dir(daemon.instances().run_dir(), loc.runtime_name) +
+                                        "/monitor.log"
+                                  : logs_dir(daemon, loc) + "/" + file;
+    if (monitor_log && ::access(path.c_str(), F_OK) != 0) {
+        HttpResponse empty; // never started: nothing logged yet
+        empty.content_type = "application/octet-stream";
+        return empty;
+    }
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) throw Error(404, "Log file \"" + file + "\" not found");
     HttpResponse r;
     r.content_type = "application/octet-stream";

@@ -245,6 +245,10 @@ TEST_F(Instances, LaunchFromTheImageThroughLxc) {
     EXPECT_EQ(list[0]["status"], "Running");
     EXPECT_EQ(list[0]["config"]["image.os"], "busybox");
     EXPECT_GT(list[0]["state"]["pid"].get<int>(), 0);
+    // lxc info, with the monitor's log as the instance's lxc.log.
+    r = lxc({"info", "--show-log", "inst-img"});
+    EXPECT_NE(r.out.find("Name: inst-img\nStatus: RUNNING\n"), std::string::npos) << r.out << r.err;
+    EXPECT_NE(r.out.find("\nLog:\n\nlodge-monitor inst-img: "), std::string::npos) << r.out;
     // The image records its use.
     auto image = lodged_->request("GET", "/1.0/images/" + std::string(list[0]["config"]["volatile.base_image"]));
     EXPECT_NE(image.json()["metadata"]["last_used_at"], "0001-01-01T00:00:00Z");
