@@ -133,20 +133,11 @@ std::pair<api::Operation, std::shared_ptr<DetachedOperation>> Operations::start_
 }
 
 api::Operation Operations::start_pending(OperationSpec spec) {
-    auto entry = std::make_shared<Entry>();
-    auto& op = entry->op;
-    op.id = random_uuid();
-    op.operation_class = std::move(spec.operation_class);
-    op.description = std::move(spec.description);
-    op.created_at = op.updated_at = api::now();
-    op.status_code = api::StatusCode::Running;
-    op.resources = std::move(spec.resources);
-    op.metadata = std::move(spec.metadata);
-    op.may_cancel = true;
-    entry->pending = true;
+    spec.may_cancel = true; // deleting a pending operation is how it is revoked
     std::lock_guard lock(mutex_);
-    if (!accepting_) throw Error(503, "lodged is shutting down");
-    prune_locked();
+    auto entry = create_locked(spec);
+    entry->pending = true;
+    const auto& op = entry->op;
     entries_[op.id] = entry;
     changed(op);
     return op;
