@@ -7,6 +7,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$here/common.sh"
 repo=$(cd "$here/../.." && pwd)
 
 GET_REPS=${BENCH_GET_REPS:-1000}             # GET /1.0 over one connection, per side
@@ -103,21 +105,11 @@ stop_daemon() {
   pid[$side]=
 }
 
-# rmdir a cgroup directory and its children, depth first (never a file).
-remove_cgroup_tree() {
-  [ -d "$1" ] && find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
-  [ ! -d "$1" ] || note "could not remove cgroup $1"
-}
-
 cleanup() {
   local rc=$? side d
   set +e
   trap - INT TERM HUP
-  [ $rc -gt 128 ] && note "interrupted; removing its containers, daemons and files"
-  if [ $rc -ne 0 ] && [ $rc -le 128 ] && [ -s "$log" ]; then
-    echo "--- last lines of the log ---" >&2
-    tail -n 25 "$log" >&2
-  fi
+  report_end "$rc" "containers, daemons and files"
   for side in lodge lxd; do stop_daemon "$side"; done
   if [ -n "$KEEP" ]; then
     mkdir -p "$KEEP" && cp -r "$results/." "$KEEP/" && cp "$log" "$KEEP/log" && note "raw figures kept in $KEEP"

@@ -7,6 +7,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$here/common.sh"
 repo=$(cd "$here/../.." && pwd)
 # shellcheck source=tests/bench/lxc-config.sh
 . "$here/lxc-config.sh"
@@ -60,21 +62,11 @@ lodge_names=()
 pivot_existed=no
 compgen -G "/sys/fs/cgroup/*/lxc.pivot" >/dev/null && pivot_existed=yes
 
-# rmdir a cgroup directory and its children, depth first (never a file).
-remove_cgroup_tree() {
-  [ -d "$1" ] && find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
-  [ ! -d "$1" ] || note "could not remove cgroup $1"
-}
-
 cleanup() {
   local rc=$? name d
   set +e
   trap - INT TERM HUP
-  [ $rc -gt 128 ] && note "interrupted; removing its containers and files"
-  if [ $rc -ne 0 ] && [ $rc -le 128 ] && [ -s "$log" ]; then
-    echo "--- last lines of the log ---" >&2
-    tail -n 25 "$log" >&2
-  fi
+  report_end "$rc" "containers and files"
   for name in "${lxc_names[@]}"; do
     lxc-stop -k -n "$name" -P "$lxcpath" >/dev/null 2>&1
     # Not lxc-destroy: it would delete the rootfs the config points at.
