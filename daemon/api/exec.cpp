@@ -82,10 +82,6 @@ runtime::ExecRequest exec_request(const ExecPost& p) {
 
 namespace {
 
-std::string logs_dir(Daemon& daemon, const InstanceLocation& where) {
-    return daemon.state_dir() + "/logs/" + (where.project == "default" ? "" : where.project + "_") + where.name;
-}
-
 void ensure_dir(const std::string& path) {
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) throw SystemError("mkdir " + path, errno);
 }
@@ -137,7 +133,7 @@ api::Response post_exec(Daemon& daemon, const Request& request) {
         nlohmann::json metadata = nlohmann::json::object();
         if (post.record_output) {
             ensure_dir(daemon.state_dir() + "/logs");
-            const auto dir = logs_dir(daemon, loc);
+            const auto dir = loc.logs;
             ensure_dir(dir);
             const auto base = "exec_" + ctx.id();
             out.reset(::open((dir + "/" + base + ".stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -178,7 +174,7 @@ HttpResponse get_log(Daemon& daemon, const Request& request) {
     auto loc = daemon.instances().locate(project, request.param("name"));
     const auto path = monitor_log ? runtime::container_run_dir(daemon.instances().run_dir(), loc.runtime_name) +
                                         "/monitor.log"
-                                  : logs_dir(daemon, loc) + "/" + file;
+                                  : loc.logs + "/" + file;
     if (monitor_log && ::access(path.c_str(), F_OK) != 0) {
         HttpResponse empty; // never started: nothing logged yet
         empty.content_type = "application/octet-stream";

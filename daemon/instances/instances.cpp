@@ -16,6 +16,10 @@ namespace lodge::daemon {
 
 Instances::Instances(Daemon& daemon) : daemon_(daemon), run_dir_(daemon.state_dir() + "/run") {}
 
+std::string Instances::logs_dir(const std::string& project, const std::string& name) const {
+    return daemon_.state_dir() + "/logs/" + (project == "default" ? "" : project + "_") + name;
+}
+
 InstanceLocation Instances::locate(std::int64_t project_id, const std::string& name) {
     return daemon_.with_db([&](db::Database& db) {
         auto instance = db::get_instance(db, project_id, name);
@@ -32,6 +36,7 @@ InstanceLocation Instances::locate(std::int64_t project_id, const std::string& n
         if (!pool) throw Error(500, "Instance " + name + ": its storage pool \"" + pool_name + "\" is missing");
         where.dir = pool->config["source"] + "/containers/" + name;
         where.rootfs = where.dir + "/rootfs";
+        where.logs = logs_dir(where.project, name);
         return where;
     });
 }

@@ -52,6 +52,7 @@ struct InstanceLocation {
     std::string runtime_name; // the runtime's container name (the API name in the default project)
     std::string dir;          // <pool source>/containers/<name>
     std::string rootfs;       // dir + "/rootfs"
+    std::string logs;         // <state dir>/logs/<name>: exec's recorded output
 };
 
 class Instances {
@@ -61,6 +62,9 @@ public:
     // Where the runtime keeps running containers: <state dir>/run, so that
     // daemons on different state directories never see each other's.
     const std::string& run_dir() const { return run_dir_; }
+
+    // Where exec's recorded output of an instance goes.
+    std::string logs_dir(const std::string& project, const std::string& name) const;
 
     // Error(404) "Instance not found" when the project has no such instance.
     InstanceLocation locate(std::int64_t project_id, const std::string& name);

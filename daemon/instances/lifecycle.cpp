@@ -259,7 +259,7 @@ api::Response Instances::remove(std::int64_t project_id, const std::string& name
         std::error_code ec;
         fs::remove_all(where.dir, ec);
         if (ec) spdlog::warn("instance {}: removing {}: {}", where.name, where.dir, ec.message());
-        fs::remove_all(daemon_.state_dir() + "/logs/" + where.name, ec); // exec's recorded output
+        fs::remove_all(where.logs, ec); // exec's recorded output
         daemon_.events().lifecycle("instance-deleted", instance_url(where.name));
     });
 }
@@ -289,8 +289,7 @@ api::Response Instances::rename(std::int64_t project_id, const std::string& name
         forget(where.runtime_name);
         write_guest_hostname((new_dir / "rootfs").string(), new_name);
         std::error_code ec;
-        const auto logs = daemon_.state_dir() + "/logs/";
-        if (fs::exists(logs + where.name, ec)) fs::rename(logs + where.name, logs + new_name, ec);
+        if (fs::exists(where.logs, ec)) fs::rename(where.logs, logs_dir(where.project, new_name), ec);
         daemon_.events().lifecycle("instance-renamed", instance_url(new_name),
                                    {{"old_name", where.name}});
     });
