@@ -17,3 +17,18 @@ report_end() {
   fi
   return 0
 }
+
+# Unmounts whatever is still mounted under the scratch directory, then
+# removes it (never crossing into another filesystem).
+remove_scratch() {
+  findmnt -rn -o TARGET | grep -F "$1/" | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf --one-file-system "$1"
+}
+
+# cleanup (the script's own) runs on every exit; signals exit with 128+N.
+set_cleanup_traps() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+}

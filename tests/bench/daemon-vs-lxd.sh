@@ -122,14 +122,10 @@ cleanup() {
   if [ $pivot_existed = no ]; then
     for d in /sys/fs/cgroup/*/lxc.pivot; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
   fi
-  findmnt -rn -o TARGET | grep -F "$tmp/" | sort -r | while read -r m; do umount -l "$m"; done
-  rm -rf --one-file-system "$tmp"
+  remove_scratch "$tmp"
   exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+set_cleanup_traps
 
 cc -O2 -o "$tmp/bench-time" "$here/bench-time.c" 2>>"$log" || die "cannot compile bench-time.c"
 cc -O2 -o "$tmp/bench-api" "$here/bench-api.c" 2>>"$log" || die "cannot compile bench-api.c"

@@ -87,14 +87,10 @@ cleanup() {
       [ -d "$d" ] && note "lodge left its cgroup $d behind; removing it" && remove_cgroup_tree "$d"
     done
   done
-  findmnt -rn -o TARGET | grep -F "$tmp/" | sort -r | while read -r m; do umount -l "$m"; done
-  rm -rf --one-file-system "$tmp"
+  remove_scratch "$tmp"
   exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+set_cleanup_traps
 
 cc -O2 -o "$tmp/bench-time" "$here/bench-time.c" 2>>"$log" || die "cannot compile bench-time.c"
 bt=$tmp/bench-time
