@@ -1,8 +1,7 @@
 // The other clients LXD users automate with, unchanged against lodged:
 // pylxd (Debian's python3-pylxd) and Ansible (the lxd_container module and
 // the lxd connection plugin). Each runs a session script from clients/.
-#include "tests/integration/daemon_harness.hpp"
-#include "tests/integration/harness.hpp"
+#include "tests/integration/lxc_session.hpp"
 
 #include "common/file.hpp"
 
@@ -20,27 +19,9 @@ using lodge::read_file_if_exists;
 
 const std::string clients_dir = std::string(LODGE_SOURCE_DIR) + "/tests/integration/clients";
 
-class Clients : public ::testing::Test {
+class Clients : public LxcSession {
 protected:
-    TempDir state_{"lodge-clients"};
-    TempDir home_{"lodge-clients-home"};
-    std::unique_ptr<Lodged> lodged_;
-
-    void SetUp() override {
-        if (lxc_binary().empty()) GTEST_SKIP() << "lxd-client is not installed";
-        lodged_ = std::make_unique<Lodged>(state_.path());
-    }
-
-    void TearDown() override {
-        stop_all_containers(state_.path());
-        if (lodged_) lodged_->stop();
-    }
-
-    void import(const std::string& tarball, const std::string& alias) {
-        auto r = run({"/usr/bin/env", "LXD_DIR=" + state_.path(), "HOME=" + home_.path(), lxc_binary(), "image",
-                      "import", tarball, "--alias", alias});
-        ASSERT_EQ(r.status, 0) << r.err;
-    }
+    Clients() : LxcSession("lodge-clients") {}
 
     std::string instances() { return lodged_->request("GET", "/1.0/instances").body; }
 };

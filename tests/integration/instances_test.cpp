@@ -2,8 +2,7 @@
 // `lxc` client (LXD_DIR at lodged's state directory) and `lodge`, on real
 // containers. Each test's daemon has its own state directory; whatever a
 // failing test leaves running is force-stopped through the runtime.
-#include "tests/integration/daemon_harness.hpp"
-#include "tests/integration/harness.hpp"
+#include "tests/integration/lxc_session.hpp"
 
 #include "common/file.hpp"
 
@@ -18,47 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Instances : public ::testing::Test {
+class Instances : public LxcSession {
 protected:
-    TempDir state_{"lodge-inst"};
-    TempDir home_{"lodge-inst-home"};
-    std::unique_ptr<Lodged> lodged_;
-
-    void SetUp() override {
-        if (lxc_binary().empty()) GTEST_SKIP() << "lxd-client is not installed";
-        lodged_ = std::make_unique<Lodged>(state_.path());
-    }
-
-    void TearDown() override {
-        // Containers outlive lodged by design; a test that failed halfway
-        // must not leave them to the next one.
-        stop_all_containers(state_.path());
-        if (lodged_) lodged_->stop();
-        std::error_code ec;
-        for (const auto& c : fs::directory_iterator(state_.path() + "/run", ec))
-            EXPECT_TRUE(wait_until([&] { return leftovers(c.path().filename().string(), "").empty(); }, 5))
-                << c.path();
-    }
-
-    Result lxc(std::vector<std::string> args, const std::string& input = "") {
-        std::vector<std::string> argv{"/usr/bin/env", "LXD_DIR=" + state_.path(), "HOME=" + home_.path(),
-                                      lxc_binary()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run(argv, input, 120);
-    }
-
-    Result lodge(std::vector<std::string> args, const std::string& input = "") {
-        std::vector<std::string> argv{"/usr/bin/env", "-u", "LODGE_REMOTE", "LODGE_DIR=" + state_.path(),
-                                      "HOME=" + home_.path(), bin("lodge")};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run(argv, input, 120);
-    }
-
-    // Imports an image once per test under alias.
-    void import(const std::string& tarball, const std::string& alias) {
-        auto r = lxc({"image", "import", tarball, "--alias", alias});
-        ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
-    }
+    Instances() : LxcSession("lodge-inst") {}
 
     // A stopped instance of the busybox image.
     void make_busybox(const std::string& name) {
