@@ -112,6 +112,16 @@ void check_outside_rootfs(const std::string& target, archive_entry* entry) {
         throw Error(400, "Image entry '" + target + "' must be a file or a directory");
 }
 
+// Where an entry goes inside the image, refusing entries that leave it
+// and non-plain files outside rootfs/ (both passes over a tarball ask this).
+std::string checked_target(archive_entry* entry, Part part) {
+    const char* raw = archive_entry_pathname(entry);
+    auto target = entry_target(raw ? raw : "", part);
+    if (!target) throw Error(400, std::string("Image tarball entry '") + (raw ? raw : "") + "' leaves the image");
+    check_outside_rootfs(*target, entry);
+    return *target;
+}
+
 struct ArchiveReader {
     // raw: the decompressed stream as one entry, instead of tar entries.
     explicit ArchiveReader(bool raw = false) : a(archive_read_new()) {
@@ -182,17 +192,14 @@ void inspect(const std::string& data, StoredImage& out, Part part) {
     archive_entry* entry = nullptr;
     int rc;
     while ((rc = archive_read_next_header(r.a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-        const char* raw = archive_entry_pathname(entry);
-        auto target = entry_target(raw ? raw : "", part);
-        if (!target) throw Error(400, std::string("Image tarball entry '") + (raw ? raw : "") + "' leaves the image");
-        check_outside_rootfs(*target, entry);
+        const auto target = checked_target(entry, part);
         if (const char* link = archive_entry_hardlink(entry)) {
             auto link_target = entry_target(link, part);
-            if (!link_target || (!target->empty() && link_target->empty()))
+            if (!link_target || (!target.empty() && link_target->empty()))
                 throw Error(400, std::string("Image tarball hard link '") + link + "' leaves the image");
         }
-        if (target->rfind("rootfs", 0) == 0) rootfs = true;
-        if (*target == "metadata.yaml" && archive_entry_filetype(entry) == AE_IFREG) {
+        if (target.rfind("rootfs", 0) == 0) rootfs = true;
+        if (target == "metadata.yaml" && archive_entry_filetype(entry) == AE_IFREG) {
             if (archive_entry_size(entry) > static_cast<la_int64_t>(max_metadata_bytes))
                 throw Error(400, "Image metadata.yaml is too large");
             std::string text(static_cast<size_t>(archive_entry_size(entry)), '\0');
@@ -285,22 +292,19 @@ void extract_part(int image_fd, Part part) {
     archive_entry* entry = nullptr;
     int rc;
     while ((rc = archive_read_next_header(r.a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-        const char* raw = archive_entry_pathname(entry);
-        auto target = entry_target(raw ? raw : "", part);
-        if (!target) throw Error(400, std::string("Image tarball entry '") + (raw ? raw : "") + "' leaves the image");
-        check_outside_rootfs(*target, entry);
-        if (target->empty()) continue;
-        archive_entry_set_pathname(entry, target->c_str());
+        const auto target = checked_target(entry, part);
+        if (target.empty()) continue;
+        archive_entry_set_pathname(entry, target.c_str());
         if (const char* link = archive_entry_hardlink(entry)) {
             auto link_target = entry_target(link, part);
             if (!link_target || !files.count(*link_target))
                 throw Error(400, std::string("Image tarball hard link '") + link + "' names no file of the image");
             archive_entry_set_hardlink(entry, link_target->c_str());
         } else if (archive_entry_filetype(entry) == AE_IFREG) {
-            files.insert(*target);
+            files.insert(target);
         }
         if (archive_write_header(w.get(), entry) < ARCHIVE_WARN)
-            throw Error(500, "Unpacking '" + *target + "': " + archive_error_string(w.get()));
+            throw Error(500, "Unpacking '" + target + "': " + archive_error_string(w.get()));
         if (archive_entry_size(entry) > 0) {
             const void* buf;
             size_t size;
@@ -308,11 +312,11 @@ void extract_part(int image_fd, Part part) {
             int d;
             while ((d = archive_read_data_block(r.a, &buf, &size, &offset)) == ARCHIVE_OK)
                 if (archive_write_data_block(w.get(), buf, size, offset) < ARCHIVE_WARN)
-                    throw Error(500, "Unpacking '" + *target + "': " + archive_error_string(w.get()));
-            if (d != ARCHIVE_EOF) throw Error(500, "Image unreadable at '" + *target + "': " + r.error());
+                    throw Error(500, "Unpacking '" + target + "': " + archive_error_string(w.get()));
+            if (d != ARCHIVE_EOF) throw Error(500, "Image unreadable at '" + target + "': " + r.error());
         }
         if (archive_write_finish_entry(w.get()) < ARCHIVE_WARN)
-            throw Error(500, "Unpacking '" + *target + "': " + archive_error_string(w.get()));
+            throw Error(500, "Unpacking '" + target + "': " + archive_error_string(w.get()));
     }
     if (rc != ARCHIVE_EOF) throw Error(500, "Image unreadable: " + r.error());
     // Directory modes and times are set here, after their contents.
