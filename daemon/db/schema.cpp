@@ -180,10 +180,99 @@ CREATE TABLE operations (
 );
 )sql";
 
+// Version 3: storage. Every volume on a pool has a row (instances' root
+// volumes, cached image volumes, custom volumes); a volume on disk without
+// one is a leftover of an interrupted change and is removed at start, so the
+// instances made before this version get their rows (all were on "default").
+// Instance snapshots keep the instance's config, devices and profiles as
+// they were, so a restore brings them back. Images pulled from a remote
+// server remember where from (LXD's images_source).
+constexpr std::string_view v3 = R"sql(
+CREATE TABLE storage_volumes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_pool_id INTEGER NOT NULL REFERENCES storage_pools (id) ON DELETE CASCADE,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content_type TEXT NOT NULL DEFAULT 'filesystem',
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    UNIQUE (storage_pool_id, project_id, type, name)
+);
+CREATE TABLE storage_volumes_config (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (storage_volume_id, key)
+);
+CREATE TABLE storage_volumes_snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL DEFAULT '0001-01-01T00:00:00Z',
+    UNIQUE (storage_volume_id, name)
+);
+CREATE TABLE storage_volumes_snapshots_config (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    storage_volume_snapshot_id INTEGER NOT NULL REFERENCES storage_volumes_snapshots (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (storage_volume_snapshot_id, key)
+);
+CREATE TABLE instances_snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    instance_id INTEGER NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    ephemeral INTEGER NOT NULL DEFAULT 0,
+    stateful INTEGER NOT NULL DEFAULT 0,
+    description TEXT NOT NULL DEFAULT '',
+    profiles TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL DEFAULT '0001-01-01T00:00:00Z',
+    UNIQUE (instance_id, name)
+);
+CREATE TABLE instances_snapshots_config (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    instance_snapshot_id INTEGER NOT NULL REFERENCES instances_snapshots (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (instance_snapshot_id, key)
+);
+CREATE TABLE instances_snapshots_devices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    instance_snapshot_id INTEGER NOT NULL REFERENCES instances_snapshots (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    UNIQUE (instance_snapshot_id, name)
+);
+CREATE TABLE instances_snapshots_devices_config (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    instance_snapshot_device_id INTEGER NOT NULL REFERENCES instances_snapshots_devices (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (instance_snapshot_device_id, key)
+);
+CREATE TABLE images_source (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    image_id INTEGER NOT NULL UNIQUE REFERENCES images (id) ON DELETE CASCADE,
+    server TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    certificate TEXT NOT NULL DEFAULT '',
+    alias TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO storage_volumes (storage_pool_id, project_id, name, type, created_at)
+    SELECT pool.id, i.project_id, i.name, 'container', i.created_at
+    FROM instances i, storage_pools pool WHERE pool.name = 'default';
+)sql";
+
 } // namespace
 
 const std::vector<std::string_view>& migrations() {
-    static const std::vector<std::string_view> list{v1, v2};
+    static const std::vector<std::string_view> list{v1, v2, v3};
     return list;
 }
 
