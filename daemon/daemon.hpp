@@ -11,6 +11,7 @@
 #include "daemon/instances/instances.hpp"
 #include "daemon/operation_sockets.hpp"
 #include "daemon/operations.hpp"
+#include "daemon/storage/pools.hpp"
 
 #include <functional>
 #include <memory>
@@ -43,6 +44,7 @@ public:
     EventHub& events() { return events_; }
     Instances& instances() { return *instances_; }
     ImageStore& images() { return *images_; }
+    Pools& pools() { return *pools_; }
     OperationSockets& operation_sockets() { return operation_sockets_; }
 
     // Whether a client certificate's SHA-256 fingerprint is in the trust
@@ -78,6 +80,7 @@ private:
     std::mutex recorded_mutex_;
     std::set<std::string> recorded_running_; // operations recorded as running
     std::unique_ptr<ImageStore> images_;
+    std::unique_ptr<Pools> pools_;
     std::unique_ptr<Instances> instances_;
     // Last: destroyed first, so running work finishes while the database
     // and the events hub live.

@@ -87,6 +87,14 @@ public:
     // The copy keeps ownership, modes, xattrs, ACLs, hardlinks, sparse files
     // and device nodes.
     virtual void copy_volume(const Volume& target, const Volume& source) = 0;
+    // A snapshot (target_snapshot, of a volume that may not exist yet) holding
+    // a copy of source (a volume or snapshot on this pool): how a copied
+    // instance gets its source's snapshots. Read-only like create_snapshot's.
+    virtual void copy_snapshot(const Volume& target_snapshot, const Volume& source) = 0;
+    // A new volume or snapshot holding a faithful copy of a directory tree
+    // anywhere on the host (another pool's volume, an unpacked backup):
+    // copies across pools and imports.
+    virtual void import_volume(const Volume& target, const std::string& from_dir) = 0;
     // Removes a volume and all its snapshots.
     virtual void delete_volume(const Volume& volume) = 0;
     // Renames a volume and moves its snapshots with it.
