@@ -98,6 +98,10 @@ void Daemon::record(const api::Operation& op) {
     }
 }
 
+void Daemon::start_background_tasks() {
+    if (!scheduler_) scheduler_ = std::make_unique<SnapshotScheduler>(*this);
+}
+
 bool Daemon::is_trusted_certificate(const std::string& fingerprint) {
     return with_db([&](db::Database& db) {
         auto st = db.prepare("SELECT 1 FROM certificates WHERE fingerprint = ? AND type = 'client'");

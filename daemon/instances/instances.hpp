@@ -124,7 +124,12 @@ public:
     // The instance's files, config, devices and profiles become the
     // snapshot's; a running instance is stopped first and started again.
     api::Response restore(std::int64_t project_id, const std::string& name, const std::string& snap);
-    // The work of snapshot() and remove_snapshot(), also run by the scheduler.
+    // For the scheduler: a snapshot named by snapshots.pattern with
+    // snapshots.expiry, when the instance runs or snapshots.schedule.stopped
+    // is true; and the removal of one that expired.
+    void scheduled_snapshot(std::int64_t project_id, const std::string& name);
+    void expire_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap);
+    // The work of snapshot() and remove_snapshot(); the caller holds the instance's lock.
     void take_snapshot(const InstanceLocation& where, const std::string& snap, const std::string& expires_at);
     void drop_snapshot(const InstanceLocation& where, const std::string& snap);
 

@@ -117,6 +117,33 @@ void Instances::drop_snapshot(const InstanceLocation& where, const std::string& 
     daemon_.events().lifecycle("instance-snapshot-deleted", snapshot_url(where.name, snap));
 }
 
+void Instances::scheduled_snapshot(std::int64_t project_id, const std::string& name) {
+    const auto where = locate(project_id, name);
+    const auto instance = get(project_id, name);
+    auto config = [&](const char* key) {
+        auto it = instance.expanded_config.find(key);
+        return it == instance.expanded_config.end() ? std::string() : it->second;
+    };
+    if (status(where) == api::StatusCode::Stopped && config("snapshots.schedule.stopped") != "true") return;
+    auto lock = lock_for(name);
+    std::lock_guard guard(*lock);
+    std::vector<std::string> existing;
+    for (const auto& s : snapshots(project_id, name)) existing.push_back(s.name);
+    const auto snap = next_snapshot_name(config("snapshots.pattern").empty() ? "snap%d" : config("snapshots.pattern"),
+                                         existing);
+    std::string expires_at;
+    if (auto t = expiry_after(api::now(), config("snapshots.expiry"))) expires_at = api::format_time(*t);
+    take_snapshot(where, snap, expires_at);
+    spdlog::info("instance {}: took scheduled snapshot {}", name, snap);
+}
+
+void Instances::expire_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap) {
+    const auto where = locate(project_id, name);
+    auto lock = lock_for(name);
+    std::lock_guard guard(*lock);
+    drop_snapshot(where, snap);
+}
+
 api::Response Instances::snapshot(std::int64_t project_id, const std::string& name, SnapshotCreate request) {
     const auto where = locate(project_id, name);
     const auto instance = get(project_id, name);
