@@ -219,7 +219,12 @@ public:
             rename_noreplace(snaps, doomed_snaps);
         }
         const std::string doomed = temp_path_beside(path(volume));
-        rename_noreplace(path(volume), doomed);
+        try {
+            rename_noreplace(path(volume), doomed);
+        } catch (...) {
+            if (!doomed_snaps.empty()) ::rename(doomed_snaps.c_str(), snaps.c_str());
+            throw;
+        }
         if (!doomed_snaps.empty()) delete_tree(doomed_snaps);
         delete_tree(doomed);
     }
@@ -387,6 +392,20 @@ private:
         return btrfs::limit(fd.get(), id);
     }
 
+    // A recursive snapshot puts nested subvolumes in place after the top one
+    // is taken, touching their parent directories: their times go back to the
+    // source's.
+    static void keep_parent_times(const std::string& source, const std::string& target) {
+        for (const auto& sub : nested_subvolumes(source)) {
+            const std::string parent = sub.find('/') == std::string::npos ? "" : "/" + parent_dir(sub);
+            struct stat st {};
+            if (::lstat((source + parent).c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+            const timespec times[2] = {st.st_atim, st.st_mtim};
+            if (::utimensat(AT_FDCWD, (target + parent).c_str(), times, AT_SYMLINK_NOFOLLOW) < 0)
+                throw_errno("setting the times of " + target + parent);
+        }
+    }
+
     // A writable snapshot of source (nested subvolumes included) at target;
     // a faithful copy into a new subvolume if source is a plain directory.
     static void make_writable_copy(const std::string& source, const std::string& target) {
@@ -399,6 +418,7 @@ private:
                 errno = saved;
                 check_util(err, "snapshotting " + source + " to " + target);
             }
+            keep_parent_times(source, target);
             return;
         }
         check_util(btrfs_util_create_subvolume(target.c_str(), 0, nullptr, nullptr), "creating " + target);
@@ -440,9 +460,11 @@ std::unique_ptr<Driver> make_btrfs_driver(PoolSpec spec, const std::string& pool
     if (source.front() != '/')
         throw Error(400, "storage pool '" + spec.name + "': source '" + source + "' must be an absolute path");
     struct stat st {};
-    if (::stat(source.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    const bool exists = ::stat(source.c_str(), &st) == 0;
+    // A loop file, also when it has gone missing (mount() then says so).
+    if ((exists && S_ISREG(st.st_mode)) || (!exists && source == disks_dir + "/" + spec.name + ".img"))
         return std::make_unique<BtrfsDriver>(std::move(spec), own, source, "");
-    if (::stat(source.c_str(), &st) == 0 && S_ISBLK(st.st_mode))
+    if (exists && S_ISBLK(st.st_mode))
         throw Error(400, "storage pool '" + spec.name + "': block devices as source are not supported yet; use a directory on btrfs or a loop file");
     while (source.size() > 1 && source.back() == '/') source.pop_back();
     std::error_code ec;

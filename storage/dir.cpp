@@ -130,7 +130,12 @@ public:
             rename_noreplace(snaps, doomed_snaps);
         }
         const std::string doomed = temp_path_beside(path(volume));
-        rename_noreplace(path(volume), doomed);
+        try {
+            rename_noreplace(path(volume), doomed);
+        } catch (...) {
+            if (!doomed_snaps.empty()) ::rename(doomed_snaps.c_str(), snaps.c_str());
+            throw;
+        }
         if (!doomed_snaps.empty()) remove_tree(doomed_snaps);
         remove_tree(doomed);
     }
