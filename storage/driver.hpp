@@ -85,7 +85,9 @@ public:
     // A new volume holding a copy of source (a volume or a snapshot, of any
     // type): a writable snapshot on btrfs, a reflink or faithful copy on dir.
     // The copy keeps ownership, modes, xattrs, ACLs, hardlinks, sparse files
-    // and device nodes.
+    // and device nodes. target may also be a snapshot of an existing volume
+    // (an instance copy taking its snapshots along); it is then made like
+    // create_snapshot's, read-only where the driver can.
     virtual void copy_volume(const Volume& target, const Volume& source) = 0;
     // A snapshot (target_snapshot, of a volume that may not exist yet) holding
     // a copy of source (a volume or snapshot on this pool): how a copied
@@ -117,7 +119,8 @@ public:
     // Bytes used by the volume (not counting its snapshots).
     virtual std::uint64_t volume_usage(const Volume& volume) const = 0;
 
-    // The volumes and snapshots on disk, for reconciling with the database.
+    // The volumes and snapshots on disk, for reconciling with the database
+    // (temporary ".lodge-tmp-" entries are not volumes and are left out).
     std::vector<Volume> list_volumes() const;
     // Removes what an interrupted call left behind (temporary volumes, half
     // copies) and returns the paths it removed, for the log.
