@@ -208,6 +208,36 @@ public:
         snapshot_into_place(path(source), path(target), target.is_snapshot());
     }
 
+    void copy_snapshot(const Volume& target, const Volume& source) override {
+        check_snapshot(target);
+        check_volume(source);
+        require(source);
+        if (exists(target)) throw Error(409, describe(target) + " already exists");
+        make_snapshot_parent(target);
+        snapshot_into_place(path(source), path(target), true);
+    }
+
+    // A subvolume under a temporary name, filled by a faithful copy, made
+    // read-only when it is a snapshot, then renamed into place.
+    void import_volume(const Volume& target, const std::string& from_dir) override {
+        check_volume(target);
+        if (exists(target)) throw Error(409, describe(target) + " already exists");
+        if (target.is_snapshot()) make_snapshot_parent(target);
+        const std::string temp = temp_path_beside(path(target));
+        check_util(btrfs_util_create_subvolume(temp.c_str(), 0, nullptr, nullptr), "creating " + temp);
+        try {
+            UniqueFd fd(::open(temp.c_str(), O_DIRECTORY | O_CLOEXEC));
+            if (!fd) throw_errno("opening " + temp);
+            copy_tree_into(from_dir, fd.get());
+            fd.reset();
+            if (target.is_snapshot()) set_read_only_tree(temp, true);
+            rename_noreplace(temp, path(target));
+        } catch (...) {
+            delete_tree(temp);
+            throw;
+        }
+    }
+
     void delete_volume(const Volume& volume) override {
         check_volume(volume);
         if (volume.is_snapshot()) return delete_snapshot(volume);

@@ -117,6 +117,22 @@ public:
         copy_into_place(path(source), path(target));
     }
 
+    void copy_snapshot(const Volume& target, const Volume& source) override {
+        check_snapshot(target);
+        check_volume(source);
+        require(source);
+        if (exists(target)) throw Error(409, describe(target) + " already exists");
+        make_snapshot_parent(target);
+        copy_into_place(path(source), path(target));
+    }
+
+    void import_volume(const Volume& target, const std::string& from_dir) override {
+        check_volume(target);
+        if (exists(target)) throw Error(409, describe(target) + " already exists");
+        if (target.is_snapshot()) make_snapshot_parent(target);
+        copy_into_place(from_dir, path(target));
+    }
+
     void delete_volume(const Volume& volume) override {
         check_volume(volume);
         if (volume.is_snapshot()) return delete_snapshot(volume);
