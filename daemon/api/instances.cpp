@@ -139,7 +139,14 @@ api::Response update_instance(Daemon& daemon, const Request& request, bool merge
     if (body.is_object() && body.contains("restore") && body["restore"].is_string() &&
         !body["restore"].get<std::string>().empty()) {
         if (body.value("stateful", false)) throw Error(400, "Stateful restore is not supported");
-        return daemon.instances().restore(project_id, request.param("name"), body["restore"].get<std::string>());
+        // lxc sends "instance/snapshot".
+        auto snap = body["restore"].get<std::string>();
+        if (auto slash = snap.find('/'); slash != std::string::npos) {
+            if (snap.substr(0, slash) != request.param("name"))
+                throw Error(400, "Snapshot \"" + snap + "\" is not one of instance \"" + request.param("name") + "\"");
+            snap = snap.substr(slash + 1);
+        }
+        return daemon.instances().restore(project_id, request.param("name"), snap);
     }
     daemon.instances().update(project_id, request.param("name"), body, merge);
     if (merge) return api::sync_response(nullptr);

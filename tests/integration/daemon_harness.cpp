@@ -11,11 +11,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -38,6 +40,19 @@ TempDir::TempDir(const std::string& prefix) {
 }
 
 TempDir::~TempDir() {
+    // Pools lodged mounted under the state directory (btrfs on a loop file)
+    // go first, deepest first; a detached loop pool frees its loop device
+    // once nothing uses it.
+    std::vector<std::string> mounts;
+    std::ifstream mountinfo("/proc/self/mountinfo");
+    for (std::string line; std::getline(mountinfo, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, dev, root, target;
+        fields >> id >> parent >> dev >> root >> target;
+        if (target == path_ || target.rfind(path_ + "/", 0) == 0) mounts.push_back(target);
+    }
+    std::sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    for (const auto& m : mounts) ::umount2(m.c_str(), MNT_DETACH);
     std::error_code ec;
     fs::remove_all(path_, ec);
 }
