@@ -91,6 +91,11 @@ void ContainerConfig::validate() const {
     for (const auto& e : env)
         if (e.find('=') == std::string::npos) throw Error(400, "environment entry '" + e + "' is not KEY=VALUE");
     security.validate();
+    for (const auto& m : mounts) {
+        if (m.source.empty() || m.source.front() != '/') throw Error(400, "a mount's source must be an absolute path");
+        if (m.target.empty() || m.target.front() != '/' || m.target == "/")
+            throw Error(400, "a mount's target must be an absolute path other than /");
+    }
 }
 
 void to_json(nlohmann::json& j, const ContainerConfig& c) {
@@ -100,6 +105,9 @@ void to_json(nlohmann::json& j, const ContainerConfig& c) {
          {"env", c.env},         {"halt_signal", c.halt_signal}, {"privileged", c.privileged},
          {"idmap", c.idmap},     {"limits", limits},           {"security", c.security},
          {"console_log_bytes", c.console_log_bytes}};
+    auto& mounts = j["mounts"] = nlohmann::json::array();
+    for (const auto& m : c.mounts)
+        mounts.push_back({{"source", m.source}, {"target", m.target}, {"readonly", m.readonly}});
 }
 
 void from_json(const nlohmann::json& j, ContainerConfig& c) {
@@ -113,6 +121,10 @@ void from_json(const nlohmann::json& j, ContainerConfig& c) {
     if (j.contains("limits")) limits_from_json(j.at("limits"), c.limits);
     if (j.contains("security")) c.security = j.at("security").get<SecurityPolicy>();
     c.console_log_bytes = j.value("console_log_bytes", c.console_log_bytes);
+    if (j.contains("mounts"))
+        for (const auto& m : j.at("mounts"))
+            c.mounts.push_back({m.at("source").get<std::string>(), m.at("target").get<std::string>(),
+                                m.value("readonly", false)});
 }
 
 uint64_t parse_size(const std::string& s) {

@@ -12,6 +12,14 @@
 
 namespace lodge::runtime {
 
+// A host directory mounted into the container (LXD's disk devices, e.g. a
+// custom storage volume), idmapped like the root filesystem.
+struct Mount {
+    std::string source; // absolute host path of a directory
+    std::string target; // absolute path inside the container; made when missing
+    bool readonly = false;
+};
+
 struct ContainerConfig {
     std::string name;     // also the hostname
     std::string rootfs;   // host path of the root filesystem
@@ -23,6 +31,7 @@ struct ContainerConfig {
     Limits limits;
     SecurityPolicy security = SecurityPolicy::defaults();
     size_t console_log_bytes = 128 * 1024; // ring buffer of console output
+    std::vector<Mount> mounts;
 
     // Throws lodge::Error(400) naming the field for invalid values.
     void validate() const;

@@ -17,6 +17,13 @@ namespace lodge::runtime {
 // disk). Returns an O_PATH fd of the new mount's root.
 UniqueFd mount_root(const std::string& rootfs, int userns_fd);
 
+// Mounts source (a host directory) on target inside the mounted root, idmapped
+// with userns_fd (-1: not), read-only when asked. The target directory must
+// exist already (made through the raw root, as the host's root cannot create
+// through an idmapped mount); no symlink on its way is followed.
+void mount_directory(int root_fd, const std::string& source, const std::string& target, bool readonly,
+                     int userns_fd);
+
 // /proc: a fresh procfs of the container's pid namespace, with
 // sysrq-trigger, kcore, kmsg, timer_list, keys and friends masked and
 // /proc/sys read-only. Because these mounts are made by the host's root,

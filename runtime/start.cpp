@@ -87,6 +87,7 @@ void reset_signals() {
             UniqueFd raw(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!raw) throw_errno("open root filesystem " + cfg.rootfs);
             for (const char* d : {"proc", "sys", "dev"}) make_dir_in_root(raw.get(), d);
+            for (const auto& m : cfg.mounts) make_dir_in_root(raw.get(), m.target);
         }
         for (const auto& procs : p.cgroup_procs) write_file(procs, "0");
 
@@ -96,6 +97,8 @@ void reset_signals() {
         if (::sethostname(cfg.name.data(), cfg.name.size()) < 0) throw_errno("sethostname");
 
         UniqueFd root = mount_root(cfg.rootfs, p.idmap_root ? p.ns.user.get() : -1);
+        for (const auto& m : cfg.mounts)
+            mount_directory(root.get(), m.source, m.target, m.readonly, p.idmap_root ? p.ns.user.get() : -1);
         mount_proc(root.get());
         mount_sys(root.get());
         populate_dev(root.get(), p.owner, p.console);

@@ -4,6 +4,7 @@
 #include "daemon/instances/instances.hpp"
 
 #include "common/error.hpp"
+#include "daemon/daemon.hpp"
 #include "daemon/instances/schedule.hpp"
 #include "daemon/server_config.hpp"
 #include "runtime/idmap.hpp"
@@ -143,6 +144,23 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
     // limits.cpu.priority 0..10 as LXD; 5 is the default weight.
     if (auto p = get("limits.cpu.priority"); !p.empty())
         cfg.limits.cpu_weight = std::max<uint64_t>(1, std::min<uint64_t>(10, std::stoull(p)) * 20);
+    // Disk devices other than the root: custom volumes of a pool, mounted
+    // at their path. (Host directories as sources come with devices.)
+    for (const auto& [dev, keys] : instance.expanded_devices) {
+        auto key = [&](const char* k) {
+            auto it = keys.find(k);
+            return it == keys.end() ? std::string() : it->second;
+        };
+        if (key("type") != "disk" || key("path") == "/") continue;
+        if (key("pool").empty() || key("source").empty() || key("path").empty())
+            throw Error(400, "Device \"" + dev + "\": a disk needs a pool, a source volume and a path");
+        const storage::Volume volume{storage::VolumeType::Custom, Pools::disk_name(where.project, key("source")), {}};
+        auto& driver = daemon_.pools().driver(key("pool"));
+        if (!driver.exists(volume))
+            throw Error(404, "Device \"" + dev + "\": storage volume \"" + key("source") + "\" not found in pool \"" +
+                                 key("pool") + "\"");
+        cfg.mounts.push_back({driver.path(volume), key("path"), truthy(key("readonly"))});
+    }
     cfg.validate();
     return cfg;
 }
