@@ -21,6 +21,7 @@ class Database;
 void add_server_routes(Router& router, Daemon& daemon);       // /, /1.0
 void add_profile_routes(Router& router, Daemon& daemon);      // /1.0/profiles
 void add_storage_pool_routes(Router& router, Daemon& daemon); // /1.0/storage-pools
+void add_storage_volume_routes(Router& router, Daemon& daemon); // /1.0/storage-pools/{pool}/volumes
 void add_project_routes(Router& router, Daemon& daemon);      // /1.0/projects
 void add_instance_routes(Router& router, Daemon& daemon);     // /1.0/instances, /1.0/containers
 void add_snapshot_routes(Router& router, Daemon& daemon);     // /1.0/instances/{name}/snapshots
@@ -38,6 +39,7 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_server_routes(router, daemon);
     add_profile_routes(router, daemon);
     add_storage_pool_routes(router, daemon);
+    add_storage_volume_routes(router, daemon);
     add_project_routes(router, daemon);
     add_instance_routes(router, daemon);
     add_snapshot_routes(router, daemon);
