@@ -8,6 +8,7 @@
 #include "common/fd.hpp"
 #include "common/file.hpp"
 #include "daemon/db/images.hpp"
+#include "daemon/images/squashfs.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -15,6 +16,8 @@
 #include <openssl/evp.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -31,6 +34,40 @@ namespace lodge::daemon {
 namespace {
 
 constexpr std::size_t max_metadata_bytes = 1 << 20;
+
+// How much an image may unpack to: a size bomb (a small, highly compressed
+// archive) is refused at the entry that crosses the limit, before anything
+// is written. Entry sizes are what tar headers declare, so the count is
+// exact for the data that follows them.
+struct Budget {
+    std::int64_t limit = 0;
+    std::int64_t used = 0;
+    void take(std::int64_t bytes, const std::string& entry) {
+        used += bytes;
+        if (bytes < 0 || used > limit)
+            throw Error(400, "Image entry '" + entry + "' makes the image unpack to more than " +
+                                 std::to_string(limit) + " bytes (the image size limit)");
+    }
+};
+
+// Device nodes an image may bring: the character devices every container
+// gets anyway. Others (disks, /dev/mem, ...) are left out when unpacking,
+// as LXD leaves dev/* out of images it unpacks unprivileged: a node in an
+// instance's rootfs would otherwise be a door to the host's device for
+// whoever can reach it.
+bool allowed_device(archive_entry* entry) {
+    if (archive_entry_filetype(entry) != AE_IFCHR) return false;
+    const auto dev = archive_entry_rdev(entry);
+    const unsigned ma = major(dev), mi = minor(dev);
+    if (ma == 1) return mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9; // null zero full random urandom
+    if (ma == 5) return mi <= 2;                                             // tty console ptmx
+    return false;
+}
+
+bool is_device(archive_entry* entry) {
+    auto type = archive_entry_filetype(entry);
+    return type == AE_IFCHR || type == AE_IFBLK;
+}
 
 // SHA-256 of the pieces one after the other (a split image's fingerprint
 // covers its metadata file, then its rootfs file).
@@ -105,12 +142,36 @@ std::optional<std::string> entry_target(const std::string& raw, Part part) {
 // metadata.yaml and templates/ are read by lodged outside the container:
 // there only files and directories, never a symlink or a device that would
 // lead it to a host file.
+// rootfs/ itself must be a directory: a symlink there would make the
+// instance's root a host directory.
 void check_outside_rootfs(const std::string& target, archive_entry* entry) {
-    if (target.empty() || target.rfind("rootfs", 0) == 0 || archive_entry_hardlink(entry)) return;
+    if (target.empty() || target.rfind("rootfs/", 0) == 0) return;
     auto type = archive_entry_filetype(entry);
+    if (target == "rootfs" && (type != AE_IFDIR || archive_entry_hardlink(entry)))
+        throw Error(400, "Image entry 'rootfs' must be a directory");
+    if (archive_entry_hardlink(entry)) return;
     if (type != AE_IFREG && type != AE_IFDIR)
         throw Error(400, "Image entry '" + target + "' must be a file or a directory");
 }
+
+// Entries below a name that was a symlink would be written through it
+// (tar's classic escape): refused by name on both passes, whatever the
+// symlink points at.
+class SymlinkGuard {
+public:
+    void check(const std::string& target, const char* what = "entry") const {
+        for (auto slash = target.find('/'); slash != std::string::npos; slash = target.find('/', slash + 1))
+            if (links_.count(target.substr(0, slash)))
+                throw Error(400, std::string("Image ") + what + " '" + target + "' is written through the symlink '" +
+                                     target.substr(0, slash) + "'");
+    }
+    void note(const std::string& target, archive_entry* entry) {
+        if (archive_entry_filetype(entry) == AE_IFLNK && !archive_entry_hardlink(entry)) links_.insert(target);
+    }
+
+private:
+    std::set<std::string> links_;
+};
 
 // Where an entry goes inside the image, refusing entries that leave it
 // and non-plain files outside rootfs/ (both passes over a tarball ask this).
@@ -183,25 +244,29 @@ void parse_metadata(const std::string& text, StoredImage& out) {
 
 // Reads every header of the image: all names must be allowed, metadata.yaml
 // and rootfs/ must be there. Fills out from metadata.yaml.
-void inspect(const std::string& data, StoredImage& out, Part part) {
-    ArchiveReader r;
-    if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK)
-        throw Error(400, "Image is not a tarball: " + r.error());
+void inspect(ArchiveReader& r, StoredImage& out, Part part, Budget& budget) {
     std::optional<std::string> metadata;
     bool rootfs = false;
+    SymlinkGuard symlinks;
     archive_entry* entry = nullptr;
     int rc;
     while ((rc = archive_read_next_header(r.a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         const auto target = checked_target(entry, part);
+        symlinks.check(target);
+        symlinks.note(target, entry);
         if (const char* link = archive_entry_hardlink(entry)) {
             auto link_target = entry_target(link, part);
             if (!link_target || (!target.empty() && link_target->empty()))
                 throw Error(400, std::string("Image tarball hard link '") + link + "' leaves the image");
+            symlinks.check(*link_target, "hard link target");
         }
         if (target.rfind("rootfs", 0) == 0) rootfs = true;
+        if (!target.empty() && archive_entry_filetype(entry) == AE_IFREG && !archive_entry_hardlink(entry))
+            budget.take(archive_entry_size(entry), target);
         if (target == "metadata.yaml" && archive_entry_filetype(entry) == AE_IFREG) {
             if (archive_entry_size(entry) > static_cast<la_int64_t>(max_metadata_bytes))
-                throw Error(400, "Image metadata.yaml is too large");
+                throw Error(400, "Image entry 'metadata.yaml' is too large (more than " +
+                                     std::to_string(max_metadata_bytes) + " bytes)");
             std::string text(static_cast<size_t>(archive_entry_size(entry)), '\0');
             auto n = archive_read_data(r.a, text.data(), text.size());
             if (n < 0 || static_cast<size_t>(n) != text.size())
@@ -214,6 +279,22 @@ void inspect(const std::string& data, StoredImage& out, Part part) {
     if (!metadata) throw Error(400, "Image has no metadata.yaml (a unified image holds metadata.yaml and rootfs/)");
     if (!rootfs && part == Part::Unified) throw Error(400, "Image has no rootfs/ (a unified image holds metadata.yaml and rootfs/)");
     parse_metadata(*metadata, out);
+}
+
+void inspect(const std::string& data, StoredImage& out, Part part, Budget& budget) {
+    ArchiveReader r;
+    if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK)
+        throw Error(400, "Image is not a tarball: " + r.error());
+    inspect(r, out, part, budget);
+}
+
+void inspect_file(const std::string& path, StoredImage& out, Part part, Budget& budget) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open " + path);
+    ArchiveReader r;
+    if (archive_read_open_fd(r.a, fd.get(), 1 << 17) != ARCHIVE_OK)
+        throw Error(400, "Image is not a tarball: " + r.error());
+    inspect(r, out, part, budget);
 }
 
 // A temporary file in dir that becomes `path` on commit() and is removed
@@ -236,6 +317,7 @@ public:
             size -= static_cast<size_t>(n);
         }
     }
+    int fd() const { return fd_.get(); }
     void commit() {
         if (::fchmod(fd_.get(), 0600) != 0 || ::rename(tmp_.c_str(), path_.c_str()) != 0)
             throw_errno("store " + path_);
@@ -251,7 +333,7 @@ private:
 // Keeps the tar inside a compressed image beside it as path (nothing for
 // an uncompressed image): unpacking a busybox image from it takes a third
 // of the time, a Debian one from xz a fraction.
-void store_decompressed(const std::string& data, const std::string& dir, const std::string& path) {
+void store_decompressed(const std::string& data, const std::string& dir, const std::string& path, std::int64_t limit) {
     ArchiveReader r(true);
     archive_entry* entry = nullptr;
     if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK ||
@@ -261,7 +343,14 @@ void store_decompressed(const std::string& data, const std::string& dir, const s
     PendingFile out(dir, path);
     std::vector<char> buf(1 << 17);
     la_ssize_t n;
-    while ((n = archive_read_data(r.a, buf.data(), buf.size())) > 0) out.write(buf.data(), static_cast<size_t>(n));
+    // Bounded as well: data after the tar's end would escape the entry count.
+    std::int64_t total = 0;
+    while ((n = archive_read_data(r.a, buf.data(), buf.size())) > 0) {
+        total += n;
+        if (total > limit + (64 << 20))
+            throw Error(400, "Image decompresses to more than " + std::to_string(limit) + " bytes (the image size limit)");
+        out.write(buf.data(), static_cast<size_t>(n));
+    }
     if (n < 0) throw Error(400, "Image unreadable: " + r.error());
     out.commit();
 }
@@ -289,11 +378,15 @@ void extract_part(int image_fd, Part part) {
                                                 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
     std::set<std::string> files; // regular files so far: the only allowed hard link targets
+    SymlinkGuard symlinks;
     archive_entry* entry = nullptr;
     int rc;
     while ((rc = archive_read_next_header(r.a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         const auto target = checked_target(entry, part);
         if (target.empty()) continue;
+        symlinks.check(target);
+        symlinks.note(target, entry);
+        if (is_device(entry) && !archive_entry_hardlink(entry) && !allowed_device(entry)) continue;
         archive_entry_set_pathname(entry, target.c_str());
         if (const char* link = archive_entry_hardlink(entry)) {
             auto link_target = entry_target(link, part);
@@ -372,8 +465,10 @@ StoredImage ImageStore::store(std::vector<const std::string*> files, const std::
     for (const auto* f : files) image.size += static_cast<std::int64_t>(f->size());
     if (!expected_fingerprint.empty() && expected_fingerprint != image.fingerprint)
         throw Error(400, "Fingerprints don't match, got " + image.fingerprint + " expected " + expected_fingerprint);
-    inspect(*files[0], image, split ? Part::Metadata : Part::Unified);
-    if (split) inspect(*files[1], image, Part::Rootfs);
+    Budget budget{max_unpacked_bytes()};
+    inspect(*files[0], image, split ? Part::Metadata : Part::Unified, budget);
+    const bool squashfs = split && is_squashfs(*files[1]);
+    if (split && !squashfs) inspect(*files[1], image, Part::Rootfs, budget);
     const auto path = image_path(image.fingerprint);
     if (contains(image.fingerprint)) throw Error(409, "Image with same fingerprint already exists");
     // The main file last: it is what marks the image as present.
@@ -381,12 +476,21 @@ StoredImage ImageStore::store(std::vector<const std::string*> files, const std::
     if (split) names = {path + ".rootfs.tar", path + ".rootfs", path + ".tar"};
     try {
         if (split) {
-            store_decompressed(*files[1], dir_, path + ".rootfs.tar");
             PendingFile rootfs(dir_, path + ".rootfs");
             rootfs.write(files[1]->data(), files[1]->size());
             rootfs.commit();
+            if (squashfs) {
+                // The tar form is what unpacking reads; it is checked like
+                // any uploaded tarball before it counts.
+                PendingFile tar(dir_, path + ".rootfs.tar");
+                squashfs_to_tar(path + ".rootfs", tar.fd());
+                tar.commit();
+                inspect_file(path + ".rootfs.tar", image, Part::Rootfs, budget);
+            } else {
+                store_decompressed(*files[1], dir_, path + ".rootfs.tar", budget.limit);
+            }
         }
-        store_decompressed(*files[0], dir_, path + ".tar");
+        store_decompressed(*files[0], dir_, path + ".tar", budget.limit);
         PendingFile file(dir_, path);
         file.write(files[0]->data(), files[0]->size());
         file.commit();
@@ -395,6 +499,15 @@ StoredImage ImageStore::store(std::vector<const std::string*> files, const std::
         throw;
     }
     return image;
+}
+
+std::int64_t ImageStore::max_unpacked_bytes() const {
+    if (max_unpacked_bytes_ > 0) return max_unpacked_bytes_;
+    // By default what the store's filesystem has free: an image that
+    // unpacks to more could not be used here anyway.
+    struct statvfs fs {};
+    if (::statvfs(dir_.c_str(), &fs) != 0) throw_errno("statvfs " + dir_);
+    return static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
 }
 
 bool ImageStore::is_split(const std::string& fingerprint) const {
