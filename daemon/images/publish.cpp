@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -148,8 +149,19 @@ void write_tree(archive* w, archive_entry_linkresolver* links, const char* top) 
             size_t size;
             la_int64_t offset;
             int d;
-            while ((d = archive_read_data_block(disk.get(), &buf, &size, &offset)) == ARCHIVE_OK)
-                if (archive_write_data_block(w, buf, size, offset) < ARCHIVE_WARN) check(w, ARCHIVE_FATAL, "'" + name + "'");
+            la_int64_t written = 0;
+            static const std::string zeros(1 << 16, '\0');
+            auto put = [&](const void* data, size_t n) {
+                if (archive_write_data(w, data, n) < 0) check(w, ARCHIVE_FATAL, "'" + name + "'");
+                written += static_cast<la_int64_t>(n);
+            };
+            // Holes of sparse files come as jumps in the offset: written as zeros.
+            while ((d = archive_read_data_block(disk.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
+                while (written < offset) put(zeros.data(), static_cast<size_t>(std::min<la_int64_t>(offset - written, zeros.size())));
+                put(buf, size);
+            }
+            while (d == ARCHIVE_EOF && written < archive_entry_size(e))
+                put(zeros.data(), static_cast<size_t>(std::min<la_int64_t>(archive_entry_size(e) - written, zeros.size())));
             if (d != ARCHIVE_EOF) throw Error(500, "Packing '" + name + "': " + archive_error_string(disk.get()));
         }
         check(w, archive_write_finish_entry(w), "'" + name + "'");
