@@ -4,6 +4,7 @@
 // Nothing is ever unsquashed straight into a directory.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,10 +13,12 @@ namespace lodge::daemon {
 // Whether data starts like a squashfs filesystem ("hsqs").
 bool is_squashfs(std::string_view data);
 
-// Writes the tar form of the squashfs file at `squashfs` to out_fd (a
-// regular file lodged opened). sqfs2tar runs with a fixed argv, no shell
-// and an empty environment. Error(400) with sqfs2tar's message when the
-// file is not a squashfs it can read, Error(500) when the tool is missing.
-void squashfs_to_tar(const std::string& squashfs, int out_fd);
+// Writes the tar form of the squashfs open at squashfs_fd to out_fd (a
+// regular file lodged opened). sqfs2tar runs with a fixed argv, no shell,
+// an empty environment, as nobody without new privileges, and at most
+// max_output bytes of output. Error(400) with sqfs2tar's message when the
+// file is not a squashfs it can read or unpacks beyond the limit,
+// Error(500) when the tool is missing.
+void squashfs_to_tar(int squashfs_fd, int out_fd, std::int64_t max_output);
 
 } // namespace lodge::daemon

@@ -478,15 +478,16 @@ StoredImage ImageStore::store(std::vector<const std::string*> files, const std::
         if (split) {
             PendingFile rootfs(dir_, path + ".rootfs");
             rootfs.write(files[1]->data(), files[1]->size());
-            rootfs.commit();
             if (squashfs) {
                 // The tar form is what unpacking reads; it is checked like
                 // any uploaded tarball before it counts.
                 PendingFile tar(dir_, path + ".rootfs.tar");
-                squashfs_to_tar(path + ".rootfs", tar.fd());
+                squashfs_to_tar(rootfs.fd(), tar.fd(), budget.limit + budget.limit / 4 + (64 << 20));
                 tar.commit();
                 inspect_file(path + ".rootfs.tar", image, Part::Rootfs, budget);
-            } else {
+            }
+            rootfs.commit();
+            if (!squashfs) {
                 store_decompressed(*files[1], dir_, path + ".rootfs.tar", budget.limit);
             }
         }

@@ -133,6 +133,27 @@ TEST_F(ImageFormats, SplitImageWithASquashfsRootfsImportsUnpacksAndExports) {
     EXPECT_EQ(import_ok(split_upload(meta, rootfs, "rootfs.img"), multipart), fp);
 }
 
+TEST_F(ImageFormats, SquashfsBombsAreStoppedWhileConverting) {
+    if (::access("/usr/bin/sqfs2tar", X_OK) != 0 || ::access("/usr/bin/mksquashfs", X_OK) != 0)
+        GTEST_SKIP() << "squashfs-tools and squashfs-tools-ng are needed (scripts/setup)";
+    const auto src = dir_ + "/bomb-src";
+    fs::create_directories(src);
+    fs::resize_file((std::ofstream(src + "/zeros"), src + "/zeros"), 100 << 20);
+    const auto out = dir_ + "/bomb.squashfs";
+    ASSERT_EQ(std::system(("mksquashfs '" + src + "' '" + out + "' -noappend -quiet -no-progress >/dev/null").c_str()), 0);
+    auto bomb = read(out);
+    ASSERT_LT(bomb.size(), 1u << 20);
+    auto meta = make_tar({{"metadata.yaml", AE_IFREG, default_metadata}});
+    daemon_->images().set_max_unpacked_bytes(1 << 20);
+    // sqfs2tar is stopped by its file size limit (1 MiB + a margin for tar headers)...
+    auto err = import_error(split_upload(meta, bomb), multipart);
+    EXPECT_NE(err.find("squashfs unpacks to more than"), std::string::npos) << err;
+    // ...and what gets through is counted entry by entry.
+    daemon_->images().set_max_unpacked_bytes(90 << 20);
+    err = import_error(split_upload(meta, bomb), multipart);
+    EXPECT_NE(err.find("Image entry 'rootfs/zeros' makes the image unpack to more than"), std::string::npos) << err;
+}
+
 TEST_F(ImageFormats, AnUnreadableSquashfsIsRefused) {
     if (::access("/usr/bin/sqfs2tar", X_OK) != 0) GTEST_SKIP() << "squashfs-tools-ng is needed (scripts/setup)";
     auto meta = make_tar({{"metadata.yaml", AE_IFREG, default_metadata}});
