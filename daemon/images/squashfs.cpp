@@ -33,6 +33,12 @@ constexpr const char* sqfs2tar = "/usr/bin/sqfs2tar";
     constexpr long nobody = 65534;
     if (::dup2(squashfs_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(126);
     ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    // SIGXFSZ must end it even if lodged blocks or ignores signals.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigset_t none;
+    sigemptyset(&none);
+    if (::sigaction(SIGXFSZ, &dfl, nullptr) != 0 || ::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) ::_exit(126);
     struct rlimit fsize {static_cast<rlim_t>(max_output), static_cast<rlim_t>(max_output)};
     if (::setrlimit(RLIMIT_FSIZE, &fsize) != 0) ::_exit(126);
     if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, nobody, nobody, nobody) != 0 ||

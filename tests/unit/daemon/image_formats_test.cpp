@@ -6,6 +6,7 @@
 #include "daemon/db/images.hpp"
 #include "daemon/http/multipart.hpp"
 #include "daemon/images/publish.hpp"
+#include "daemon/images/templates.hpp"
 #include "daemon_fixture.hpp"
 #include "image_archives.hpp"
 
@@ -273,6 +274,26 @@ TEST_F(ImageFormats, HostileArchivesAreRefusedByNameAndWriteNothingOutside) {
         EXPECT_FALSE(fs::exists(p)) << p;
     EXPECT_FALSE(fs::exists(fs::path(dir_).parent_path() / "lodge-im-pwned"));
     EXPECT_TRUE(daemon_->with_db([](daemon::db::Database& db) { return daemon::db::image_fingerprints(db); }).empty());
+}
+
+// The sequence instance creation follows: unpack the image, then apply its
+// templates for "create"; "start" ones wait for the start.
+TEST_F(ImageFormats, UnpackedImageTemplatesApplyToTheNewInstance) {
+    auto entries = image_entries(default_metadata +
+                                 "templates:\n  /etc/hostname:\n    when: [create, copy]\n    template: hostname.tpl\n"
+                                 "  /etc/hosts:\n    when: [start]\n    template: hostname.tpl\n");
+    auto fp = import_ok(make_tar(entries));
+    const auto dir = dir_ + "/instance";
+    fs::create_directories(dir);
+    daemon_->images().unpack(fp, dir);
+    daemon::TemplateInstance instance;
+    instance.name = "im-new";
+    EXPECT_EQ(daemon::apply_templates(dir, "create", instance), (std::vector<std::string>{"/etc/hostname"}));
+    EXPECT_EQ(read(dir + "/rootfs/etc/hostname"), "im-new\n");
+    EXPECT_FALSE(fs::exists(dir + "/rootfs/etc/hosts"));
+    struct stat st {};
+    ASSERT_EQ(::stat((dir + "/rootfs/etc").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
 }
 
 // publish's packing: an instance directory (as a stopped container leaves
