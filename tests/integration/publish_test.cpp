@@ -42,7 +42,7 @@ TEST_F(Publish, PublishedInstanceKeepsItsChangesAndImportsIntoAnotherLodged) {
     EXPECT_EQ(r.err, "Error: The instance is currently running. Use --force to have it stopped and restarted\n");
     ASSERT_EQ(lodge({"stop", "im-src", "--force"}).status, 0);
 
-    r = lodge({"publish", "im-src", "--alias", "im-gold", "--compression", "zstd", "os=golden"});
+    r = lodge({"publish", "im-src", "--alias", "im-gold", "--compression", "zstd", "--public", "os=golden"});
     ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
     const auto fp = published(r);
     ASSERT_FALSE(fp.empty()) << r.out;
@@ -50,6 +50,11 @@ TEST_F(Publish, PublishedInstanceKeepsItsChangesAndImportsIntoAnotherLodged) {
     auto info = lxc({"image", "info", "im-gold"});
     EXPECT_NE(info.out.find("Fingerprint: " + fp), std::string::npos) << info.out;
     EXPECT_NE(info.out.find("    os: golden"), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("Public: yes"), std::string::npos) << info.out;
+
+    // An alias in use is refused unless --reuse, as lxc does.
+    r = lodge({"publish", "im-src", "--alias", "im-gold"});
+    EXPECT_EQ(r.err, "Error: Aliases already exists: im-gold\n");
 
     // An unknown compression is refused before anything happens.
     r = lodge({"publish", "im-src", "--alias", "im-bad", "--compression", "-I/bin/sh"});
