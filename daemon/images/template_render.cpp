@@ -176,6 +176,7 @@ private:
         return v;
     }
     Value apply_filter(const std::string& filter, const Value& v, const std::optional<Value>& arg) {
+        if (filter == "safe") return v; // output is never escaped anyway
         if (filter == "default") return v.truthy() ? v : arg.value_or(Value::of(""));
         if (filter == "default_if_none") return v.defined ? v : arg.value_or(Value::of(""));
         if (filter == "lower" || filter == "upper") {

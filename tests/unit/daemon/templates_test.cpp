@@ -58,6 +58,7 @@ TEST(TemplateRender, NamesAndConfigAsDistrobuilderTemplatesUseThem) {
     EXPECT_EQ(render("{{ nothing.here }}{{ missing }}|"), "|");
     EXPECT_EQ(render("{{ missing | default:\"fallback\" }} {{ container.name|default:'x' }}"), "fallback im-c1");
     EXPECT_EQ(render("a{# a comment #}b"), "ab");
+    EXPECT_EQ(render("{{ \"<b>\" | safe }}"), "<b>");
     EXPECT_EQ(render("{% autoescape off %}<&>{% endautoescape %}"), "<&>");
 }
 
@@ -75,6 +76,31 @@ TEST(TemplateRender, Conditions) {
     EXPECT_EQ(render("{% if 1 %}{% if '' %}no{% else %}nested{% endif %}{% endif %}"), "nested");
     // Whitespace control.
     EXPECT_EQ(render("a  {%- if 1 -%}  b  {%- endif -%}  c"), "abc");
+}
+
+// distrobuilder's cloud-init templates, as its generator writes them.
+TEST(TemplateRender, DistrobuilderCloudInitTemplates) {
+    const std::string network =
+        "{%- if config_get(\"cloud-init.network-config\", \"\") == \"\" -%}\n"
+        "{%- if config_get(\"user.network-config\", \"\") == \"\" -%}\n"
+        "version: 1\nconfig:\n  - type: physical\n"
+        "    name: {% if instance.type == \"virtual-machine\" %}enp5s0{% else %}eth0{% endif %}\n"
+        "    subnets:\n      - type: dhcp\n        control: auto\n"
+        "{%- else -%}\n{{- config_get(\"user.network-config\", \"\") -}}\n{%- endif -%}\n"
+        "{%- else -%}\n{{- config_get(\"cloud-init.network-config\", \"\") -}}\n{%- endif %}\n";
+    EXPECT_EQ(render(network), "version: 1\nconfig:\n  - type: physical\n    name: eth0\n    subnets:\n"
+                               "      - type: dhcp\n        control: auto\n");
+    const std::string user =
+        "{%- if config_get(\"cloud-init.user-data\", properties.default) == properties.default -%}\n"
+        "{{ config_get(\"user.user-data\", properties.default) }}\n"
+        "{%- else -%}\n{{- config_get(\"cloud-init.user-data\", properties.default) }}\n{%- endif %}\n";
+    EXPECT_EQ(render(user), "#cloud-config\npackages: [vim]\n");
+    auto ctx = context();
+    ctx.config = {{"cloud-init.user-data", "#cloud-config\nruncmd: [true]\n"}};
+    EXPECT_EQ(render_template("user-data.tpl", user, ctx), "#cloud-config\nruncmd: [true]\n");
+    const std::string meta = "instance-id: {{ container.name }}\nlocal-hostname: {{ container.name }}\n"
+                             "{{ config_get(\"user.meta-data\", \"\") }}\n";
+    EXPECT_EQ(render(meta), "instance-id: im-c1\nlocal-hostname: im-c1\n\n");
 }
 
 TEST(TemplateRender, WhatTheSubsetLacksIsAnErrorNamingTheTemplateAndLine) {
