@@ -13,8 +13,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <mutex>
-
 namespace lodge::daemon {
 
 namespace {
@@ -125,15 +123,9 @@ api::Response publish_image(Daemon& daemon, const Request& request) {
     spec.resources = std::map<std::string, std::vector<std::string>>{{"instances", {"/1.0/instances/" + req.name}}};
     auto op = daemon.operations().start(spec, [&daemon, req = std::move(req), where](OperationContext& ctx) mutable {
         require_stopped(daemon, where);
-        auto packed = pack_instance(where.dir, req.pack);
-        StoredImage stored;
-        {
-            // One store write at a time, as uploads (images.cpp) do.
-            static std::mutex publishing;
-            std::lock_guard lock(publishing);
-            stored = daemon.images().add(packed.data, packed.fingerprint);
-        }
-        packed.data.clear();
+        // Packed straight into the store's directory, never whole in memory.
+        auto stored =
+            daemon.images().add_written([&](int fd) { return pack_instance(where.dir, req.pack, fd); });
         req.image.created_at = api::now();
         spdlog::info("instance {} published as image {}", req.name, stored.fingerprint);
         record_image(daemon, std::move(req.image), std::move(stored), {}, ctx, req.aliases);

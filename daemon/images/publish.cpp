@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <thread>
@@ -38,15 +39,23 @@ int add_filter(archive* a, const std::string& name) {
     return archive_write_add_filter_none(a);
 }
 
-// The written bytes, hashed as they come.
+// The written bytes, hashed as they go to the file.
 struct Sink {
-    std::string data;
+    int fd = -1;
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha{EVP_MD_CTX_new(), EVP_MD_CTX_free};
     bool ok = sha && EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) == 1;
 
-    static la_ssize_t write(archive*, void* self, const void* buf, size_t n) {
+    static la_ssize_t write(archive* a, void* self, const void* buf, size_t n) {
         auto* s = static_cast<Sink*>(self);
-        s->data.append(static_cast<const char*>(buf), n);
+        for (size_t done = 0; done < n;) {
+            auto w = ::write(s->fd, static_cast<const char*>(buf) + done, n - done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+                archive_set_error(a, errno, "writing the image: %s", std::strerror(errno));
+                return -1;
+            }
+            done += static_cast<size_t>(w);
+        }
         s->ok = s->ok && EVP_DigestUpdate(s->sha.get(), buf, n) == 1;
         return static_cast<la_ssize_t>(n);
     }
@@ -206,7 +215,7 @@ void check_compression(const std::string& name) {
     throw Error(400, "Unsupported compression algorithm '" + name + "' (use one of: " + list + ")");
 }
 
-PackedImage pack_instance(const std::string& source_dir, const PackOptions& options) {
+std::string pack_instance(const std::string& source_dir, const PackOptions& options, int out_fd) {
     check_compression(options.compression);
     UniqueFd dir(::open(source_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) throw_errno("open " + source_dir);
@@ -223,6 +232,7 @@ PackedImage pack_instance(const std::string& source_dir, const PackOptions& opti
     const bool templates = is_dir("templates");
     const auto metadata = image_metadata(dir.get(), options);
     Sink sink;
+    sink.fd = out_fd;
     std::exception_ptr failure;
     std::thread worker([&] {
         try {
@@ -233,10 +243,7 @@ PackedImage pack_instance(const std::string& source_dir, const PackOptions& opti
     });
     worker.join();
     if (failure) std::rethrow_exception(failure);
-    PackedImage out;
-    out.fingerprint = sink.hex();
-    out.data = std::move(sink.data);
-    return out;
+    return sink.hex();
 }
 
 } // namespace lodge::daemon

@@ -21,11 +21,6 @@ struct PackOptions {
     std::string architecture;
 };
 
-struct PackedImage {
-    std::string data;        // the image file
-    std::string fingerprint; // its SHA-256, computed while writing
-};
-
 // The compressions publish accepts: a fixed list, each done in-process by
 // libarchive; no name is ever handed to a tool.
 const char* const* compression_names(); // nullptr-terminated
@@ -33,12 +28,13 @@ const char* const* compression_names(); // nullptr-terminated
 void check_compression(const std::string& name);
 
 // Packs source_dir (an instance's directory, or a snapshot's) which must be
-// stopped. The walk runs in a thread chrooted into source_dir, never
+// stopped, writing the image to out_fd; returns its SHA-256, computed
+// while writing (ImageStore::add_written takes both). The walk runs in a thread chrooted into source_dir, never
 // following symlinks, so what the container left in its rootfs cannot lead
 // it to host files. rootfs/, templates/ and metadata.yaml must not be
 // symlinks; metadata.yaml is size limited. Device nodes and ownership are
 // kept as stored (container ids); sockets are left out (tar cannot hold
 // them).
-PackedImage pack_instance(const std::string& source_dir, const PackOptions& options);
+std::string pack_instance(const std::string& source_dir, const PackOptions& options, int out_fd);
 
 } // namespace lodge::daemon

@@ -22,6 +22,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <exception>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -195,6 +196,8 @@ public:
         }
     }
     int fd() const { return fd_.get(); }
+    const std::string& tmp_path() const { return tmp_; }
+    void set_path(std::string path) { path_ = std::move(path); }
     void commit() {
         if (::fchmod(fd_.get(), 0600) != 0 || ::rename(tmp_.c_str(), path_.c_str()) != 0)
             throw_errno("store " + path_);
@@ -210,12 +213,10 @@ private:
 // Keeps the tar inside a compressed image beside it as path (nothing for
 // an uncompressed image): unpacking a busybox image from it takes a third
 // of the time, a Debian one from xz a fraction.
-void store_decompressed(const std::string& data, const std::string& dir, const std::string& path, std::int64_t limit) {
-    ArchiveReader r(true);
+// r: opened with raw = true.
+void store_decompressed(ArchiveReader& r, const std::string& dir, const std::string& path, std::int64_t limit) {
     archive_entry* entry = nullptr;
-    if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK ||
-        archive_read_next_header(r.a, &entry) != ARCHIVE_OK)
-        throw Error(400, "Image unreadable: " + r.error());
+    if (archive_read_next_header(r.a, &entry) != ARCHIVE_OK) throw Error(400, "Image unreadable: " + r.error());
     if (archive_filter_code(r.a, 0) == ARCHIVE_FILTER_NONE) return;
     PendingFile out(dir, path);
     std::vector<char> buf(1 << 17);
@@ -230,6 +231,38 @@ void store_decompressed(const std::string& data, const std::string& dir, const s
     }
     if (n < 0) throw Error(400, "Image unreadable: " + r.error());
     out.commit();
+}
+
+void store_decompressed(const std::string& data, const std::string& dir, const std::string& path, std::int64_t limit) {
+    ArchiveReader r(true);
+    if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK)
+        throw Error(400, "Image unreadable: " + r.error());
+    store_decompressed(r, dir, path, limit);
+}
+
+// SHA-256 of a file, read from its start.
+std::string sha256_file(int fd) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+    std::vector<char> buf(1 << 17);
+    for (off_t off = 0; ok;) {
+        auto n = ::pread(fd, buf.data(), buf.size(), off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("read the image");
+        if (n == 0) break;
+        ok = EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n)) == 1;
+        off += n;
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) throw Error(500, "SHA-256 failed");
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
 }
 
 // The extraction itself, in a thread of its own whose root and working
@@ -328,6 +361,36 @@ std::string ImageStore::file(const std::string& fingerprint) const {
 
 StoredImage ImageStore::add(const std::string& data, const std::string& expected_fingerprint) {
     return store({&data}, expected_fingerprint);
+}
+
+StoredImage ImageStore::add_written(const std::function<std::string(int fd)>& write) {
+    PendingFile file(dir_, "");
+    const auto fingerprint = write(file.fd());
+    StoredImage image;
+    // Checked as an upload is: the writer's digest, every entry, the metadata.
+    image.fingerprint = sha256_file(file.fd());
+    if (image.fingerprint != fingerprint)
+        throw Error(500, "The image written has fingerprint " + image.fingerprint + ", not " + fingerprint);
+    struct stat st {};
+    if (::fstat(file.fd(), &st) != 0) throw_errno("stat " + file.tmp_path());
+    image.size = st.st_size;
+    Budget budget{max_unpacked_bytes()};
+    inspect_file(file.tmp_path(), image, Part::Unified, budget);
+    const auto path = image_path(image.fingerprint);
+    if (contains(image.fingerprint)) throw Error(409, "Image with same fingerprint already exists");
+    try {
+        ArchiveReader r(true);
+        UniqueFd fd(::open(file.tmp_path().c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd || archive_read_open_fd(r.a, fd.get(), 1 << 17) != ARCHIVE_OK)
+            throw Error(500, "Image unreadable: " + r.error());
+        store_decompressed(r, dir_, path + ".tar", budget.limit);
+        file.set_path(path);
+        file.commit();
+    } catch (...) {
+        ::unlink((path + ".tar").c_str());
+        throw;
+    }
+    return image;
 }
 
 StoredImage ImageStore::add_split(const std::string& metadata, const std::string& rootfs,

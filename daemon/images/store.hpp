@@ -7,6 +7,7 @@
 #include "daemon/db/database.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -54,6 +55,12 @@ public:
     // expected_fingerprint (when not empty), Error(409) when the store has
     // it already. Database records are the caller's.
     StoredImage add(const std::string& data, const std::string& expected_fingerprint = "");
+
+    // A unified image written straight into the store (publish): write
+    // fills a temporary file there and returns the SHA-256 it computed; the
+    // file is then checked as add() checks an upload (digest, entries,
+    // metadata) and kept under its fingerprint, or removed.
+    StoredImage add_written(const std::function<std::string(int fd)>& write);
 
     // A split image: a metadata tarball (metadata.yaml, templates/) and a
     // rootfs tarball or squashfs (the root filesystem itself); the

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
+#include <memory>
 #include <set>
 
 namespace lodge::test {
@@ -314,15 +316,20 @@ TEST_F(ImageFormats, PackedInstanceImportsAndUnpacksAsItWas) {
     daemon::PackOptions options;
     options.compression = "xz";
     options.properties = std::map<std::string, std::string>{{"os", "golden"}};
-    auto packed = daemon::pack_instance(src, options);
-    EXPECT_EQ(packed.fingerprint, sha256(packed.data));
-    EXPECT_EQ(packed.data.compare(0, 6, "\xfd" "7zXZ\0", 6), 0) << "xz";
-
-    auto stored = daemon_->images().add(packed.data, packed.fingerprint);
+    std::string written;
+    auto stored = daemon_->images().add_written([&](int fd) {
+        written = daemon::pack_instance(src, options, fd);
+        return written;
+    });
+    EXPECT_EQ(stored.fingerprint, written);
+    const auto file = daemon_->images().file(written);
+    EXPECT_EQ(sha256(file), written);
+    EXPECT_EQ(file.compare(0, 6, "\xfd" "7zXZ\0", 6), 0) << "xz";
+    EXPECT_EQ(stored.size, static_cast<std::int64_t>(file.size()));
     EXPECT_EQ(stored.properties, (std::map<std::string, std::string>{{"os", "golden"}}));
     const auto dir = dir_ + "/instance";
     fs::create_directories(dir);
-    daemon_->images().unpack(packed.fingerprint, dir);
+    daemon_->images().unpack(written, dir);
     EXPECT_EQ(read(dir + "/rootfs/etc/marker"), "changed");
     EXPECT_EQ(fs::hard_link_count(dir + "/rootfs/etc/marker"), 2u);
     EXPECT_EQ(fs::read_symlink(dir + "/rootfs/etc/shadow-link"), "/etc/shadow");
@@ -340,12 +347,21 @@ TEST_F(ImageFormats, PackedInstanceImportsAndUnpacksAsItWas) {
     for (std::string c : {"gzip", "bzip2", "zstd", "none", ""}) {
         options.compression = c;
         options.properties = std::map<std::string, std::string>{{"c", c}};
-        auto p = daemon::pack_instance(src, options);
-        EXPECT_EQ(daemon_->images().add(p.data, p.fingerprint).fingerprint, p.fingerprint) << c;
+        std::string fp;
+        auto got = daemon_->images().add_written([&](int fd) { return fp = daemon::pack_instance(src, options, fd); });
+        EXPECT_EQ(got.fingerprint, fp) << c;
     }
+    // A writer whose digest is not the file's: nothing is kept.
+    EXPECT_THROW(daemon_->images().add_written([&](int fd) {
+        daemon::pack_instance(src, options, fd);
+        return std::string(64, 'a');
+    }),
+                 Error);
+    for (const auto& e : fs::directory_iterator(daemon_->images().dir()))
+        EXPECT_NE(e.path().filename().string().rfind(".upload", 0), 0u) << "left behind: " << e.path();
     options.compression = "--use-compress-program=sh";
     try {
-        daemon::pack_instance(src, options);
+        daemon::pack_instance(src, options, -1);
         ADD_FAILURE() << "an unknown compression was accepted";
     } catch (const Error& e) {
         EXPECT_EQ(e.status(), 400);
@@ -353,31 +369,37 @@ TEST_F(ImageFormats, PackedInstanceImportsAndUnpacksAsItWas) {
     }
 }
 
+// Packs into a scratch file, for the refusals below.
+std::string pack(const std::string& src, const daemon::PackOptions& options) {
+    std::unique_ptr<FILE, decltype(&std::fclose)> f(std::tmpfile(), std::fclose);
+    return daemon::pack_instance(src, options, fileno(f.get()));
+}
+
 TEST_F(ImageFormats, PackingRefusesSymlinkedInstanceParts) {
     const auto src = dir_ + "/src";
     fs::create_directories(dir_ + "/elsewhere/rootfs");
     fs::create_directories(src);
     fs::create_symlink(dir_ + "/elsewhere/rootfs", src + "/rootfs");
-    EXPECT_THROW(daemon::pack_instance(src, {}), Error);
+    EXPECT_THROW(pack(src, {}), Error);
     fs::remove(src + "/rootfs");
     fs::create_directories(src + "/rootfs");
     std::ofstream(dir_ + "/elsewhere/metadata.yaml") << default_metadata;
     fs::create_symlink(dir_ + "/elsewhere/metadata.yaml", src + "/metadata.yaml");
     try {
-        daemon::pack_instance(src, {});
+        pack(src, {});
         ADD_FAILURE() << "a symlinked metadata.yaml was read";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("metadata.yaml is not a regular file"), std::string::npos) << e.what();
     }
     fs::remove(src + "/metadata.yaml");
     fs::create_symlink(dir_ + "/elsewhere", src + "/templates");
-    EXPECT_THROW(daemon::pack_instance(src, {}), Error);
+    EXPECT_THROW(pack(src, {}), Error);
     fs::remove(src + "/templates");
     // No metadata.yaml: one is written with the architecture given.
     daemon::PackOptions options;
     options.architecture = "x86_64";
-    auto packed = daemon::pack_instance(src, options);
-    EXPECT_EQ(daemon_->images().add(packed.data).architecture, "x86_64");
+    auto stored = daemon_->images().add_written([&](int fd) { return daemon::pack_instance(src, options, fd); });
+    EXPECT_EQ(stored.architecture, "x86_64");
 }
 
 } // namespace
