@@ -105,7 +105,6 @@ api::Response publish_image(Daemon& daemon, const Request& request) {
         // takes it as source_dir like an instance's dir below.
         throw Error(501, "Publishing snapshots is not supported yet");
     }
-    InstanceLocation where;
     std::int64_t project_id = 0;
     daemon.with_db([&](db::Database& db) {
         project_id = request_project_id(db, request);
@@ -113,7 +112,7 @@ api::Response publish_image(Daemon& daemon, const Request& request) {
             if (db::get_alias(db, alias.name)) throw Error(409, "Alias '" + alias.name + "' already exists");
         return 0;
     });
-    where = daemon.instances().locate(project_id, req.name);
+    const auto where = daemon.instances().locate(project_id, req.name);
     const auto architecture = daemon.instances().get(project_id, req.name).architecture;
     require_stopped(daemon, where);
     req.pack.architecture = architecture;
