@@ -48,6 +48,8 @@ const std::vector<Command>& command_table() {
         add_trust_commands(t);
         add_image_commands(t);
         add_snapshot_commands(t);
+        add_publish_commands(t);
+        add_image_export_commands(t);
         t.push_back({"version", {}, "[<remote>:]", "Show local and remote versions", 0, 1, {}, run_version});
         return t;
     }();

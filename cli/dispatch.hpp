@@ -73,6 +73,8 @@ void add_monitor_commands(std::vector<Command>& table);
 void add_trust_commands(std::vector<Command>& table);
 void add_image_commands(std::vector<Command>& table);
 void add_snapshot_commands(std::vector<Command>& table); // snapshot, restore, copy
+void add_publish_commands(std::vector<Command>& table);
+void add_image_export_commands(std::vector<Command>& table);
 
 // Runs a command line (argv without the program name); returns the exit
 // status. Errors go to err as "Error: <message>".

@@ -41,6 +41,8 @@ inline const std::vector<std::string>& api_extensions() {
         "certificate_update",               // PUT/PATCH /1.0/certificates/{fingerprint}
         "certificate_token",                // trust tokens: POST /1.0/certificates {"token": true}
         "remote_token_expiry",              // core.remote_token_expiry, expires_at in tokens
+        "image_compression_algorithm",      // compression_algorithm when publishing (gzip, bzip2, xz, zstd, none)
+        "image_create_aliases",             // aliases in POST /1.0/images (publish)
     };
     return list;
 }

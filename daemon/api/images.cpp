@@ -2,11 +2,14 @@
 // tarball as the raw body, as `lxc image import FILE` sends it), edit,
 // delete — and /1.0/images/aliases.
 #include "common/error.hpp"
+#include "daemon/api/image_record.hpp"
+#include "daemon/api/images_publish.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/images.hpp"
 #include "daemon/http/multipart.hpp"
 #include "daemon/http/target.hpp"
+#include "daemon/images/squashfs.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -80,6 +83,8 @@ api::Response get_image(Daemon& daemon, const Request& request) {
 
 api::Response upload_image(Daemon& daemon, Request& request) {
     const auto content_type = header(request, "content-type");
+    if (content_type.rfind("application/json", 0) == 0 && is_publish_request(request))
+        return publish_image(daemon, request);
     if (content_type.rfind("application/json", 0) == 0)
         throw Error(501, "Creating images from instances, URLs or other servers is not supported; "
                          "upload a unified image tarball (lxc image import FILE)");
@@ -91,9 +96,11 @@ api::Response upload_image(Daemon& daemon, Request& request) {
     std::string metadata, rootfs;
     if (content_type.rfind("multipart/form-data", 0) == 0) {
         auto parts = parse_multipart(content_type, request.body);
-        if (parts.size() == 2 && parts[0].name == "metadata" && parts[1].name == "rootfs.img")
+        // rootfs.img is a VM disk unless it is a container's squashfs.
+        if (parts.size() == 2 && parts[0].name == "metadata" && parts[1].name == "rootfs.img" &&
+            !is_squashfs(parts[1].data))
             throw Error(501, "Virtual machine images are not supported");
-        if (parts.size() != 2 || parts[0].name != "metadata" || parts[1].name != "rootfs")
+        if (parts.size() != 2 || parts[0].name != "metadata" || (parts[1].name != "rootfs" && parts[1].name != "rootfs.img"))
             throw Error(400, "Invalid multipart image: expected the parts metadata and rootfs");
         metadata = std::move(parts[0].data);
         rootfs = std::move(parts[1].data);
@@ -118,23 +125,7 @@ api::Response upload_image(Daemon& daemon, Request& request) {
             body.clear();
             metadata.clear();
             rootfs.clear();
-            image.fingerprint = stored.fingerprint;
-            image.size = stored.size;
-            image.architecture = stored.architecture;
-            image.created_at = stored.created_at;
-            image.expires_at = stored.expires_at;
-            image.uploaded_at = api::now();
-            image.properties = std::move(stored.properties);
-            for (auto& [k, v] : extra) image.properties[k] = v;
-            try {
-                daemon.with_db([&](db::Database& db) { db.transaction([&] { db::create_image(db, image); }); });
-            } catch (...) {
-                daemon.images().remove(image.fingerprint);
-                throw;
-            }
-            ctx.set_metadata({{"fingerprint", image.fingerprint}, {"size", std::to_string(image.size)}});
-            spdlog::info("image {} imported ({} bytes)", image.fingerprint, image.size);
-            daemon.events().lifecycle("image-created", "/1.0/images/" + image.fingerprint, {{"type", image.type}});
+            record_image(daemon, std::move(image), std::move(stored), extra, ctx);
         });
     return api::async_response(op.url(), op);
 }
@@ -150,7 +141,9 @@ HttpResponse export_image(Daemon& daemon, const Request& request) {
     auto& store = daemon.images();
     auto extension = [](const std::string& b) {
         auto starts = [&b](std::string_view magic) { return b.compare(0, magic.size(), magic) == 0; };
-        return starts("\x1f\x8b")             ? ".tar.gz"
+        return starts("hsqs")                 ? ".squashfs"
+               : starts("BZh")                ? ".tar.bz2"
+               : starts("\x1f\x8b")           ? ".tar.gz"
                : starts("\xfd" "7zXZ")         ? ".tar.xz"
                : starts("\x28\xb5\x2f\xfd") ? ".tar.zst"
                                                 : ".tar";

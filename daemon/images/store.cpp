@@ -8,6 +8,8 @@
 #include "common/fd.hpp"
 #include "common/file.hpp"
 #include "daemon/db/images.hpp"
+#include "daemon/images/entries.hpp"
+#include "daemon/images/squashfs.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -15,10 +17,12 @@
 #include <openssl/evp.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <exception>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -55,71 +59,6 @@ bool is_fingerprint(const std::string& s) {
     for (char c : s)
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
     return true;
-}
-
-// Which file of an image a tarball is.
-enum class Part { Unified, Metadata, Rootfs };
-
-// Where an entry of a unified tarball goes, relative to the instance
-// directory ("rootfs/bin/sh"), "" for entries lodge does not use, nullopt
-// for names that are not allowed (absolute, with "..").
-std::optional<std::string> unified_target(const std::string& raw) {
-    std::string name = raw;
-    while (name.rfind("./", 0) == 0) name.erase(0, 2);
-    while (name.size() > 1 && name.back() == '/') name.pop_back();
-    if (name.empty() || name == ".") return std::string();
-    if (name.front() == '/') return std::nullopt;
-    std::string clean;
-    size_t start = 0;
-    while (start <= name.size()) {
-        auto slash = name.find('/', start);
-        if (slash == std::string::npos) slash = name.size();
-        auto part = name.substr(start, slash - start);
-        start = slash + 1;
-        if (part.empty() || part == ".") continue;
-        if (part == "..") return std::nullopt;
-        if (!clean.empty()) clean += '/';
-        clean += part;
-    }
-    auto top = clean.substr(0, clean.find('/'));
-    if (clean == "metadata.yaml" || top == "rootfs" || top == "templates") return clean;
-    return std::string();
-}
-
-// The same for each part of an image: a split image's metadata file gives
-// metadata.yaml and templates/, its rootfs file the contents of rootfs/.
-std::optional<std::string> entry_target(const std::string& raw, Part part) {
-    if (part == Part::Unified) return unified_target(raw);
-    if (part == Part::Metadata) {
-        auto target = unified_target(raw);
-        if (target && target->rfind("rootfs", 0) == 0) return std::string();
-        return target;
-    }
-    std::string name = raw;
-    while (name.rfind("./", 0) == 0) name.erase(0, 2);
-    if (!name.empty() && name.front() == '/') return std::nullopt;
-    if (name.empty() || name == "." || name == "./") return std::string("rootfs");
-    return unified_target("rootfs/" + name);
-}
-
-// metadata.yaml and templates/ are read by lodged outside the container:
-// there only files and directories, never a symlink or a device that would
-// lead it to a host file.
-void check_outside_rootfs(const std::string& target, archive_entry* entry) {
-    if (target.empty() || target.rfind("rootfs", 0) == 0 || archive_entry_hardlink(entry)) return;
-    auto type = archive_entry_filetype(entry);
-    if (type != AE_IFREG && type != AE_IFDIR)
-        throw Error(400, "Image entry '" + target + "' must be a file or a directory");
-}
-
-// Where an entry goes inside the image, refusing entries that leave it
-// and non-plain files outside rootfs/ (both passes over a tarball ask this).
-std::string checked_target(archive_entry* entry, Part part) {
-    const char* raw = archive_entry_pathname(entry);
-    auto target = entry_target(raw ? raw : "", part);
-    if (!target) throw Error(400, std::string("Image tarball entry '") + (raw ? raw : "") + "' leaves the image");
-    check_outside_rootfs(*target, entry);
-    return *target;
 }
 
 struct ArchiveReader {
@@ -183,25 +122,29 @@ void parse_metadata(const std::string& text, StoredImage& out) {
 
 // Reads every header of the image: all names must be allowed, metadata.yaml
 // and rootfs/ must be there. Fills out from metadata.yaml.
-void inspect(const std::string& data, StoredImage& out, Part part) {
-    ArchiveReader r;
-    if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK)
-        throw Error(400, "Image is not a tarball: " + r.error());
+void inspect(ArchiveReader& r, StoredImage& out, Part part, Budget& budget) {
     std::optional<std::string> metadata;
     bool rootfs = false;
+    SymlinkGuard symlinks;
     archive_entry* entry = nullptr;
     int rc;
     while ((rc = archive_read_next_header(r.a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         const auto target = checked_target(entry, part);
+        symlinks.check(target);
+        symlinks.note(target, entry);
         if (const char* link = archive_entry_hardlink(entry)) {
             auto link_target = entry_target(link, part);
             if (!link_target || (!target.empty() && link_target->empty()))
                 throw Error(400, std::string("Image tarball hard link '") + link + "' leaves the image");
+            symlinks.check(*link_target, "hard link target");
         }
         if (target.rfind("rootfs", 0) == 0) rootfs = true;
+        if (!target.empty() && archive_entry_filetype(entry) == AE_IFREG && !archive_entry_hardlink(entry))
+            budget.take(archive_entry_size(entry), target);
         if (target == "metadata.yaml" && archive_entry_filetype(entry) == AE_IFREG) {
             if (archive_entry_size(entry) > static_cast<la_int64_t>(max_metadata_bytes))
-                throw Error(400, "Image metadata.yaml is too large");
+                throw Error(400, "Image entry 'metadata.yaml' is too large (more than " +
+                                     std::to_string(max_metadata_bytes) + " bytes)");
             std::string text(static_cast<size_t>(archive_entry_size(entry)), '\0');
             auto n = archive_read_data(r.a, text.data(), text.size());
             if (n < 0 || static_cast<size_t>(n) != text.size())
@@ -214,6 +157,22 @@ void inspect(const std::string& data, StoredImage& out, Part part) {
     if (!metadata) throw Error(400, "Image has no metadata.yaml (a unified image holds metadata.yaml and rootfs/)");
     if (!rootfs && part == Part::Unified) throw Error(400, "Image has no rootfs/ (a unified image holds metadata.yaml and rootfs/)");
     parse_metadata(*metadata, out);
+}
+
+void inspect(const std::string& data, StoredImage& out, Part part, Budget& budget) {
+    ArchiveReader r;
+    if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK)
+        throw Error(400, "Image is not a tarball: " + r.error());
+    inspect(r, out, part, budget);
+}
+
+void inspect_file(const std::string& path, StoredImage& out, Part part, Budget& budget) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open " + path);
+    ArchiveReader r;
+    if (archive_read_open_fd(r.a, fd.get(), 1 << 17) != ARCHIVE_OK)
+        throw Error(400, "Image is not a tarball: " + r.error());
+    inspect(r, out, part, budget);
 }
 
 // A temporary file in dir that becomes `path` on commit() and is removed
@@ -236,6 +195,9 @@ public:
             size -= static_cast<size_t>(n);
         }
     }
+    int fd() const { return fd_.get(); }
+    const std::string& tmp_path() const { return tmp_; }
+    void set_path(std::string path) { path_ = std::move(path); }
     void commit() {
         if (::fchmod(fd_.get(), 0600) != 0 || ::rename(tmp_.c_str(), path_.c_str()) != 0)
             throw_errno("store " + path_);
@@ -251,19 +213,56 @@ private:
 // Keeps the tar inside a compressed image beside it as path (nothing for
 // an uncompressed image): unpacking a busybox image from it takes a third
 // of the time, a Debian one from xz a fraction.
-void store_decompressed(const std::string& data, const std::string& dir, const std::string& path) {
-    ArchiveReader r(true);
+// r: opened with raw = true.
+void store_decompressed(ArchiveReader& r, const std::string& dir, const std::string& path, std::int64_t limit) {
     archive_entry* entry = nullptr;
-    if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK ||
-        archive_read_next_header(r.a, &entry) != ARCHIVE_OK)
-        throw Error(400, "Image unreadable: " + r.error());
+    if (archive_read_next_header(r.a, &entry) != ARCHIVE_OK) throw Error(400, "Image unreadable: " + r.error());
     if (archive_filter_code(r.a, 0) == ARCHIVE_FILTER_NONE) return;
     PendingFile out(dir, path);
     std::vector<char> buf(1 << 17);
     la_ssize_t n;
-    while ((n = archive_read_data(r.a, buf.data(), buf.size())) > 0) out.write(buf.data(), static_cast<size_t>(n));
+    // Bounded as well: data after the tar's end would escape the entry count.
+    std::int64_t total = 0;
+    while ((n = archive_read_data(r.a, buf.data(), buf.size())) > 0) {
+        total += n;
+        if (total > limit + (64 << 20))
+            throw Error(400, "Image decompresses to more than " + std::to_string(limit) + " bytes (the image size limit)");
+        out.write(buf.data(), static_cast<size_t>(n));
+    }
     if (n < 0) throw Error(400, "Image unreadable: " + r.error());
     out.commit();
+}
+
+void store_decompressed(const std::string& data, const std::string& dir, const std::string& path, std::int64_t limit) {
+    ArchiveReader r(true);
+    if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK)
+        throw Error(400, "Image unreadable: " + r.error());
+    store_decompressed(r, dir, path, limit);
+}
+
+// SHA-256 of a file, read from its start.
+std::string sha256_file(int fd) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+    std::vector<char> buf(1 << 17);
+    for (off_t off = 0; ok;) {
+        auto n = ::pread(fd, buf.data(), buf.size(), off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("read the image");
+        if (n == 0) break;
+        ok = EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n)) == 1;
+        off += n;
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) throw Error(500, "SHA-256 failed");
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
 }
 
 // The extraction itself, in a thread of its own whose root and working
@@ -289,11 +288,15 @@ void extract_part(int image_fd, Part part) {
                                                 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
     std::set<std::string> files; // regular files so far: the only allowed hard link targets
+    SymlinkGuard symlinks;
     archive_entry* entry = nullptr;
     int rc;
     while ((rc = archive_read_next_header(r.a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
         const auto target = checked_target(entry, part);
         if (target.empty()) continue;
+        symlinks.check(target);
+        symlinks.note(target, entry);
+        if (is_device(entry) && !archive_entry_hardlink(entry) && !allowed_device(entry)) continue;
         archive_entry_set_pathname(entry, target.c_str());
         if (const char* link = archive_entry_hardlink(entry)) {
             auto link_target = entry_target(link, part);
@@ -360,6 +363,36 @@ StoredImage ImageStore::add(const std::string& data, const std::string& expected
     return store({&data}, expected_fingerprint);
 }
 
+StoredImage ImageStore::add_written(const std::function<std::string(int fd)>& write) {
+    PendingFile file(dir_, "");
+    const auto fingerprint = write(file.fd());
+    StoredImage image;
+    // Checked as an upload is: the writer's digest, every entry, the metadata.
+    image.fingerprint = sha256_file(file.fd());
+    if (image.fingerprint != fingerprint)
+        throw Error(500, "The image written has fingerprint " + image.fingerprint + ", not " + fingerprint);
+    struct stat st {};
+    if (::fstat(file.fd(), &st) != 0) throw_errno("stat " + file.tmp_path());
+    image.size = st.st_size;
+    Budget budget{max_unpacked_bytes()};
+    inspect_file(file.tmp_path(), image, Part::Unified, budget);
+    const auto path = image_path(image.fingerprint);
+    if (contains(image.fingerprint)) throw Error(409, "Image with same fingerprint already exists");
+    try {
+        ArchiveReader r(true);
+        UniqueFd fd(::open(file.tmp_path().c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd || archive_read_open_fd(r.a, fd.get(), 1 << 17) != ARCHIVE_OK)
+            throw Error(500, "Image unreadable: " + r.error());
+        store_decompressed(r, dir_, path + ".tar", budget.limit);
+        file.set_path(path);
+        file.commit();
+    } catch (...) {
+        ::unlink((path + ".tar").c_str());
+        throw;
+    }
+    return image;
+}
+
 StoredImage ImageStore::add_split(const std::string& metadata, const std::string& rootfs,
                                   const std::string& expected_fingerprint) {
     return store({&metadata, &rootfs}, expected_fingerprint);
@@ -372,8 +405,10 @@ StoredImage ImageStore::store(std::vector<const std::string*> files, const std::
     for (const auto* f : files) image.size += static_cast<std::int64_t>(f->size());
     if (!expected_fingerprint.empty() && expected_fingerprint != image.fingerprint)
         throw Error(400, "Fingerprints don't match, got " + image.fingerprint + " expected " + expected_fingerprint);
-    inspect(*files[0], image, split ? Part::Metadata : Part::Unified);
-    if (split) inspect(*files[1], image, Part::Rootfs);
+    Budget budget{max_unpacked_bytes()};
+    inspect(*files[0], image, split ? Part::Metadata : Part::Unified, budget);
+    const bool squashfs = split && is_squashfs(*files[1]);
+    if (split && !squashfs) inspect(*files[1], image, Part::Rootfs, budget);
     const auto path = image_path(image.fingerprint);
     if (contains(image.fingerprint)) throw Error(409, "Image with same fingerprint already exists");
     // The main file last: it is what marks the image as present.
@@ -381,12 +416,22 @@ StoredImage ImageStore::store(std::vector<const std::string*> files, const std::
     if (split) names = {path + ".rootfs.tar", path + ".rootfs", path + ".tar"};
     try {
         if (split) {
-            store_decompressed(*files[1], dir_, path + ".rootfs.tar");
             PendingFile rootfs(dir_, path + ".rootfs");
             rootfs.write(files[1]->data(), files[1]->size());
+            if (squashfs) {
+                // The tar form is what unpacking reads; it is checked like
+                // any uploaded tarball before it counts.
+                PendingFile tar(dir_, path + ".rootfs.tar");
+                squashfs_to_tar(rootfs.fd(), tar.fd(), budget.limit + budget.limit / 4 + (64 << 20));
+                tar.commit();
+                inspect_file(path + ".rootfs.tar", image, Part::Rootfs, budget);
+            }
             rootfs.commit();
+            if (!squashfs) {
+                store_decompressed(*files[1], dir_, path + ".rootfs.tar", budget.limit);
+            }
         }
-        store_decompressed(*files[0], dir_, path + ".tar");
+        store_decompressed(*files[0], dir_, path + ".tar", budget.limit);
         PendingFile file(dir_, path);
         file.write(files[0]->data(), files[0]->size());
         file.commit();
@@ -395,6 +440,15 @@ StoredImage ImageStore::store(std::vector<const std::string*> files, const std::
         throw;
     }
     return image;
+}
+
+std::int64_t ImageStore::max_unpacked_bytes() const {
+    if (max_unpacked_bytes_ > 0) return max_unpacked_bytes_;
+    // By default what the store's filesystem has free: an image that
+    // unpacks to more could not be used here anyway.
+    struct statvfs fs {};
+    if (::statvfs(dir_.c_str(), &fs) != 0) throw_errno("statvfs " + dir_);
+    return static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
 }
 
 bool ImageStore::is_split(const std::string& fingerprint) const {

@@ -7,6 +7,7 @@
 #include "daemon/db/database.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -55,13 +56,27 @@ public:
     // it already. Database records are the caller's.
     StoredImage add(const std::string& data, const std::string& expected_fingerprint = "");
 
+    // A unified image written straight into the store (publish): write
+    // fills a temporary file there and returns the SHA-256 it computed; the
+    // file is then checked as add() checks an upload (digest, entries,
+    // metadata) and kept under its fingerprint, or removed.
+    StoredImage add_written(const std::function<std::string(int fd)>& write);
+
     // A split image: a metadata tarball (metadata.yaml, templates/) and a
-    // rootfs tarball (the root filesystem itself); the fingerprint is the
-    // SHA-256 of the two one after the other. Kept as <fp> and <fp>.rootfs.
+    // rootfs tarball or squashfs (the root filesystem itself); the
+    // fingerprint is the SHA-256 of the two one after the other. Kept as
+    // <fp> and <fp>.rootfs, with the rootfs' tar form as <fp>.rootfs.tar.
     StoredImage add_split(const std::string& metadata, const std::string& rootfs,
                           const std::string& expected_fingerprint = "");
     bool is_split(const std::string& fingerprint) const;
     std::string rootfs_file(const std::string& fingerprint) const; // of a split image
+
+    // The most an image may unpack to (the sum of its files' sizes): by
+    // default the free space of the store's filesystem; set for tests or
+    // from configuration. Larger images are refused naming the entry that
+    // crosses it.
+    void set_max_unpacked_bytes(std::int64_t bytes) { max_unpacked_bytes_ = bytes; }
+    std::int64_t max_unpacked_bytes() const;
 
     bool contains(const std::string& fingerprint) const;
     // The image file as uploaded; Error(404) when absent.
@@ -73,6 +88,7 @@ private:
     StoredImage store(std::vector<const std::string*> files, const std::string& expected_fingerprint);
     std::string image_path(const std::string& fingerprint) const; // Error(404) for a malformed fingerprint
     std::string dir_;
+    std::int64_t max_unpacked_bytes_ = 0;
 };
 
 } // namespace lodge::daemon
