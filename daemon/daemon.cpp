@@ -60,6 +60,14 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     images_ = std::make_unique<ImageStore>(state_dir_ + "/images");
     pools_ = std::make_unique<Pools>(*this);
     instances_ = std::make_unique<Instances>(*this);
+    const auto known_images = with_db([](db::Database& db) {
+        std::set<std::string> fingerprints;
+        auto st = db.prepare("SELECT fingerprint FROM images");
+        while (st.step()) fingerprints.insert(st.text(0));
+        return fingerprints;
+    });
+    for (const auto& path : images_->remove_leftovers(known_images))
+        spdlog::warn("image store: removed {}, left by an import that did not finish", path);
     pools_->start();
     environment_ = probe_host_environment(LODGE_VERSION);
     if (ensure_certificate(certificate_path(), key_path(), CertificateRole::Server))

@@ -173,6 +173,7 @@ api::Response delete_image(Daemon& daemon, const Request& request) {
         bool deleted = daemon.with_db([&](db::Database& db) { return db::delete_image(db, fp); });
         if (!deleted) throw Error(404, "Image not found");
         daemon.images().remove(fp);
+        daemon.pools().remove_image_volumes(fp);
         daemon.events().lifecycle("image-deleted", "/1.0/images/" + fp);
     });
     return api::async_response(op.url(), op);

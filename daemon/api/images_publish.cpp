@@ -99,12 +99,6 @@ api::Response publish_image(Daemon& daemon, const Request& request) {
     auto req = parse(body);
     if (body["source"].value("type", "") == "virtual-machine")
         throw Error(400, "Virtual machines are not supported");
-    if (req.type == "snapshot") {
-        // TODO(lead): the snapshot's directory ("c1/snap" -> its rootfs/,
-        // metadata.yaml, templates/) once snapshots exist; pack_instance
-        // takes it as source_dir like an instance's dir below.
-        throw Error(501, "Publishing snapshots is not supported yet");
-    }
     std::int64_t project_id = 0;
     daemon.with_db([&](db::Database& db) {
         project_id = request_project_id(db, request);
@@ -112,19 +106,33 @@ api::Response publish_image(Daemon& daemon, const Request& request) {
             if (db::get_alias(db, alias.name)) throw Error(409, "Alias '" + alias.name + "' already exists");
         return 0;
     });
-    const auto where = daemon.instances().locate(project_id, req.name);
-    const auto architecture = daemon.instances().get(project_id, req.name).architecture;
-    require_stopped(daemon, where);
-    req.pack.architecture = architecture;
+    // An instance (stopped, so its files hold still) or one of its
+    // snapshots ("c1/snap0", read-only already).
+    const bool snapshot = req.type == "snapshot";
+    const auto slash = req.name.find('/');
+    if (snapshot && slash == std::string::npos)
+        throw Error(400, "A snapshot source is named \"instance/snapshot\"");
+    const auto instance = snapshot ? req.name.substr(0, slash) : req.name;
+    const auto where = daemon.instances().locate(project_id, instance);
+    std::string source_dir = where.dir;
+    if (snapshot) {
+        const auto snap = daemon.instances().get_snapshot(project_id, instance, req.name.substr(slash + 1));
+        req.pack.architecture = snap.architecture;
+        source_dir = daemon.pools().driver(where.pool).path(where.volume.snapshot_of(snap.name));
+    } else {
+        req.pack.architecture = daemon.instances().get(project_id, instance).architecture;
+        require_stopped(daemon, where);
+    }
 
     OperationSpec spec;
     spec.description = "Downloading image";
-    spec.resources = std::map<std::string, std::vector<std::string>>{{"instances", {"/1.0/instances/" + req.name}}};
-    auto op = daemon.operations().start(spec, [&daemon, req = std::move(req), where](OperationContext& ctx) mutable {
-        require_stopped(daemon, where);
+    spec.resources = std::map<std::string, std::vector<std::string>>{{"instances", {"/1.0/instances/" + instance}}};
+    auto op = daemon.operations().start(spec, [&daemon, req = std::move(req), where, source_dir,
+                                               snapshot](OperationContext& ctx) mutable {
+        if (!snapshot) require_stopped(daemon, where);
         // Packed straight into the store's directory, never whole in memory.
         auto stored =
-            daemon.images().add_written([&](int fd) { return pack_instance(where.dir, req.pack, fd); });
+            daemon.images().add_written([&](int fd) { return pack_instance(source_dir, req.pack, fd); });
         req.image.created_at = api::now();
         spdlog::info("instance {} published as image {}", req.name, stored.fingerprint);
         record_image(daemon, std::move(req.image), std::move(stored), {}, ctx, req.aliases);

@@ -345,6 +345,21 @@ ImageStore::ImageStore(std::string dir) : dir_(std::move(dir)) {
     if (make_dirs(dir_, 0700)) ::chmod(dir_.c_str(), 0700);
 }
 
+std::vector<std::string> ImageStore::remove_leftovers(const std::set<std::string>& known) {
+    std::vector<std::string> removed;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+        const auto name = entry.path().filename().string();
+        const auto fingerprint = name.substr(0, name.find('.'));
+        const bool temporary = name.rfind(".upload-", 0) == 0;
+        if (!temporary && (!is_fingerprint(fingerprint) || known.count(fingerprint))) continue;
+        std::error_code rm;
+        std::filesystem::remove_all(entry.path(), rm);
+        if (!rm) removed.push_back(entry.path().string());
+    }
+    return removed;
+}
+
 std::string ImageStore::image_path(const std::string& fingerprint) const {
     if (!is_fingerprint(fingerprint)) throw Error(404, "Image not found: " + fingerprint);
     return dir_ + "/" + fingerprint;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,10 @@ public:
     std::string file(const std::string& fingerprint) const;
     // Removes the image's files; nothing when they are absent.
     void remove(const std::string& fingerprint);
+    // At start: removes half-written uploads and the files of images the
+    // database does not know (a kill between storing and recording), and
+    // returns what it removed, for the log.
+    std::vector<std::string> remove_leftovers(const std::set<std::string>& known_fingerprints);
 
 private:
     StoredImage store(std::vector<const std::string*> files, const std::string& expected_fingerprint);

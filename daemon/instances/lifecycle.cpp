@@ -13,6 +13,7 @@
 #include "daemon/db/profiles.hpp"
 #include "daemon/db/projects.hpp"
 #include "daemon/db/snapshots.hpp"
+#include "daemon/images/templates.hpp"
 #include "daemon/db/storage_volumes.hpp"
 #include "daemon/uuid.hpp"
 #include "runtime/control.hpp"
@@ -81,6 +82,19 @@ void copy_between(storage::Driver& from, const storage::Volume& source, storage:
     else
         to.import_volume(target, from.path(source));
     undo.success();
+}
+
+// What an image's templates see of an instance.
+TemplateInstance template_view(const api::Instance& instance, const api::ConfigMap& expanded_config) {
+    TemplateInstance t;
+    t.name = instance.name;
+    t.architecture = instance.architecture;
+    t.ephemeral = instance.ephemeral;
+    t.type = instance.type;
+    t.config = expanded_config;
+    auto p = expanded_config.find("security.privileged");
+    t.privileged = p != expanded_config.end() && (p->second == "true" || p->second == "1");
+    return t;
 }
 
 } // namespace
@@ -193,6 +207,9 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
                                            "device with path / and a pool");
         if (!db::storage_pool_id(db, pool)) throw Error(404, "Storage pool \"" + pool + "\" not found");
         instance.project = db::project_name(db, project_id);
+        for (const auto& p : instance.profiles)
+            for (const auto& [k, v] : db::get_profile_contents(db, project_id, p)->config) instance.expanded_config[k] = v;
+        for (const auto& [k, v] : instance.config) instance.expanded_config[k] = v;
         return pool;
     });
 
@@ -226,12 +243,14 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
         if (copy_from) {
             if (!request.image.empty()) instance.config["volatile.base_image"] = request.image;
             write_guest_hostname(dir + "/rootfs", instance.name);
+            apply_templates(dir, "copy", template_view(instance, instance.expanded_config));
         } else if (request.source_type == "image") {
             daemon_.with_db([&](db::Database& db) { db::mark_image_used(db, image.fingerprint); });
             instance.architecture = image.architecture.empty() ? instance.architecture : image.architecture;
             for (const auto& [k, v] : image.properties) instance.config["image." + k] = v;
             instance.config["volatile.base_image"] = image.fingerprint;
             write_guest_hostname(dir + "/rootfs", instance.name);
+            apply_templates(dir, "create", template_view(instance, instance.expanded_config));
         } else {
             make_dir(dir + "/rootfs", 0755);
         }
@@ -270,6 +289,7 @@ void Instances::start_now(std::int64_t project_id, const InstanceLocation& where
     // A stopped container's previous run record would make the runtime
     // refuse nothing, but keeping it would show a stale exit.
     forget(where.runtime_name);
+    apply_templates(where.dir, "start", template_view(*instance, instance->expanded_config));
     runtime::launch_container(container_config(*instance, where), run_dir_);
     daemon_.with_db([&](db::Database& db) {
         db::set_instance_config(db, where.id, "volatile.last_state.power", "RUNNING");

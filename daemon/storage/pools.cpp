@@ -110,7 +110,18 @@ void Pools::reconcile(const std::string& pool, storage::Driver& driver) {
         for (const auto& row : db::pool_volumes(db, *pool_id)) {
             const Volume v{volume_type(row.type), disk_name(row.project, row.name), {}};
             k.volumes.insert({v.type, v.name, ""});
-            if (row.type == "image") k.rows.push_back({v, [id = row.id](db::Database& d) { db::delete_volume(d, id); }});
+            if (row.type == "image") {
+                // The cached volume of an image deleted while lodged could
+                // not finish removing it goes too.
+                auto image = db.prepare("SELECT 1 FROM images WHERE fingerprint = ?");
+                image.bind(1, row.name);
+                if (!image.step()) {
+                    k.volumes.erase({v.type, v.name, ""});
+                    db::delete_volume(db, row.id);
+                    continue;
+                }
+                k.rows.push_back({v, [id = row.id](db::Database& d) { db::delete_volume(d, id); }});
+            }
             if (row.type == "custom") {
                 for (const auto& s : db::volume_snapshots(db, row.id)) {
                     k.volumes.insert({v.type, v.name, s.name});
