@@ -47,13 +47,18 @@ std::string proc_path(int dir_fd, const std::string& name) {
 template <typename List, typename Get>
 Xattrs read_xattrs(List list, Get get, const std::string& where) {
     Xattrs out;
-    std::string names;
-    for (;;) {
-        ssize_t n = list(nullptr, 0);
-        if (n < 0 && (errno == ENOTSUP || errno == ENODATA)) return out;
-        if (n < 0) throw_errno("listing xattrs of " + where);
-        names.resize(static_cast<size_t>(n));
+    // Most files have few or no xattrs: one call with a buffer that fits them.
+    std::string names(1024, '\0');
+    for (bool first = true;; first = false) {
+        ssize_t n = 0;
+        if (!first) {
+            n = list(nullptr, 0);
+            if (n < 0 && (errno == ENOTSUP || errno == ENODATA)) return out;
+            if (n < 0) throw_errno("listing xattrs of " + where);
+            names.resize(static_cast<size_t>(n));
+        }
         n = list(names.data(), names.size());
+        if (n < 0 && (errno == ENOTSUP || errno == ENODATA)) return out;
         if (n >= 0) {
             names.resize(static_cast<size_t>(n));
             break;
@@ -64,13 +69,17 @@ Xattrs read_xattrs(List list, Get get, const std::string& where) {
         std::string name = names.c_str() + pos;
         pos += name.size() + 1;
         if (name.empty()) continue;
-        std::string value;
-        for (;;) {
-            ssize_t n = get(name.c_str(), nullptr, 0);
-            if (n < 0 && errno == ENODATA) break; // removed meanwhile
-            if (n < 0) throw_errno("reading xattr " + name + " of " + where);
-            value.resize(static_cast<size_t>(n));
+        std::string value(256, '\0');
+        for (bool first = true;; first = false) {
+            ssize_t n = 0;
+            if (!first) {
+                n = get(name.c_str(), nullptr, 0);
+                if (n < 0 && errno == ENODATA) break; // removed meanwhile
+                if (n < 0) throw_errno("reading xattr " + name + " of " + where);
+                value.resize(static_cast<size_t>(n));
+            }
             n = get(name.c_str(), value.data(), value.size());
+            if (n < 0 && errno == ENODATA) break;
             if (n >= 0) {
                 value.resize(static_cast<size_t>(n));
                 out.emplace_back(name, std::move(value));
@@ -321,8 +330,9 @@ private:
                 copy_range(job, data, std::min(hole, size) - data);
                 pos = hole;
             }
+            // A trailing hole is made by the size alone.
+            if (::ftruncate(out, size) < 0) throw_errno("sizing the copy of " + job.where);
         }
-        if (::ftruncate(out, size) < 0) throw_errno("sizing the copy of " + job.where);
     }
 
     void copy_range(FileJob& job, off_t offset, off_t length) {
