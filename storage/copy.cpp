@@ -35,6 +35,7 @@ namespace {
 
 constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 constexpr size_t max_queued_files = 64; // two fds each
+constexpr off_t handoff_size = 64 << 10;
 
 using Xattrs = std::vector<std::pair<std::string, std::string>>;
 
@@ -262,7 +263,8 @@ private:
     }
 
     void submit(FileJob job) {
-        if (!workers_.empty()) {
+        // Small files cost less to copy than to hand over to another thread.
+        if (!workers_.empty() && job.st.st_size >= handoff_size) {
             std::unique_lock lock(mutex_);
             if (queue_.size() < max_queued_files) {
                 queue_.push_back(std::move(job));
@@ -270,7 +272,7 @@ private:
                 return;
             }
         }
-        // Queue full (or no workers): the walker copies this one itself.
+        // Small, queue full, or no workers: the walker copies this one itself.
         copy_file(job);
     }
 

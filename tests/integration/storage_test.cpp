@@ -591,11 +591,18 @@ std::vector<std::string> loops_backed_under(const std::string& dir) {
     return out;
 }
 
+// Unmounts a path when the test ends, however it ends.
+struct UnmountGuard {
+    std::string path;
+    ~UnmountGuard() { ::umount2(path.c_str(), MNT_DETACH); }
+};
+
 TEST(StorageBtrfs, LoopPoolMountsOnceAndLeavesNothing) {
     TempDir dir("lodge-storage");
     const std::string pools = dir.path() + "/pools", disks = dir.path() + "/disks";
     const std::string mount_point = pools + "/pool1";
     {
+        UnmountGuard guard{mount_point};
         auto pool = lodge::storage::make_driver({"pool1", "btrfs", {{"size", "300MiB"}}}, pools, disks);
         pool->create();
         EXPECT_EQ(pool->spec().config.at("source"), disks + "/pool1.img");
@@ -766,9 +773,9 @@ TEST(StorageBench, DISABLED_CopyTreeAgainstCpA) {
         std::fflush(stdout);
         fs::remove_all(target);
     };
-    for (int round = 0; round < 4; ++round) {
+    for (int round = 0; round < 3; ++round) {
         timed("cp -a", [&] { tool({"cp", "-a", tree, target}); });
-        for (unsigned threads : {0u, 2u})
+        for (unsigned threads : {2u})
             timed("copy_tree threads=" + std::to_string(threads),
                   [&] { lodge::storage::copy_tree(tree, target, {threads}); });
     }
