@@ -35,6 +35,7 @@ namespace {
 
 constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 constexpr size_t max_queued_files = 64; // two fds each
+constexpr off_t handoff_size = 64 << 10;
 
 using Xattrs = std::vector<std::pair<std::string, std::string>>;
 
@@ -47,13 +48,18 @@ std::string proc_path(int dir_fd, const std::string& name) {
 template <typename List, typename Get>
 Xattrs read_xattrs(List list, Get get, const std::string& where) {
     Xattrs out;
-    std::string names;
-    for (;;) {
-        ssize_t n = list(nullptr, 0);
-        if (n < 0 && (errno == ENOTSUP || errno == ENODATA)) return out;
-        if (n < 0) throw_errno("listing xattrs of " + where);
-        names.resize(static_cast<size_t>(n));
+    // Most files have few or no xattrs: one call with a buffer that fits them.
+    std::string names(1024, '\0');
+    for (bool first = true;; first = false) {
+        ssize_t n = 0;
+        if (!first) {
+            n = list(nullptr, 0);
+            if (n < 0 && (errno == ENOTSUP || errno == ENODATA)) return out;
+            if (n < 0) throw_errno("listing xattrs of " + where);
+            names.resize(static_cast<size_t>(n));
+        }
         n = list(names.data(), names.size());
+        if (n < 0 && (errno == ENOTSUP || errno == ENODATA)) return out;
         if (n >= 0) {
             names.resize(static_cast<size_t>(n));
             break;
@@ -64,13 +70,17 @@ Xattrs read_xattrs(List list, Get get, const std::string& where) {
         std::string name = names.c_str() + pos;
         pos += name.size() + 1;
         if (name.empty()) continue;
-        std::string value;
-        for (;;) {
-            ssize_t n = get(name.c_str(), nullptr, 0);
-            if (n < 0 && errno == ENODATA) break; // removed meanwhile
-            if (n < 0) throw_errno("reading xattr " + name + " of " + where);
-            value.resize(static_cast<size_t>(n));
+        std::string value(256, '\0');
+        for (bool first = true;; first = false) {
+            ssize_t n = 0;
+            if (!first) {
+                n = get(name.c_str(), nullptr, 0);
+                if (n < 0 && errno == ENODATA) break; // removed meanwhile
+                if (n < 0) throw_errno("reading xattr " + name + " of " + where);
+                value.resize(static_cast<size_t>(n));
+            }
             n = get(name.c_str(), value.data(), value.size());
+            if (n < 0 && errno == ENODATA) break;
             if (n >= 0) {
                 value.resize(static_cast<size_t>(n));
                 out.emplace_back(name, std::move(value));
@@ -253,7 +263,8 @@ private:
     }
 
     void submit(FileJob job) {
-        if (!workers_.empty()) {
+        // Small files cost less to copy than to hand over to another thread.
+        if (!workers_.empty() && job.st.st_size >= handoff_size) {
             std::unique_lock lock(mutex_);
             if (queue_.size() < max_queued_files) {
                 queue_.push_back(std::move(job));
@@ -261,7 +272,7 @@ private:
                 return;
             }
         }
-        // Queue full (or no workers): the walker copies this one itself.
+        // Small, queue full, or no workers: the walker copies this one itself.
         copy_file(job);
     }
 
@@ -321,8 +332,9 @@ private:
                 copy_range(job, data, std::min(hole, size) - data);
                 pos = hole;
             }
+            // A trailing hole is made by the size alone.
+            if (::ftruncate(out, size) < 0) throw_errno("sizing the copy of " + job.where);
         }
-        if (::ftruncate(out, size) < 0) throw_errno("sizing the copy of " + job.where);
     }
 
     void copy_range(FileJob& job, off_t offset, off_t length) {

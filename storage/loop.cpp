@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <utility>
@@ -103,12 +104,18 @@ void mount_image(const std::string& image, const std::string& mount_point, const
 }
 
 bool is_mount_point(const std::string& path) {
+    // mountinfo names mount points by their real path.
+    std::string real = path;
+    if (char* resolved = ::realpath(path.c_str(), nullptr)) {
+        real = resolved;
+        std::free(resolved);
+    }
     std::istringstream in(read_file("/proc/self/mountinfo"));
     for (std::string line; std::getline(in, line);) {
         std::istringstream fields(line);
         std::string id, parent, devno, root, point;
         fields >> id >> parent >> devno >> root >> point;
-        if (unescape_mountinfo(point) == path) return true;
+        if (unescape_mountinfo(point) == real) return true;
     }
     return false;
 }
