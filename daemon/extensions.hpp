@@ -12,7 +12,17 @@ inline const std::vector<std::string>& api_extensions() {
     static const std::vector<std::string> list{
         "entity_description",               // description on profiles, pools, projects
         "profile_usedby",                   // used_by on profiles
-        "storage",                          // /1.0/storage-pools (list, get)
+        "storage",                          // /1.0/storage-pools: pools and their volumes
+        "storage_api_volume_rename",        // POST on a custom volume renames it
+        "storage_api_volume_snapshots",     // custom volumes' snapshots
+        "custom_volume_snapshot_expiry",    // expires_at on them
+        "storage_api_local_volume_handling", // volumes of a pool listed with their types
+        "snapshot_scheduling",              // snapshots.schedule (cron), snapshots.pattern
+        "snapshot_schedule_aliases",        // @hourly, @daily ... in snapshots.schedule
+        "snapshot_expiry",                  // snapshots.expiry, expires_at on snapshots
+        "snapshot_expiry_creation",         // expires_at when creating a snapshot
+        "container_only_migration",         // instance_only on copies
+        "container_stateless_copy",         // copies from an instance or snapshot (source type copy)
         "projects",                         // /1.0/projects (the default project)
         "kernel_features",                  // environment.kernel_features
         "api_os",                           // environment.os_name and os_version

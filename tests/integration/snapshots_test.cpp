@@ -106,6 +106,38 @@ TEST_P(Snapshots, SnapshotChangeRestoreAndCopyThroughLxc) {
     }
 }
 
+// A custom volume attached as a disk: the guest writes into it, a snapshot
+// and restore of the volume bring its files back, and it outlives the
+// instance.
+TEST_P(Snapshots, CustomVolumeAttachSnapshotRestore) {
+    launch("sn-v");
+    auto r = lxc({"storage", "volume", "create", pool(), "data"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    r = lxc({"storage", "volume", "attach", pool(), "data", "sn-v", "/mnt/data"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    ASSERT_EQ(lxc({"restart", "-f", "sn-v"}).status, 0) << lodged_->log();
+    sh("sn-v", "echo kept > /mnt/data/f && chown 1000 /mnt/data/f");
+    EXPECT_EQ(sh("sn-v", "stat -c %u /mnt/data/f"), "1000\n");
+    r = lxc({"storage", "volume", "snapshot", pool(), "data", "v1"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    sh("sn-v", "echo changed > /mnt/data/f");
+    ASSERT_EQ(lxc({"stop", "-f", "sn-v"}).status, 0);
+    r = lxc({"storage", "volume", "restore", pool(), "data", "v1"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    ASSERT_EQ(lxc({"start", "sn-v"}).status, 0) << lodged_->log();
+    EXPECT_EQ(sh("sn-v", "cat /mnt/data/f"), "kept\n");
+
+    auto list = lxc({"storage", "volume", "list", pool(), "--format", "csv"});
+    EXPECT_NE(list.out.find("custom,data,"), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("container,sn-v,"), std::string::npos) << list.out;
+    // In use: not deleted.
+    EXPECT_NE(lxc({"storage", "volume", "delete", pool(), "data"}).status, 0);
+    ASSERT_EQ(lxc({"delete", "-f", "sn-v"}).status, 0);
+    r = lxc({"storage", "volume", "delete", pool(), "data"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    if (made_pool_) EXPECT_EQ(lodge({"storage", "delete", "fast"}).status, 0) << lodged_->log();
+}
+
 INSTANTIATE_TEST_SUITE_P(Pools, Snapshots, ::testing::Values("dir", "btrfs"));
 
 class SnapshotSchedule : public LxcSession {
