@@ -2,6 +2,7 @@
 // tarball as the raw body, as `lxc image import FILE` sends it), edit,
 // delete — and /1.0/images/aliases.
 #include "common/error.hpp"
+#include "daemon/api/images_pull.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/images.hpp"
@@ -80,9 +81,14 @@ api::Response get_image(Daemon& daemon, const Request& request) {
 
 api::Response upload_image(Daemon& daemon, Request& request) {
     const auto content_type = header(request, "content-type");
-    if (content_type.rfind("application/json", 0) == 0)
-        throw Error(501, "Creating images from instances, URLs or other servers is not supported; "
-                         "upload a unified image tarball (lxc image import FILE)");
+    if (content_type.rfind("application/json", 0) == 0) {
+        auto body = json_body(request);
+        if (body.is_object() && body.contains("source") && body["source"].is_object() &&
+            body["source"].value("type", "") == "image" && body["source"].value("mode", "pull") == "pull")
+            return start_image_pull(daemon, body);
+        throw Error(501, "Creating images from instances or URLs is not supported; "
+                         "upload a unified image tarball (lxc image import FILE) or pull one from a simplestreams server");
+    }
     if (request.body.empty()) throw Error(400, "Empty image upload");
     api::Image image;
     image.filename = header(request, "x-lxd-filename");
