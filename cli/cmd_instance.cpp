@@ -57,9 +57,16 @@ int create(Context& ctx, const Args& args, bool start) {
     json source = {{"type", empty ? "none" : "image"}};
     if (!empty) {
         auto [image_remote, image] = parse_remote(ctx.config, image_arg);
-        if (image_remote != remote)
+        const auto& from = ctx.config.remotes.at(image_remote);
+        if (image_remote != remote && from.protocol == "simplestreams") {
+            // The server pulls the image itself, as lxc asks LXD to.
+            source["mode"] = "pull";
+            source["server"] = from.addr;
+            source["protocol"] = "simplestreams";
+        } else if (image_remote != remote) {
             throw Error("Images from another remote (\"" + image_remote + "\") are not supported yet; "
                         "copy the image first");
+        }
         source["alias"] = image;
     }
     json body = {{"name", name}, {"source", source}, {"config", config_pairs(args)}, {"devices", json::object()},

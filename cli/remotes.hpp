@@ -10,7 +10,7 @@ namespace lodge::cli {
 
 struct Remote {
     std::string addr;      // "unix://", "unix:///path/to/socket" or "https://host:8443"
-    std::string protocol;  // "" or "lxd" (lodged/LXD), "simplestreams" later
+    std::string protocol;  // "" or "lxd" (lodged/LXD), "simplestreams" (an image server)
     std::string auth_type; // "" (derived), "tls"
     std::string project;
     bool is_public = false;
