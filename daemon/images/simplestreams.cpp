@@ -27,6 +27,9 @@ using nlohmann::json;
 
 // A catalog is a few MiB on the largest public servers.
 constexpr std::int64_t max_catalog_bytes = 64 << 20;
+// The image store takes files in memory: a published size beyond this is
+// refused before anything is downloaded (Debian's rootfs is ~100 MiB).
+constexpr std::int64_t max_file_bytes = std::int64_t{4} << 30;
 
 // LXD's architecture names for the names Debian and Ubuntu publish.
 std::string lxd_architecture(const std::string& name) {
@@ -369,6 +372,9 @@ Catalog fetch_catalog(const std::string& server) {
 
 std::string download(const std::string& server, const File& file, const ProgressFn& progress) {
     const auto url = join_url(server, file.path);
+    if (file.size > max_file_bytes)
+        throw Error(413, "The server publishes " + url + " as " + std::to_string(file.size) +
+                             " bytes, more than lodge downloads (" + std::to_string(max_file_bytes) + ")");
     auto data = http_get(url, file.size, progress);
     if (static_cast<std::int64_t>(data.size()) != file.size)
         throw Error(502, "Download of " + url + " is " + std::to_string(data.size()) + " bytes, the server publishes " +
