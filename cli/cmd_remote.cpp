@@ -188,7 +188,8 @@ int run_add(Context& ctx, const Args& args) {
         // pinned certificate (the system's CAs, or $SSL_CERT_FILE, vouch for
         // it), and nothing is fetched until it is used.
         if (addr.empty()) throw Error("Give the image server's URL");
-        r.addr = addr.rfind("https://", 0) == 0 || addr.rfind("http://", 0) == 0 ? addr : "https://" + addr;
+        r.addr = addr.find("://") == std::string::npos ? "https://" + addr : addr;
+        if (r.addr.rfind("https://", 0) != 0) throw Error("Only https URLs are supported for simplestreams");
         r.protocol = protocol;
         r.is_public = true;
         ctx.config.remotes[name] = r;

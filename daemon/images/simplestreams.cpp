@@ -330,8 +330,10 @@ std::string http_get(const std::string& url, std::int64_t max_bytes, const Progr
     char error[CURL_ERROR_SIZE] = "";
     auto* c = curl.get();
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https,http");
+    // HTTPS only, redirects included: the catalog is what vouches for the
+    // files' hashes, so it must come from the server the CA vouches for.
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -364,8 +366,7 @@ std::string http_get(const std::string& url, std::int64_t max_bytes, const Progr
 }
 
 Catalog fetch_catalog(const std::string& server) {
-    if (server.rfind("https://", 0) != 0 && server.rfind("http://", 0) != 0)
-        throw Error(400, "Invalid simplestreams server \"" + server + "\": give an https:// URL");
+    if (server.rfind("https://", 0) != 0) throw Error(400, "Only https URLs are supported for simplestreams");
     auto index = http_get(join_url(server, "streams/v1/index.json"), max_catalog_bytes);
     return parse_catalog(index, [&](const std::string& path) { return http_get(join_url(server, path), max_catalog_bytes); });
 }

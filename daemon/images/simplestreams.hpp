@@ -75,7 +75,7 @@ private:
 // file(s) it names; Error(502) for documents that are not simplestreams.
 Catalog parse_catalog(const std::string& index_json, const std::function<std::string(const std::string&)>& fetch);
 
-// HTTP(S) transfers with libcurl: TLS verified against the system's CAs, or
+// HTTPS transfers with libcurl (redirects to HTTPS only): TLS verified against the system's CAs, or
 // the file $SSL_CERT_FILE names when set (tests give their CA this way).
 struct Progress {
     std::int64_t done = 0;

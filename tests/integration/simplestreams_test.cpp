@@ -333,6 +333,13 @@ TEST_F(Simplestreams, UnknownAliasAndUnreachableServerAreClearErrors) {
     EXPECT_EQ(copied.status, 1);
     EXPECT_NE(copied.err.find("debian/12"), std::string::npos) << copied.err;
 
+    // Plain HTTP is refused, as lxc refuses it.
+    auto plain = lodge({"remote", "add", "plain", "http://127.0.0.1:1", "--protocol", "simplestreams"});
+    EXPECT_EQ(plain.err, "Error: Only https URLs are supported for simplestreams\n");
+    auto http_source = source("busybox/1.36");
+    http_source["server"] = "http://127.0.0.1:1";
+    EXPECT_EQ(lodged_->request("POST", "/1.0/images", json{{"source", http_source}}.dump()).status, 400);
+
     // A server whose certificate no CA vouches for is refused.
     auto untrusted = source("busybox/1.36");
     untrusted["server"] = "https://localhost:" + url_.substr(url_.rfind(':') + 1); // the name is not in the cert
