@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -49,6 +50,42 @@ inline void to_json(nlohmann::json& j, const Instance& i) {
                        {"location", "none"},
                        {"type", i.type},
                        {"project", i.project}};
+}
+
+// An instance snapshot (shared/api/instance_snapshot.go InstanceSnapshot):
+// the instance's config, devices and profiles as they were when it was
+// taken. name is the snapshot's own name, without the instance's.
+struct InstanceSnapshot {
+    std::string name;
+    std::string description;
+    std::string architecture = "x86_64";
+    bool ephemeral = false;
+    bool stateful = false;
+    std::string created_at;
+    std::string expires_at = "0001-01-01T00:00:00Z";
+    std::string last_used_at = "0001-01-01T00:00:00Z";
+    ConfigMap config;
+    DeviceMap devices;
+    std::vector<std::string> profiles;
+    ConfigMap expanded_config;
+    DeviceMap expanded_devices;
+    std::int64_t size = -1; // bytes; -1 when the driver cannot tell
+};
+
+inline void to_json(nlohmann::json& j, const InstanceSnapshot& s) {
+    j = nlohmann::json{{"expires_at", s.expires_at},
+                       {"architecture", s.architecture},
+                       {"config", s.config},
+                       {"created_at", s.created_at},
+                       {"devices", s.devices},
+                       {"ephemeral", s.ephemeral},
+                       {"expanded_config", s.expanded_config},
+                       {"expanded_devices", s.expanded_devices},
+                       {"last_used_at", s.last_used_at},
+                       {"name", s.name},
+                       {"profiles", s.profiles},
+                       {"stateful", s.stateful},
+                       {"size", s.size}};
 }
 
 } // namespace lodge::api

@@ -4,6 +4,7 @@
 #include "cli/dispatch.hpp"
 #include "cli/error.hpp"
 #include "cli/instances.hpp"
+#include "cli/table.hpp"
 #include "cli/yaml_output.hpp"
 
 #include <ctime>
@@ -193,6 +194,18 @@ int show_instance_info(Context& ctx, const std::string& arg, bool show_log) {
         out << "  Memory usage:\n";
         out << "    Memory (current): " << human_bytes(mem.value("usage", 0.0)) << "\n";
         out << "    Memory (peak): " << human_bytes(mem.value("usage_peak", 0.0)) << "\n";
+    }
+    // lxc's snapshot table: short name, taken, expires, stateful.
+    if (auto snaps = inst.value("snapshots", json::array()); snaps.is_array() && !snaps.empty()) {
+        std::vector<Row> rows;
+        for (const auto& s : snaps) {
+            auto name = s.value("name", "");
+            name = name.substr(name.rfind('/') + 1);
+            auto taken = short_time(s.value("created_at", "")), expires = short_time(s.value("expires_at", ""));
+            rows.push_back({name, taken.empty() ? " " : taken, expires.empty() ? " " : expires,
+                            s.value("stateful", false) ? "YES" : "NO"});
+        }
+        out << "\nSnapshots:\n" << render_table("table", {"NAME", "TAKEN AT", "EXPIRES AT", "STATEFUL"}, rows, snaps);
     }
     if (show_log) {
         // The monitor's log, which lodged serves as LXD serves liblxc's.

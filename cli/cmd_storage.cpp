@@ -1,9 +1,11 @@
-// `lodge storage list/show`: the storage pools (GET /1.0/storage-pools
-// with recursion=1, /1.0/storage-pools/NAME), as lxc shows them.
+// `lodge storage list/show/create/delete/info`: the storage pools, as lxc
+// shows and manages them.
 #include "cli/api_client.hpp"
 #include "cli/dispatch.hpp"
 #include "cli/output.hpp"
 
+#include <cstdio>
+#include <map>
 #include <ostream>
 
 namespace lodge::cli {
@@ -49,12 +51,95 @@ int run_show(Context& ctx, const Args& args) {
     return 0;
 }
 
+// `lodge storage create NAME DRIVER [key=value...]`: LXD's pool config keys
+// ("source", "size" ...).
+int run_create(Context& ctx, const Args& args) {
+    auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
+    if (name.empty()) throw Error("Missing pool name");
+    json config = json::object();
+    for (size_t i = 2; i < args.positional.size(); ++i) {
+        const auto& kv = args.positional[i];
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) throw Error("Bad key=value pair: " + kv);
+        config[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    connect_remote(ctx.config, remote)
+        .query("POST", "/1.0/storage-pools",
+               {{"name", name}, {"driver", args.positional[1]}, {"config", config},
+                {"description", args.value("description")}});
+    ctx.out << "Storage pool " << name << " created\n";
+    return 0;
+}
+
+int run_delete(Context& ctx, const Args& args) {
+    auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
+    if (name.empty()) throw Error("Missing pool name");
+    connect_remote(ctx.config, remote).query("DELETE", "/1.0/storage-pools/" + url_escape(name));
+    ctx.out << "Storage pool " << name << " deleted\n";
+    return 0;
+}
+
+// Sizes as lxc's storage info prints them (1000-based, two decimals).
+std::string decimal_bytes(double v) {
+    static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    int u = 0;
+    while (v >= 1000 && u < 5) v /= 1000, ++u;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f%s", v, units[u]);
+    return buf;
+}
+
+// `lodge storage info NAME`: the pool, its space and who uses it.
+int run_info(Context& ctx, const Args& args) {
+    auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
+    if (name.empty()) throw Error("Missing pool name");
+    auto api = connect_remote(ctx.config, remote);
+    auto pool = api.get("/1.0/storage-pools/" + url_escape(name));
+    auto res = api.get("/1.0/storage-pools/" + url_escape(name) + "/resources");
+    const bool bytes = args.has("bytes");
+    auto size = [&](const json& v) {
+        const auto n = v.is_number() ? v.get<double>() : 0.0;
+        return bytes ? std::to_string(static_cast<unsigned long long>(n)) : decimal_bytes(n);
+    };
+    auto& out = ctx.out;
+    out << "info:\n";
+    out << "  description: " << (pool.value("description", "").empty() ? "\"\"" : pool.value("description", ""))
+        << "\n";
+    out << "  driver: " << pool.value("driver", "") << "\n";
+    out << "  name: " << pool.value("name", "") << "\n";
+    out << "  space used: " << size(res["space"]["used"]) << "\n";
+    out << "  total space: " << size(res["space"]["total"]) << "\n";
+    std::map<std::string, std::vector<std::string>> users;
+    for (const auto& url : pool.value("used_by", json::array())) {
+        const auto u = url.get<std::string>();
+        auto rest = u.substr(std::string("/1.0/").size());
+        const auto slash = rest.find('/');
+        auto kind = rest.substr(0, slash), what = rest.substr(slash + 1);
+        if (kind == "storage-pools") {
+            kind = "volumes";
+            what = what.substr(what.rfind('/') + 1);
+        }
+        users[kind].push_back(what.substr(0, what.find('?')));
+    }
+    out << "used by:\n";
+    for (const auto& [kind, names] : users) {
+        out << "  " << kind << ":\n";
+        for (const auto& n : names) out << "  - " << n << "\n";
+    }
+    return 0;
+}
+
 } // namespace
 
 void add_storage_commands(std::vector<Command>& t) {
     t.push_back({"storage list", {"ls"}, "[<remote>:]", "List available storage pools", 0, 1, {format_flag()}, run_list});
     t.push_back({"storage show", {}, "[<remote>:]<pool>", "Show storage pool configurations and resources", 1, 1, {},
                  run_show});
+    t.push_back({"storage create", {}, "[<remote>:]<pool> <driver> [key=value...]", "Create storage pools", 2, many,
+                 {{"description", 0, true, "", "Storage pool description"}}, run_create});
+    t.push_back({"storage delete", {"rm"}, "[<remote>:]<pool>", "Delete storage pools", 1, 1, {}, run_delete});
+    t.push_back({"storage info", {}, "[<remote>:]<pool>", "Show useful information about storage pools", 1, 1,
+                 {{"bytes", 0, false, "", "Show the used and free space in bytes"}}, run_info});
 }
 
 } // namespace lodge::cli

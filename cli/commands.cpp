@@ -47,6 +47,7 @@ const std::vector<Command>& command_table() {
         add_file_commands(t);
         add_trust_commands(t);
         add_image_commands(t);
+        add_snapshot_commands(t);
         t.push_back({"version", {}, "[<remote>:]", "Show local and remote versions", 0, 1, {}, run_version});
         return t;
     }();

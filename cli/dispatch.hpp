@@ -72,6 +72,7 @@ void add_operation_commands(std::vector<Command>& table);
 void add_monitor_commands(std::vector<Command>& table);
 void add_trust_commands(std::vector<Command>& table);
 void add_image_commands(std::vector<Command>& table);
+void add_snapshot_commands(std::vector<Command>& table); // snapshot, restore, copy
 
 // Runs a command line (argv without the program name); returns the exit
 // status. Errors go to err as "Error: <message>".

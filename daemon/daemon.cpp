@@ -58,8 +58,9 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
         spdlog::info("database: new, with the default project, storage pool and profile");
     }
     images_ = std::make_unique<ImageStore>(state_dir_ + "/images");
+    pools_ = std::make_unique<Pools>(*this);
     instances_ = std::make_unique<Instances>(*this);
-    instances_->remove_leftovers();
+    pools_->start();
     environment_ = probe_host_environment(LODGE_VERSION);
     if (ensure_certificate(certificate_path(), key_path(), CertificateRole::Server))
         spdlog::info("made the server certificate {}", certificate_path());
@@ -95,6 +96,10 @@ void Daemon::record(const api::Operation& op) {
     } catch (const std::exception& e) {
         spdlog::error("operation {}: recording it: {}", op.id, e.what());
     }
+}
+
+void Daemon::start_background_tasks() {
+    if (!scheduler_) scheduler_ = std::make_unique<SnapshotScheduler>(*this);
 }
 
 bool Daemon::is_trusted_certificate(const std::string& fingerprint) {

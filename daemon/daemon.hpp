@@ -9,8 +9,10 @@
 #include "daemon/http/router.hpp"
 #include "daemon/images/store.hpp"
 #include "daemon/instances/instances.hpp"
+#include "daemon/instances/schedule.hpp"
 #include "daemon/operation_sockets.hpp"
 #include "daemon/operations.hpp"
+#include "daemon/storage/pools.hpp"
 
 #include <functional>
 #include <memory>
@@ -43,7 +45,12 @@ public:
     EventHub& events() { return events_; }
     Instances& instances() { return *instances_; }
     ImageStore& images() { return *images_; }
+    Pools& pools() { return *pools_; }
     OperationSockets& operation_sockets() { return operation_sockets_; }
+
+    // lodged's background tasks (scheduled snapshots and their expiry);
+    // not started for unit tests' daemons.
+    void start_background_tasks();
 
     // Whether a client certificate's SHA-256 fingerprint is in the trust
     // store (the certificates table).
@@ -78,7 +85,9 @@ private:
     std::mutex recorded_mutex_;
     std::set<std::string> recorded_running_; // operations recorded as running
     std::unique_ptr<ImageStore> images_;
+    std::unique_ptr<Pools> pools_;
     std::unique_ptr<Instances> instances_;
+    std::unique_ptr<SnapshotScheduler> scheduler_; // after instances_: stopped before they go
     // Last: destroyed first, so running work finishes while the database
     // and the events hub live.
     Operations operations_;

@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
         }
         spdlog::info("lodged {} started (state directory {}{})", LODGE_VERSION, daemon.state_dir(),
                      activated ? ", socket from the service manager" : "");
+        daemon.start_background_tasks();
         notify_service_manager("READY=1\nSTATUS=Serving the API on " + daemon.socket_path());
         server->run();
         notify_service_manager("STOPPING=1");

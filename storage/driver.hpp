@@ -85,8 +85,18 @@ public:
     // A new volume holding a copy of source (a volume or a snapshot, of any
     // type): a writable snapshot on btrfs, a reflink or faithful copy on dir.
     // The copy keeps ownership, modes, xattrs, ACLs, hardlinks, sparse files
-    // and device nodes.
+    // and device nodes. target may also be a snapshot of an existing volume
+    // (an instance copy taking its snapshots along); it is then made like
+    // create_snapshot's, read-only where the driver can.
     virtual void copy_volume(const Volume& target, const Volume& source) = 0;
+    // A snapshot (target_snapshot, of a volume that may not exist yet) holding
+    // a copy of source (a volume or snapshot on this pool): how a copied
+    // instance gets its source's snapshots. Read-only like create_snapshot's.
+    virtual void copy_snapshot(const Volume& target_snapshot, const Volume& source) = 0;
+    // A new volume or snapshot holding a faithful copy of a directory tree
+    // anywhere on the host (another pool's volume, an unpacked backup):
+    // copies across pools and imports.
+    virtual void import_volume(const Volume& target, const std::string& from_dir) = 0;
     // Removes a volume and all its snapshots.
     virtual void delete_volume(const Volume& volume) = 0;
     // Renames a volume and moves its snapshots with it.
@@ -109,7 +119,8 @@ public:
     // Bytes used by the volume (not counting its snapshots).
     virtual std::uint64_t volume_usage(const Volume& volume) const = 0;
 
-    // The volumes and snapshots on disk, for reconciling with the database.
+    // The volumes and snapshots on disk, for reconciling with the database
+    // (temporary ".lodge-tmp-" entries are not volumes and are left out).
     std::vector<Volume> list_volumes() const;
     // Removes what an interrupted call left behind (temporary volumes, half
     // copies) and returns the paths it removed, for the log.

@@ -17,7 +17,8 @@ namespace {
 nlohmann::json full_object(Daemon& daemon, const api::Instance& instance, std::int64_t project_id) {
     nlohmann::json j = instance;
     j["state"] = daemon.instances().state(daemon.instances().locate(project_id, instance.name));
-    j["snapshots"] = nullptr;
+    const auto snapshots = daemon.instances().snapshots(project_id, instance.name);
+    j["snapshots"] = snapshots.empty() ? nlohmann::json(nullptr) : nlohmann::json(snapshots);
     j["backups"] = nullptr;
     return j;
 }
@@ -82,7 +83,10 @@ api::Response create_instance(Daemon& daemon, const Request& request) {
     i.ephemeral = body.value("ephemeral", false);
     if (body.contains("config") && !body["config"].is_null()) i.config = body["config"].get<api::ConfigMap>();
     if (body.contains("devices") && !body["devices"].is_null()) i.devices = body["devices"].get<api::DeviceMap>();
-    if (body.contains("profiles") && !body["profiles"].is_null())
+    create.config_given = body.contains("config") && !body["config"].is_null();
+    create.devices_given = body.contains("devices") && !body["devices"].is_null();
+    create.profiles_given = body.contains("profiles") && !body["profiles"].is_null();
+    if (create.profiles_given)
         i.profiles = body["profiles"].get<std::vector<std::string>>();
     else
         i.profiles = {"default"};
@@ -92,6 +96,8 @@ api::Response create_instance(Daemon& daemon, const Request& request) {
     if (create.source_type.empty()) create.source_type = "none";
     create.image = source.value("fingerprint", "");
     if (create.image.empty()) create.image = source.value("alias", "");
+    create.copy_source = source.value("source", "");
+    create.instance_only = source.value("instance_only", false) || source.value("container_only", false);
     if (source.contains("server") && !source.value("server", "").empty())
         throw Error(400, "Images from remote servers are not supported yet: import the image first");
     const auto project_id = daemon.with_db([&](db::Database& db) { return request_project_id(db, request); });
@@ -129,8 +135,12 @@ api::Response put_state(Daemon& daemon, const Request& request) {
 api::Response update_instance(Daemon& daemon, const Request& request, bool merge) {
     const auto body = json_body(request);
     const auto project_id = project_of(daemon, request);
-    if (body.is_object() && body.contains("restore"))
-        throw Error(400, "Snapshots are not supported yet: nothing to restore");
+    // `lxc restore` sends a bare InstancePut with only "restore" set.
+    if (body.is_object() && body.contains("restore") && body["restore"].is_string() &&
+        !body["restore"].get<std::string>().empty()) {
+        if (body.value("stateful", false)) throw Error(400, "Stateful restore is not supported");
+        return daemon.instances().restore(project_id, request.param("name"), body["restore"].get<std::string>());
+    }
     daemon.instances().update(project_id, request.param("name"), body, merge);
     if (merge) return api::sync_response(nullptr);
     // PUT answers with an operation in LXD (the `lxc config set` trace

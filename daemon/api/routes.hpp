@@ -23,6 +23,7 @@ void add_profile_routes(Router& router, Daemon& daemon);      // /1.0/profiles
 void add_storage_pool_routes(Router& router, Daemon& daemon); // /1.0/storage-pools
 void add_project_routes(Router& router, Daemon& daemon);      // /1.0/projects
 void add_instance_routes(Router& router, Daemon& daemon);     // /1.0/instances, /1.0/containers
+void add_snapshot_routes(Router& router, Daemon& daemon);     // /1.0/instances/{name}/snapshots
 void add_exec_routes(Router& router, Daemon& daemon);         // /1.0/instances/{name}/exec, /logs/{file}
 void add_file_routes(Router& router, Daemon& daemon);         // /1.0/instances/{name}/files
 void add_console_routes(Router& router, Daemon& daemon);      // /1.0/instances/{name}/console
@@ -39,6 +40,7 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_storage_pool_routes(router, daemon);
     add_project_routes(router, daemon);
     add_instance_routes(router, daemon);
+    add_snapshot_routes(router, daemon);
     add_exec_routes(router, daemon);
     add_file_routes(router, daemon);
     add_console_routes(router, daemon);

@@ -1,6 +1,8 @@
 // Projects table access.
 #include "daemon/db/projects.hpp"
 
+#include "common/error.hpp"
+
 #include "daemon/db/key_values.hpp"
 
 
@@ -11,6 +13,13 @@ std::optional<std::int64_t> project_id(Database& db, const std::string& name) {
     st.bind(1, name);
     if (!st.step()) return std::nullopt;
     return st.integer(0);
+}
+
+std::string project_name(Database& db, std::int64_t id) {
+    auto st = db.prepare("SELECT name FROM projects WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step()) throw Error(404, "Project not found");
+    return st.text(0);
 }
 
 std::vector<std::string> project_names(Database& db) {

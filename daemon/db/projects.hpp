@@ -14,6 +14,8 @@
 namespace lodge::daemon::db {
 
 std::optional<std::int64_t> project_id(Database& db, const std::string& name);
+// Error(404) for an unknown id.
+std::string project_name(Database& db, std::int64_t id);
 std::vector<std::string> project_names(Database& db);
 std::optional<api::Project> get_project(Database& db, const std::string& name);
 std::int64_t create_project(Database& db, const api::Project& project);

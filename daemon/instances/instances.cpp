@@ -4,7 +4,7 @@
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/instances.hpp"
-#include "daemon/db/storage_pools.hpp"
+#include "daemon/db/storage_volumes.hpp"
 #include "runtime/inventory.hpp"
 #include "runtime/monitor_client.hpp"
 
@@ -21,24 +21,25 @@ std::string Instances::logs_dir(const std::string& project, const std::string& n
 }
 
 InstanceLocation Instances::locate(std::int64_t project_id, const std::string& name) {
-    return daemon_.with_db([&](db::Database& db) {
+    InstanceLocation where = daemon_.with_db([&](db::Database& db) {
         auto instance = db::get_instance(db, project_id, name);
         if (!instance) throw Error(404, "Instance not found");
-        InstanceLocation where;
-        where.id = *db::instance_id(db, project_id, name);
-        where.name = name;
-        where.project = instance->project;
-        where.runtime_name = name;
-        std::string pool_name = "default";
-        if (auto root = instance->expanded_devices.find("root"); root != instance->expanded_devices.end())
-            if (auto p = root->second.find("pool"); p != root->second.end()) pool_name = p->second;
-        auto pool = db::get_storage_pool(db, pool_name);
-        if (!pool) throw Error(500, "Instance " + name + ": its storage pool \"" + pool_name + "\" is missing");
-        where.dir = pool->config["source"] + "/containers/" + name;
-        where.rootfs = where.dir + "/rootfs";
-        where.logs = logs_dir(where.project, name);
-        return where;
+        InstanceLocation w;
+        w.id = *db::instance_id(db, project_id, name);
+        w.name = name;
+        w.project = instance->project;
+        w.runtime_name = name;
+        auto pool = db::instance_volume_pool(db, project_id, name);
+        if (!pool) throw Error(500, "Instance " + name + ": it has no root volume on any storage pool");
+        w.pool = *pool;
+        return w;
     });
+    auto& driver = daemon_.pools().driver(where.pool);
+    where.volume = {storage::VolumeType::Container, Pools::disk_name(where.project, name), {}};
+    where.dir = driver.path(where.volume);
+    where.rootfs = where.dir + "/rootfs";
+    where.logs = logs_dir(where.project, name);
+    return where;
 }
 
 runtime::ContainerStatus Instances::runtime_status(const std::string& runtime_name) const {

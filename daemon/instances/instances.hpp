@@ -7,8 +7,10 @@
 #include "api/instance.hpp"
 #include "api/response.hpp"
 #include "api/status.hpp"
+#include "api/time.hpp"
 #include "runtime/config.hpp"
 #include "runtime/inventory.hpp"
+#include "storage/driver.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -29,8 +31,14 @@ class Daemon;
 // lodged acts on.
 struct InstanceCreate {
     api::Instance instance;  // name, description, config, devices, profiles, ephemeral
-    std::string source_type; // "image" or "none"
+    std::string source_type; // "image", "copy" or "none"
     std::string image;       // alias or fingerprint (source.alias / source.fingerprint)
+    // "copy": the instance or "instance/snapshot" copied (source.source);
+    // config, devices and profiles the request leaves out are the source's.
+    std::string copy_source;
+    bool instance_only = false; // copy without the source's snapshots
+    bool config_given = false, devices_given = false, profiles_given = false;
+    std::vector<api::InstanceSnapshot> copy_snapshots; // filled by create()
 };
 
 // PUT /1.0/instances/{name}/state.
@@ -44,13 +52,21 @@ struct StateChange {
     int ready_timeout = 300; // seconds
 };
 
+// POST /1.0/instances/{name}/snapshots.
+struct SnapshotCreate {
+    std::string name;       // empty: the next name snapshots.pattern gives
+    std::string expires_at; // RFC 3339; empty: from snapshots.expiry, else never
+};
+
 // Where an instance is and what backs it.
 struct InstanceLocation {
     std::int64_t id = 0;
     std::string name;         // the API's name
     std::string project;
     std::string runtime_name; // the runtime's container name (the API name in the default project)
-    std::string dir;          // <pool source>/containers/<name>
+    std::string pool;         // the storage pool of its root volume
+    storage::Volume volume;   // the root volume on that pool
+    std::string dir;          // where the volume is: rootfs/, metadata.yaml, templates/
     std::string rootfs;       // dir + "/rootfs"
     std::string logs;         // <state dir>/logs/<name>: exec's recorded output
 };
@@ -94,9 +110,28 @@ public:
     // ignored: they are lodged's own.
     void update(std::int64_t project_id, const std::string& name, const nlohmann::json& body, bool merge);
 
-    // At start-up: removes what interrupted creations left in the pools
-    // (instance directories the database does not know), logging each.
-    void remove_leftovers();
+    // Snapshots (instances/snapshots.cpp). A snapshot of a running instance
+    // is consistent: atomic on btrfs, taken with the container frozen on dir.
+    api::Response snapshot(std::int64_t project_id, const std::string& name, SnapshotCreate request);
+    std::vector<api::InstanceSnapshot> snapshots(std::int64_t project_id, const std::string& name);
+    api::InstanceSnapshot get_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap);
+    api::Response remove_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap);
+    api::Response rename_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap,
+                                  const std::string& new_name);
+    // PUT/PATCH: description and expires_at.
+    api::Response update_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap,
+                                  const nlohmann::json& body);
+    // The instance's files, config, devices and profiles become the
+    // snapshot's; a running instance is stopped first and started again.
+    api::Response restore(std::int64_t project_id, const std::string& name, const std::string& snap);
+    // For the scheduler: a snapshot named by snapshots.pattern with
+    // snapshots.expiry, when the instance runs or snapshots.schedule.stopped
+    // is true; and the removal of one that expired.
+    void scheduled_snapshot(std::int64_t project_id, const std::string& name);
+    void expire_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap);
+    // The work of snapshot() and remove_snapshot(); the caller holds the instance's lock.
+    void take_snapshot(const InstanceLocation& where, const std::string& snap, const std::string& expires_at);
+    void drop_snapshot(const InstanceLocation& where, const std::string& snap);
 
     // What the runtime is given to start the instance (exposed for tests).
     runtime::ContainerConfig container_config(const api::Instance& instance, const InstanceLocation& where) const;
@@ -129,6 +164,14 @@ private:
     mutable std::mutex ready_mutex_;
     mutable std::map<std::string, std::pair<pid_t, std::string>> ready_; // runtime name -> (init pid, state)
 };
+
+// A snapshot name a client may give: not empty, no "/", not "." or "..",
+// no white space. Error(400) otherwise.
+void check_snapshot_name(const std::string& name);
+
+// The next snapshot name snapshots.pattern gives ("snap%d" by default: the
+// lowest %d above every existing match).
+std::string next_snapshot_name(const std::string& pattern, const std::vector<std::string>& existing);
 
 // Writes name into the guest's /etc/hostname when the image has that file.
 void write_guest_hostname(const std::string& rootfs, const std::string& name);

@@ -11,7 +11,9 @@
 #include "daemon/db/images.hpp"
 #include "daemon/db/instances.hpp"
 #include "daemon/db/profiles.hpp"
-#include "daemon/db/storage_pools.hpp"
+#include "daemon/db/projects.hpp"
+#include "daemon/db/snapshots.hpp"
+#include "daemon/db/storage_volumes.hpp"
 #include "daemon/uuid.hpp"
 #include "runtime/control.hpp"
 #include "runtime/inventory.hpp"
@@ -49,6 +51,36 @@ api::Response run_operation(Daemon& daemon, std::string description, const std::
 
 void make_dir(const std::string& path, mode_t mode) {
     if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) throw_errno("create " + path);
+}
+
+// A copy of an instance volume (with the given snapshots, oldest first)
+// from one pool to another or within one: within a pool the driver copies
+// cheaply (btrfs snapshots), across pools the files are copied. On failure
+// nothing is left on the target.
+void copy_between(storage::Driver& from, const storage::Volume& source, storage::Driver& to,
+                  const storage::Volume& target, const std::vector<api::InstanceSnapshot>& snapshots) {
+    Reverter undo;
+    undo.add([&] {
+        if (to.exists(target)) {
+            to.delete_volume(target);
+            return;
+        }
+        for (const auto& s : snapshots)
+            if (to.exists(target.snapshot_of(s.name))) to.delete_snapshot(target.snapshot_of(s.name));
+    });
+    const bool same_pool = &from == &to;
+    for (const auto& s : snapshots) {
+        const auto src = source.parent().snapshot_of(s.name);
+        if (same_pool)
+            to.copy_snapshot(target.snapshot_of(s.name), src);
+        else
+            to.import_volume(target.snapshot_of(s.name), from.path(src));
+    }
+    if (same_pool)
+        to.copy_volume(target, source);
+    else
+        to.import_volume(target, from.path(source));
+    undo.success();
 }
 
 } // namespace
@@ -95,9 +127,46 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
     if (instance.type.empty()) instance.type = "container";
     if (instance.type != "container")
         throw Error(400, "Instance type \"" + instance.type + "\" is not supported; lodge runs containers");
+    // A copy request carries the source's config back (lxc copy sends
+    // volatile.base_image); lodged sets volatile keys itself.
+    if (request.source_type == "copy")
+        std::erase_if(instance.config, [](const auto& kv) { return kv.first.rfind("volatile.", 0) == 0; });
     validate_instance_config(instance.config);
     for (const auto& [key, value] : instance.config)
         if (key.rfind("volatile.", 0) == 0) throw Error(400, "Invalid config: volatile keys are set by lodged: " + key);
+
+    // A copy's source: the instance (its volume) or one of its snapshots.
+    std::optional<InstanceLocation> copy_from;
+    std::string copy_snapshot;
+    if (request.source_type == "copy") {
+        const auto& src = request.copy_source;
+        const auto slash = src.find('/');
+        const auto src_name = src.substr(0, slash);
+        if (src_name.empty()) throw Error(400, "The copy source needs an instance name (source.source)");
+        copy_from = locate(project_id, src_name);
+        std::map<std::string, std::string> source_config;
+        if (slash != std::string::npos) {
+            copy_snapshot = src.substr(slash + 1);
+            const auto snap = get_snapshot(project_id, src_name, copy_snapshot);
+            source_config = snap.config;
+            if (!request.devices_given) instance.devices = snap.devices;
+            if (!request.profiles_given) instance.profiles = snap.profiles;
+            instance.architecture = snap.architecture;
+        } else {
+            const auto source = get(project_id, src_name);
+            source_config = source.config;
+            if (!request.devices_given) instance.devices = source.devices;
+            if (!request.profiles_given) instance.profiles = source.profiles;
+            instance.architecture = source.architecture;
+        }
+        if (!request.config_given)
+            for (const auto& [k, v] : source_config)
+                if (k.rfind("volatile.", 0) != 0) instance.config[k] = v;
+        if (auto it = source_config.find("volatile.base_image"); it != source_config.end())
+            request.image = it->second;
+        if (!request.instance_only && copy_snapshot.empty())
+            for (const auto& s : snapshots(project_id, src_name)) request.copy_snapshots.push_back(s);
+    }
 
     ImageSource image;
     const std::string root_pool = daemon_.with_db([&](db::Database& db) {
@@ -108,7 +177,7 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
         if (request.source_type == "image") {
             if (request.image.empty()) throw Error(400, "The image source needs an alias or a fingerprint");
             image = resolve_image(db, request.image);
-        } else if (request.source_type != "none") {
+        } else if (request.source_type != "none" && request.source_type != "copy") {
             throw Error(400, "Unsupported instance source type \"" + request.source_type + "\"");
         }
         // The pool the root disk names, from the instance or its profiles.
@@ -122,30 +191,42 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
             if (keys.count("path") && keys.at("path") == "/" && keys.count("pool")) pool = keys.at("pool");
         if (pool.empty()) throw Error(400, "No root disk device: give the instance or one of its profiles a disk "
                                            "device with path / and a pool");
-        auto p = db::get_storage_pool(db, pool);
-        if (!p) throw Error(404, "Storage pool \"" + pool + "\" not found");
-        return p->config["source"];
+        if (!db::storage_pool_id(db, pool)) throw Error(404, "Storage pool \"" + pool + "\" not found");
+        instance.project = db::project_name(db, project_id);
+        return pool;
     });
 
     reserve(instance.name);
     Reverter unreserve;
     unreserve.add([this, name = instance.name] { release(name); });
     auto response = run_operation(daemon_, "Creating instance", instance.name, true,
-                                  [this, project_id, request, image, root_pool](OperationContext&) mutable {
+                                  [this, project_id, request, image, root_pool, copy_from,
+                                   copy_snapshot](OperationContext&) mutable {
         auto& instance = request.instance;
         Reverter done;
         done.add([this, name = instance.name] { release(name); });
-        const auto dir = root_pool + "/containers/" + instance.name;
-        make_dir(root_pool + "/containers", 0711);
-        if (::mkdir(dir.c_str(), 0711) != 0)
-            throw Error(errno == EEXIST ? 409 : 500, "Instance directory " + dir + " already exists");
-        Reverter undo;
-        undo.add([dir] {
-            std::error_code ec;
-            fs::remove_all(dir, ec);
-        });
+        auto& driver = daemon_.pools().driver(root_pool);
+        const storage::Volume volume{storage::VolumeType::Container, Pools::disk_name(instance.project, instance.name),
+                                     {}};
+        if (driver.exists(volume))
+            throw Error(409, "Instance volume " + driver.path(volume) + " already exists");
         if (request.source_type == "image") {
-            daemon_.images().unpack(image.fingerprint, dir);
+            driver.copy_volume(volume, daemon_.pools().image_volume(root_pool, image.fingerprint));
+        } else if (copy_from) {
+            // The source's snapshots first, oldest first, then its current files.
+            auto& from = daemon_.pools().driver(copy_from->pool);
+            const auto source = copy_snapshot.empty() ? copy_from->volume : copy_from->volume.snapshot_of(copy_snapshot);
+            copy_between(from, source, driver, volume, request.copy_snapshots);
+        } else {
+            driver.create_volume(volume);
+        }
+        Reverter undo;
+        undo.add([&] { driver.delete_volume(volume); });
+        const auto dir = driver.path(volume);
+        if (copy_from) {
+            if (!request.image.empty()) instance.config["volatile.base_image"] = request.image;
+            write_guest_hostname(dir + "/rootfs", instance.name);
+        } else if (request.source_type == "image") {
             daemon_.with_db([&](db::Database& db) { db::mark_image_used(db, image.fingerprint); });
             instance.architecture = image.architecture.empty() ? instance.architecture : image.architecture;
             for (const auto& [k, v] : image.properties) instance.config["image." + k] = v;
@@ -158,7 +239,18 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
         instance.config["volatile.last_state.power"] = "STOPPED";
         instance.created_at = api::format_time(api::now());
         daemon_.with_db([&](db::Database& db) {
-            db.transaction([&] { db::create_instance(db, project_id, instance); });
+            db.transaction([&] {
+                db::create_instance(db, project_id, instance);
+                db::VolumeRow row;
+                row.pool_id = *db::storage_pool_id(db, root_pool);
+                row.project_id = project_id;
+                row.name = instance.name;
+                row.type = "container";
+                row.created_at = instance.created_at;
+                db::create_volume(db, row);
+                const auto id = *db::instance_id(db, project_id, instance.name);
+                for (auto s : request.copy_snapshots) db::create_instance_snapshot(db, id, s);
+            });
         });
         undo.success();
         daemon_.events().lifecycle("instance-created", instance_url(instance.name));
@@ -248,17 +340,23 @@ api::Response Instances::remove(std::int64_t project_id, const std::string& name
     auto instance = get(project_id, name);
     if (instance.expanded_config["security.protection.delete"] == "true")
         throw Error(400, "Instance is protected from deletion (security.protection.delete)");
-    return run_operation(daemon_, "Deleting instance", name, false, [this, where](OperationContext&) {
+    return run_operation(daemon_, "Deleting instance", name, false, [this, project_id, where](OperationContext&) {
         auto lock = lock_for(where.name);
         std::lock_guard guard(*lock);
         if (status(where) != api::StatusCode::Stopped) throw Error(400, "Instance is running");
         forget(where.runtime_name);
-        // The database row goes first: a crash after it leaves a directory
+        // The database rows go first: a crash after them leaves a volume
         // that the next start removes, never a row without its files.
-        daemon_.with_db([&](db::Database& db) { db::delete_instance(db, where.id); });
+        daemon_.with_db([&](db::Database& db) {
+            db.transaction([&] {
+                if (auto pool_id = db::storage_pool_id(db, where.pool))
+                    if (auto row = db::get_volume(db, *pool_id, project_id, "container", where.name))
+                        db::delete_volume(db, row->id);
+                db::delete_instance(db, where.id);
+            });
+        });
+        daemon_.pools().driver(where.pool).delete_volume(where.volume);
         std::error_code ec;
-        fs::remove_all(where.dir, ec);
-        if (ec) spdlog::warn("instance {}: removing {}: {}", where.name, where.dir, ec.message());
         fs::remove_all(where.logs, ec); // exec's recorded output
         daemon_.events().lifecycle("instance-deleted", instance_url(where.name));
     });
@@ -275,19 +373,27 @@ api::Response Instances::rename(std::int64_t project_id, const std::string& name
     Reverter unreserve;
     unreserve.add([this, new_name] { release(new_name); });
     auto response = run_operation(daemon_, "Renaming instance", name, false,
-                                  [this, where, new_name](OperationContext&) {
+                                  [this, project_id, where, new_name](OperationContext&) {
         Reverter done;
         done.add([this, new_name] { release(new_name); });
         auto lock = lock_for(where.name);
         std::lock_guard guard(*lock);
-        const auto new_dir = fs::path(where.dir).parent_path() / new_name;
-        fs::rename(where.dir, new_dir);
+        auto& driver = daemon_.pools().driver(where.pool);
+        const auto new_volume = Pools::disk_name(where.project, new_name);
+        driver.rename_volume(where.volume, new_volume);
         Reverter undo;
-        undo.add([&] { fs::rename(new_dir, where.dir); });
-        daemon_.with_db([&](db::Database& db) { db::rename_instance(db, where.id, new_name); });
+        undo.add([&] { driver.rename_volume({where.volume.type, new_volume, {}}, where.volume.name); });
+        daemon_.with_db([&](db::Database& db) {
+            db.transaction([&] {
+                db::rename_instance(db, where.id, new_name);
+                if (auto pool_id = db::storage_pool_id(db, where.pool))
+                    if (auto row = db::get_volume(db, *pool_id, project_id, "container", where.name))
+                        db::rename_volume(db, row->id, new_name);
+            });
+        });
         undo.success();
         forget(where.runtime_name);
-        write_guest_hostname((new_dir / "rootfs").string(), new_name);
+        write_guest_hostname(driver.path({where.volume.type, new_volume, {}}) + "/rootfs", new_name);
         std::error_code ec;
         if (fs::exists(where.logs, ec)) fs::rename(where.logs, logs_dir(where.project, new_name), ec);
         daemon_.events().lifecycle("instance-renamed", instance_url(new_name),
@@ -331,32 +437,6 @@ void Instances::update(std::int64_t project_id, const std::string& name, const n
         next.profiles = body.at("profiles").get<std::vector<std::string>>();
     daemon_.with_db([&](db::Database& db) { db.transaction([&] { db::update_instance(db, where.id, next); }); });
     daemon_.events().lifecycle("instance-updated", instance_url(name));
-}
-
-void Instances::remove_leftovers() {
-    auto known = daemon_.with_db([&](db::Database& db) {
-        std::vector<std::pair<std::string, std::set<std::string>>> pools;
-        for (const auto& pool : db::storage_pool_names(db)) {
-            auto p = db::get_storage_pool(db, pool);
-            if (!p || p->driver != "dir") continue;
-            std::set<std::string> names;
-            auto st = db.prepare("SELECT name FROM instances");
-            while (st.step()) names.insert(st.text(0));
-            pools.emplace_back(p->config["source"] + "/containers", std::move(names));
-        }
-        return pools;
-    });
-    for (const auto& [dir, names] : known) {
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(dir, ec)) {
-            const auto name = entry.path().filename().string();
-            if (names.count(name)) continue;
-            spdlog::warn("removing {}: left by an instance creation that did not finish", entry.path().string());
-            std::error_code rm;
-            fs::remove_all(entry.path(), rm);
-            if (rm) spdlog::error("removing {}: {}", entry.path().string(), rm.message());
-        }
-    }
 }
 
 } // namespace lodge::daemon

@@ -4,6 +4,8 @@
 #include "daemon/instances/instances.hpp"
 
 #include "common/error.hpp"
+#include "daemon/instances/schedule.hpp"
+#include "daemon/server_config.hpp"
 #include "runtime/idmap.hpp"
 
 #include <cctype>
@@ -62,8 +64,8 @@ const std::set<std::string_view>& known_keys() {
         "boot.stop.priority", "limits.cpu", "limits.cpu.allowance", "limits.cpu.priority", "limits.memory",
         "limits.memory.swap", "limits.processes", "security.privileged", "security.idmap.size",
         "security.protection.delete", "linux.init", "linux.halt_signal", "snapshots.schedule",
-        "snapshots.pattern", "snapshots.expiry", "cloud-init.user-data", "cloud-init.vendor-data",
-        "cloud-init.network-config", "user.user-data", "user.meta-data"};
+        "snapshots.pattern", "snapshots.expiry", "snapshots.schedule.stopped", "cloud-init.user-data",
+        "cloud-init.vendor-data", "cloud-init.network-config", "user.user-data", "user.meta-data"};
     return keys;
 }
 
@@ -97,6 +99,10 @@ void validate_instance_config(const api::ConfigMap& config) {
             apply_allowance(value, scratch);
         }
         if (key == "linux.halt_signal" && !value.empty() && runtime::signal_from_name(value) < 0) bad();
+        if (key == "snapshots.schedule") CronSchedule::parse(value); // throws naming the bad part
+        if (key == "snapshots.expiry") expiry_after(api::now(), value);
+        if (key == "snapshots.schedule.stopped" && !is_bool(value)) bad();
+        if (key == "snapshots.pattern" && value.find('/') != std::string::npos) bad();
     }
 }
 
