@@ -69,8 +69,8 @@ std::string str(const json& j, const char* key) {
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// "20240101_0000" or "20240101...": the creation date LXD reads from a
-// version name; nullopt when it is none.
+// "20240101_0000": the creation date LXD 5.0 reads from a version name
+// (its first 8 characters); nullopt when it is none.
 std::optional<api::Time> version_date(const std::string& name) {
     if (name.size() < 8) return std::nullopt;
     auto digits = [&](size_t at, size_t n) -> int {
@@ -81,14 +81,11 @@ std::optional<api::Time> version_date(const std::string& name) {
         }
         return v;
     };
-    int y = digits(0, 4), m = digits(4, 2), d = digits(6, 2), hh = 0, mm = 0;
+    int y = digits(0, 4), m = digits(4, 2), d = digits(6, 2);
     if (y < 0 || m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
-    if (name.size() == 13 && name[8] == '_' && digits(9, 2) >= 0 && digits(11, 2) >= 0)
-        hh = digits(9, 2), mm = digits(11, 2);
     std::chrono::sys_days day = std::chrono::year(y) / std::chrono::month(static_cast<unsigned>(m)) /
                                 std::chrono::day(static_cast<unsigned>(d));
-    return std::chrono::time_point_cast<std::chrono::nanoseconds>(day + std::chrono::hours(hh) +
-                                                                   std::chrono::minutes(mm));
+    return std::chrono::time_point_cast<std::chrono::nanoseconds>(day);
 }
 
 std::optional<File> item_file(const json& item) {
@@ -131,14 +128,18 @@ void add_version(const json& product, const std::string& serial, const json& ver
             image.metadata = *meta_file;
             image.rootfs = *root_file;
             image.created_at = *created;
-            std::string description = str(product, "os") + " " + str(product, "release_title");
+            // LXD 5.0's wording: "Debian 12 amd64 (20240101_0000)".
+            std::string description = str(product, "os") + " " + str(product, "release_title") + " " + image.product_arch;
             if (auto label = str(version, "label"); !label.empty()) description += " (" + label + ")";
-            if (auto variant = str(product, "variant"); !variant.empty()) description += " (" + variant + ")";
+            description += " (" + serial + ")";
             image.properties = {{"os", str(product, "os")},         {"release", str(product, "release")},
                                 {"version", str(product, "version")}, {"architecture", image.product_arch},
                                 {"label", str(version, "label")},   {"serial", serial},
                                 {"description", description},       {"variant", str(product, "variant")},
                                 {"type", type}};
+            if (auto req = product.find("lxd_requirements"); req != product.end() && req->is_object())
+                for (const auto& [k, v] : req->items())
+                    if (v.is_string()) image.properties["requirements." + k] = v.get<std::string>();
             std::erase_if(image.properties, [](const auto& kv) { return kv.second.empty(); });
             auto aliases = str(product, "aliases");
             for (size_t start = 0; !aliases.empty() && start <= aliases.size();) {

@@ -31,7 +31,7 @@ struct Image {
     std::string rootfs_type; // "root.tar.xz" or "squashfs"
     File metadata;
     File rootfs;
-    api::Time created_at{}; // from the version name (YYYYMMDD[_HHMM])
+    api::Time created_at{}; // the day the version name starts with (YYYYMMDD)
     std::int64_t size() const { return metadata.size + rootfs.size; }
     std::string filename() const; // the metadata file's name, as LXD records it
 };

@@ -203,7 +203,7 @@ TEST_F(Simplestreams, LodgeCopiesAnImageByAliasFromTheServer) {
 
     auto listed = lodge({"image", "list", "srv:", "--format", "csv"});
     ASSERT_EQ(listed.status, 0) << listed.err;
-    EXPECT_NE(listed.out.find(fingerprint_.substr(0, 12) + ",yes,BusyBox 1.36 (default),x86_64,CONTAINER,"),
+    EXPECT_NE(listed.out.find(fingerprint_.substr(0, 12) + ",yes,BusyBox 1.36 amd64 (20261124_0000),x86_64,CONTAINER,"),
               std::string::npos)
         << listed.out;
 
@@ -254,6 +254,13 @@ TEST_F(Simplestreams, LxcCopiesFromTheServerThroughLodged) {
     if (lxc_binary().empty()) GTEST_SKIP() << "lxc (Debian's lxd-client) is not installed";
     auto added = lxc({"remote", "add", "srv", url_, "--protocol", "simplestreams"});
     ASSERT_EQ(added.status, 0) << added.err;
+    // Both clients read the catalog themselves and print it alike.
+    ASSERT_EQ(lodge({"remote", "add", "srv", url_, "--protocol", "simplestreams"}).status, 0);
+    for (const auto& format : {"table", "csv", "json"}) {
+        auto by_lxc = lxc({"image", "list", "srv:", "--format", format});
+        ASSERT_EQ(by_lxc.status, 0) << by_lxc.err;
+        EXPECT_EQ(lodge({"image", "list", "srv:", "--format", format}).out, by_lxc.out) << format;
+    }
     // lxc reads the catalog itself, then asks lodged to pull by fingerprint.
     auto copied = lxc({"image", "copy", "srv:busybox/stable", "local:", "--alias", "bb2"});
     ASSERT_EQ(copied.status, 0) << copied.err << lodged_->log();

@@ -68,7 +68,8 @@ TEST(Simplestreams, AliasesResolveToTheNewestVersionOfTheHostArchitecture) {
     const auto& newest = c.resolve("debian/12");
     EXPECT_EQ(newest.fingerprint, fp('d'));
     EXPECT_EQ(newest.properties.at("serial"), "20240301_0000");
-    EXPECT_EQ(newest.properties.at("description"), "Debian 12 (default)");
+    EXPECT_EQ(newest.properties.at("description"), "Debian 12 " + host_arch_published() + " (20240301_0000)");
+    EXPECT_EQ(api::format_time(newest.created_at), "2024-03-01T00:00:00Z");
     EXPECT_EQ(newest.metadata.sha256, fp('c'));
     EXPECT_EQ(newest.rootfs.size, 5000);
     EXPECT_EQ(newest.size(), 5100);
