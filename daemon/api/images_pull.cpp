@@ -60,8 +60,8 @@ std::optional<std::string> known_image(Daemon& daemon, const std::string& finger
 void add_aliases(db::Database& db, const std::vector<nlohmann::json>& aliases, const std::string& fingerprint) {
     for (const auto& a : aliases) {
         api::ImageAlias alias;
-        alias.name = a.value("name", "");
-        alias.description = a.value("description", "");
+        alias.name = a["name"].get<std::string>();
+        alias.description = a.contains("description") && a["description"].is_string() ? a["description"].get<std::string>() : "";
         alias.target = fingerprint;
         if (alias.name.empty()) throw Error(400, "Alias name missing");
         if (alias.name.find('/') != std::string::npos) throw Error(400, "Alias names may not contain '/'");
@@ -150,13 +150,27 @@ std::string pull_image(Daemon& daemon, const RemoteImageSource& source, Operatio
 }
 
 api::Response start_image_pull(Daemon& daemon, const nlohmann::json& body) {
-    auto source = remote_image_source(body["source"]);
+    auto source = remote_image_source(body.contains("source") ? body["source"] : nlohmann::json());
+    auto flag = [&](const char* key) {
+        if (!body.contains(key) || body[key].is_null()) return false;
+        if (!body[key].is_boolean()) throw Error(400, std::string("'") + key + "' must be true or false");
+        return body[key].get<bool>();
+    };
     PullOptions options;
-    options.auto_update = body.value("auto_update", false);
-    options.is_public = body.value("public", false);
+    options.auto_update = flag("auto_update");
+    options.is_public = flag("public");
     if (body.contains("aliases") && body["aliases"].is_array())
-        for (const auto& a : body["aliases"])
-            options.aliases.push_back(a.is_string() ? nlohmann::json{{"name", a}} : a);
+        for (const auto& a : body["aliases"]) {
+            if (!a.is_object() || !a.contains("name") || !a["name"].is_string())
+                throw Error(400, "Each alias must be an object with a name");
+            options.aliases.push_back(a);
+        }
+    // A taken alias fails before anything is downloaded.
+    daemon.with_db([&](db::Database& db) {
+        for (const auto& a : options.aliases)
+            if (db::get_alias(db, a["name"].get<std::string>()))
+                throw Error(409, "Alias '" + a["name"].get<std::string>() + "' already exists");
+    });
     OperationSpec spec;
     spec.description = "Downloading image";
     spec.may_cancel = true;

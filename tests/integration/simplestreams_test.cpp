@@ -284,6 +284,11 @@ TEST_F(Simplestreams, ApiPullsByAliasAndByFingerprintPrefix) {
     EXPECT_EQ(op["status"], "Success") << op.dump();
     EXPECT_EQ(op["metadata"]["fingerprint"], fingerprint_);
 
+    // A taken alias is refused before any download.
+    auto taken = lodged_->request("POST", "/1.0/images",
+                                  json{{"source", source("busybox/1.36")}, {"aliases", {{{"name", "bb3"}}}}}.dump());
+    EXPECT_EQ(taken.status, 409) << taken.body;
+
     // The LXD protocol is not pulled from, and says so.
     json lxd_source = source("busybox/1.36");
     lxd_source["protocol"] = "lxd";
