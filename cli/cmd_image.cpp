@@ -200,10 +200,18 @@ std::string dereference(ApiClient& api, const std::string& name) {
     }
 }
 
-int run_info(Context& ctx, const Args& args) {
-    auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
+// The image object an argument names, from an LXD server or from a
+// simplestreams server's catalog.
+json named_image(Context& ctx, const std::string& arg) {
+    auto [remote, name] = parse_remote(ctx.config, arg);
+    const auto& r = ctx.config.remotes.at(remote);
+    if (r.protocol == "simplestreams") return simplestreams_image(r, name);
     auto api = connect_remote(ctx.config, remote);
-    auto image = api.get("/1.0/images/" + url_escape(dereference(api, name)));
+    return api.get("/1.0/images/" + url_escape(dereference(api, name)));
+}
+
+int run_info(Context& ctx, const Args& args) {
+    auto image = named_image(ctx, args.positional[0]);
     std::ostringstream out;
     auto type = image.value("type", "");
     out << "Fingerprint: " << image.value("fingerprint", "") << "\n"
@@ -248,12 +256,12 @@ int run_info(Context& ctx, const Args& args) {
 
 // lxc image show: the image's writable part (api.ImagePut) as YAML.
 int run_show(Context& ctx, const Args& args) {
-    auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
-    auto api = connect_remote(ctx.config, remote);
-    auto image = api.get("/1.0/images/" + url_escape(dereference(api, name)));
+    auto image = named_image(ctx, args.positional[0]);
     json put = json::object();
     for (const char* key : {"auto_update", "properties", "public", "expires_at", "profiles"})
         put[key] = image.contains(key) ? image[key] : json(nullptr);
+    // yaml.v2 writes a nil slice as [] (a simplestreams image has none).
+    if (put["profiles"].is_null()) put["profiles"] = json::array();
     KeyOrder order{{"", {"auto_update", "properties", "public", "expires_at", "profiles"}}};
     auto yaml = to_yaml(put, order);
     // yaml.v2 writes a time.Time bare.
@@ -406,16 +414,20 @@ int run_copy(Context& ctx, const Args& args) {
         throw Error("Copying images from \"" + source_remote +
                     "\" is not supported: lodge copies from simplestreams servers (export and import the image instead)");
     if (name.empty()) throw Error("Missing the image to copy (" + source_remote + ":ALIAS)");
-    const auto image = simplestreams_resolve(source, name);
-    json pull = {{"type", "image"},        {"mode", "pull"},
-                 {"server", source.addr},  {"protocol", "simplestreams"},
-                 {"fingerprint", image.fingerprint}};
+    const auto image = simplestreams_image(source, name);
+    const auto fingerprint = image.value("fingerprint", "");
+    json pull = {{"type", "image"},       {"mode", "pull"},
+                 {"server", source.addr}, {"protocol", "simplestreams"},
+                 {"fingerprint", fingerprint}};
     // The alias it was asked by is what an auto-update follows.
-    if (image.fingerprint.rfind(name, 0) != 0) pull["alias"] = name;
+    if (fingerprint.rfind(name, 0) != 0) pull["alias"] = name;
     json body = {{"source", pull}, {"auto_update", args.has("auto-update")}, {"public", args.has("public")}};
     auto api = connect_remote(ctx.config, target_remote);
     wait_with_progress(ctx, api, api.query("POST", "/1.0/images", body), "Copying the image");
-    point_aliases(api, split_lines(args.value("alias")), image.fingerprint);
+    auto aliases = split_lines(args.value("alias"));
+    if (args.has("copy-aliases"))
+        for (const auto& a : image["aliases"]) aliases.push_back(a.value("name", ""));
+    point_aliases(api, aliases, fingerprint);
     ctx.out << "Image copied successfully!\n";
     return 0;
 }
@@ -488,6 +500,7 @@ void add_image_commands(std::vector<Command>& t) {
                  2,
                  {{"alias", 0, true, "", "New aliases to add to the image", true},
                   {"auto-update", 0, false, "", "Keep the image up to date after initial copy"},
+                  {"copy-aliases", 0, false, "", "Copy aliases from source"},
                   {"public", 0, false, "", "Make image public"}},
                  run_copy});
     t.push_back({"image info", {}, "[<remote>:]<image>", "Show useful information about images", 1, 1, {}, run_info});

@@ -13,8 +13,8 @@ namespace lodge::cli {
 // The images as LXD image objects (GET /1.0/images?recursion=1's shape).
 nlohmann::json simplestreams_images(const Remote& remote);
 
-// The image an alias or fingerprint names on the server; throws with the
-// server's URL when there is none.
-simplestreams::Image simplestreams_resolve(const Remote& remote, const std::string& name);
+// The image an alias or fingerprint names on the server, as an LXD image
+// object; throws with the server's URL when there is none.
+nlohmann::json simplestreams_image(const Remote& remote, const std::string& name);
 
 } // namespace lodge::cli

@@ -7,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace lodge::test {
@@ -40,6 +42,22 @@ struct PublishedImage {
     std::string dir;         // the tree: streams/v1/, images/busybox/...
     std::string fingerprint; // sha256(lxd.tar.xz + root.tar.xz)
 };
+
+// lxc image info walks the properties map in Go's random order; lodge
+// sorts them.
+std::string sorted_properties(const std::string& info) {
+    auto start = info.find("Properties:\n");
+    auto end = info.find("Aliases:\n");
+    if (start == std::string::npos || end == std::string::npos || end < start) return info;
+    start += 12;
+    std::vector<std::string> lines;
+    std::istringstream in(info.substr(start, end - start));
+    for (std::string line; std::getline(in, line);) lines.push_back(line + "\n");
+    std::sort(lines.begin(), lines.end());
+    std::string block;
+    for (const auto& l : lines) block += l;
+    return info.substr(0, start) + block + info.substr(end);
+}
 
 const PublishedImage& busybox_tree() {
     static std::unique_ptr<TempDir> dir;
@@ -260,6 +278,11 @@ TEST_F(Simplestreams, LxcCopiesFromTheServerThroughLodged) {
         auto by_lxc = lxc({"image", "list", "srv:", "--format", format});
         ASSERT_EQ(by_lxc.status, 0) << by_lxc.err;
         EXPECT_EQ(lodge({"image", "list", "srv:", "--format", format}).out, by_lxc.out) << format;
+    }
+    for (const auto& verb : {"info", "show"}) {
+        auto by_lxc = lxc({"image", verb, "srv:busybox/1.36"});
+        ASSERT_EQ(by_lxc.status, 0) << by_lxc.err;
+        EXPECT_EQ(lodge({"image", verb, "srv:busybox/1.36"}).out, sorted_properties(by_lxc.out)) << verb;
     }
     // lxc reads the catalog itself, then asks lodged to pull by fingerprint.
     auto copied = lxc({"image", "copy", "srv:busybox/stable", "local:", "--alias", "bb2"});
