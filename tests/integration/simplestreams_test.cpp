@@ -274,6 +274,8 @@ TEST_F(Simplestreams, LxcCopiesFromTheServerThroughLodged) {
     ASSERT_EQ(added.status, 0) << added.err;
     // Both clients read the catalog themselves and print it alike.
     ASSERT_EQ(lodge({"remote", "add", "srv", url_, "--protocol", "simplestreams"}).status, 0);
+    // Both started from a fresh configuration: lxc's default image servers too.
+    EXPECT_EQ(lodge({"remote", "list"}).out, lxc({"remote", "list"}).out);
     for (const auto& format : {"table", "csv", "json"}) {
         auto by_lxc = lxc({"image", "list", "srv:", "--format", format});
         ASSERT_EQ(by_lxc.status, 0) << by_lxc.err;
