@@ -5,6 +5,7 @@
 #include "cli/api_client.hpp"
 #include "cli/dispatch.hpp"
 #include "cli/output.hpp"
+#include "cli/progress.hpp"
 #include "cli/simplestreams_remote.hpp"
 
 #include <algorithm>
@@ -368,37 +369,6 @@ int run_import(Context& ctx, const Args& args) {
     ctx.out << "Image imported with fingerprint: " << fingerprint << "\n";
     point_aliases(api, split_lines(args.value("alias")), fingerprint);
     return 0;
-}
-
-// Waits for the operation; on a terminal with its download progress on
-// one line ("Copying the image: rootfs: 45% (12.30MB/s)"), cleared at the
-// end, as lxc's progress renderer does.
-json wait_with_progress(Context& ctx, ApiClient& api, const json& answer, const std::string& label) {
-    if (!::isatty(1)) return api.wait(answer);
-    const auto url = answer.value("operation", "");
-    if (url.empty()) throw Error("the server answered without an operation");
-    size_t shown = 0;
-    auto clear = [&] {
-        if (shown) ctx.out << "\r" << std::string(shown, ' ') << "\r" << std::flush;
-        shown = 0;
-    };
-    for (;;) {
-        auto op = api.get(url + "/wait?timeout=0.5");
-        if (op.value("status", "") != "Running") {
-            clear();
-            if (op.value("status", "") != "Success") {
-                auto err = op.value("err", "");
-                throw Error(err.empty() ? "operation " + op.value("status", "") : err);
-            }
-            return op;
-        }
-        auto metadata = op.contains("metadata") && op["metadata"].is_object() ? op["metadata"] : json::object();
-        auto text = metadata.value("download_progress", "");
-        if (text.empty()) continue;
-        auto line = label + ": " + text;
-        ctx.out << "\r" << line << (line.size() < shown ? std::string(shown - line.size(), ' ') : "") << std::flush;
-        shown = std::max(shown, line.size());
-    }
 }
 
 // lxc image copy from a simplestreams remote: lodge resolves the alias in

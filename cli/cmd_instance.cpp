@@ -4,6 +4,7 @@
 #include "cli/dispatch.hpp"
 #include "cli/error.hpp"
 #include "cli/instances.hpp"
+#include "cli/progress.hpp"
 #include "cli/table.hpp"
 #include "cli/yaml_output.hpp"
 
@@ -77,7 +78,8 @@ int create(Context& ctx, const Args& args, bool start) {
         body["devices"]["root"] = {{"type", "disk"}, {"path", "/"}, {"pool", args.value("storage")}};
 
     ctx.out << (name.empty() ? std::string("Creating the instance") : "Creating " + name) << "\n" << std::flush;
-    auto op = api.wait(api.query("POST", "/1.0/instances", body));
+    // An image pulled from a server shows its download, as with lxc.
+    auto op = wait_with_progress(ctx, api, api.query("POST", "/1.0/instances", body), "Retrieving image");
     if (name.empty()) {
         // The server picked the name; it is the instance the operation names.
         for (const auto& url : op.value("resources", json::object()).value("instances", json::array()))
