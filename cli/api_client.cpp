@@ -89,6 +89,8 @@ HttpResponse ApiClient::send(const std::string& method, const std::string& path,
 ApiClient connect_remote(const ClientConfig& config, const std::string& remote) {
     auto it = config.remotes.find(remote);
     if (it == config.remotes.end()) throw Error("The remote \"" + remote + "\" doesn't exist");
+    if (it->second.protocol == "simplestreams")
+        throw Error("The remote \"" + remote + "\" is a simplestreams image server: it only lists and serves images");
     if (it->second.addr.rfind("https://", 0) != 0) return ApiClient(socket_path(it->second));
     TlsOptions tls;
     tls.client_certificate = client_certificate_path();

@@ -5,6 +5,8 @@
 #include "cli/api_client.hpp"
 #include "cli/dispatch.hpp"
 #include "cli/output.hpp"
+#include "cli/progress.hpp"
+#include "cli/simplestreams_remote.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -162,7 +164,9 @@ std::string alias_column(const json& image) {
 int run_list(Context& ctx, const Args& args) {
     auto format = checked_format(args);
     auto [remote, filters] = remote_and_filters(ctx, args);
-    auto images = connect_remote(ctx.config, remote).get("/1.0/images?recursion=1");
+    const auto& r = ctx.config.remotes.at(remote);
+    auto images = r.protocol == "simplestreams" ? simplestreams_images(r)
+                                                : connect_remote(ctx.config, remote).get("/1.0/images?recursion=1");
     json shown = json::array();
     std::vector<Row> rows;
     for (const auto& image : images.is_array() ? images : json::array()) {
@@ -197,10 +201,18 @@ std::string dereference(ApiClient& api, const std::string& name) {
     }
 }
 
-int run_info(Context& ctx, const Args& args) {
-    auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
+// The image object an argument names, from an LXD server or from a
+// simplestreams server's catalog.
+json named_image(Context& ctx, const std::string& arg) {
+    auto [remote, name] = parse_remote(ctx.config, arg);
+    const auto& r = ctx.config.remotes.at(remote);
+    if (r.protocol == "simplestreams") return simplestreams_image(r, name);
     auto api = connect_remote(ctx.config, remote);
-    auto image = api.get("/1.0/images/" + url_escape(dereference(api, name)));
+    return api.get("/1.0/images/" + url_escape(dereference(api, name)));
+}
+
+int run_info(Context& ctx, const Args& args) {
+    auto image = named_image(ctx, args.positional[0]);
     std::ostringstream out;
     auto type = image.value("type", "");
     out << "Fingerprint: " << image.value("fingerprint", "") << "\n"
@@ -245,12 +257,12 @@ int run_info(Context& ctx, const Args& args) {
 
 // lxc image show: the image's writable part (api.ImagePut) as YAML.
 int run_show(Context& ctx, const Args& args) {
-    auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
-    auto api = connect_remote(ctx.config, remote);
-    auto image = api.get("/1.0/images/" + url_escape(dereference(api, name)));
+    auto image = named_image(ctx, args.positional[0]);
     json put = json::object();
     for (const char* key : {"auto_update", "properties", "public", "expires_at", "profiles"})
         put[key] = image.contains(key) ? image[key] : json(nullptr);
+    // yaml.v2 writes a nil slice as [] (a simplestreams image has none).
+    if (put["profiles"].is_null()) put["profiles"] = json::array();
     KeyOrder order{{"", {"auto_update", "properties", "public", "expires_at", "profiles"}}};
     auto yaml = to_yaml(put, order);
     // yaml.v2 writes a time.Time bare.
@@ -359,6 +371,37 @@ int run_import(Context& ctx, const Args& args) {
     return 0;
 }
 
+// lxc image copy from a simplestreams remote: lodge resolves the alias in
+// the server's catalog, then the target server pulls by fingerprint.
+int run_copy(Context& ctx, const Args& args) {
+    auto [source_remote, name] = parse_remote(ctx.config, args.positional[0]);
+    auto target = args.positional[1];
+    if (target.find(':') == std::string::npos) target += ":";
+    auto [target_remote, rest] = parse_remote(ctx.config, target);
+    if (!rest.empty()) throw Error("The target must be a remote (\"" + target_remote + ":\"), not an image name");
+    const auto& source = ctx.config.remotes.at(source_remote);
+    if (source.protocol != "simplestreams")
+        throw Error("Copying images from \"" + source_remote +
+                    "\" is not supported: lodge copies from simplestreams servers (export and import the image instead)");
+    if (name.empty()) throw Error("Missing the image to copy (" + source_remote + ":ALIAS)");
+    const auto image = simplestreams_image(source, name);
+    const auto fingerprint = image.value("fingerprint", "");
+    json pull = {{"type", "image"},       {"mode", "pull"},
+                 {"server", source.addr}, {"protocol", "simplestreams"},
+                 {"fingerprint", fingerprint}};
+    // The alias it was asked by is what an auto-update follows.
+    if (fingerprint.rfind(name, 0) != 0) pull["alias"] = name;
+    json body = {{"source", pull}, {"auto_update", args.has("auto-update")}, {"public", args.has("public")}};
+    auto api = connect_remote(ctx.config, target_remote);
+    wait_with_progress(ctx, api, api.query("POST", "/1.0/images", body), "Copying the image");
+    auto aliases = split_lines(args.value("alias"));
+    if (args.has("copy-aliases"))
+        for (const auto& a : image["aliases"]) aliases.push_back(a.value("name", ""));
+    point_aliases(api, aliases, fingerprint);
+    ctx.out << "Image copied successfully!\n";
+    return 0;
+}
+
 int run_delete(Context& ctx, const Args& args) {
     for (const auto& arg : args.positional) {
         auto [remote, name] = parse_remote(ctx.config, arg);
@@ -419,6 +462,17 @@ void add_image_commands(std::vector<Command>& t) {
                  {{"alias", 0, true, "", "New aliases to add to the image", true},
                   {"public", 0, false, "", "Make image public"}},
                  run_import});
+    t.push_back({"image copy",
+                 {"cp"},
+                 "[<remote>:]<image> <remote>:",
+                 "Copy images between servers",
+                 2,
+                 2,
+                 {{"alias", 0, true, "", "New aliases to add to the image", true},
+                  {"auto-update", 0, false, "", "Keep the image up to date after initial copy"},
+                  {"copy-aliases", 0, false, "", "Copy aliases from source"},
+                  {"public", 0, false, "", "Make image public"}},
+                 run_copy});
     t.push_back({"image info", {}, "[<remote>:]<image>", "Show useful information about images", 1, 1, {}, run_info});
     t.push_back({"image show", {}, "[<remote>:]<image>", "Show image properties", 1, 1, {}, run_show});
     t.push_back({"image delete", {"rm"}, "[<remote>:]<image> [[<remote>:]<image>...]", "Delete images", 1, many, {},

@@ -4,6 +4,7 @@
 #include "cli/dispatch.hpp"
 #include "cli/error.hpp"
 #include "cli/instances.hpp"
+#include "cli/progress.hpp"
 #include "cli/table.hpp"
 #include "cli/yaml_output.hpp"
 
@@ -58,9 +59,16 @@ int create(Context& ctx, const Args& args, bool start) {
     json source = {{"type", empty ? "none" : "image"}};
     if (!empty) {
         auto [image_remote, image] = parse_remote(ctx.config, image_arg);
-        if (image_remote != remote)
+        const auto& from = ctx.config.remotes.at(image_remote);
+        if (image_remote != remote && from.protocol == "simplestreams") {
+            // The server pulls the image itself, as lxc asks LXD to.
+            source["mode"] = "pull";
+            source["server"] = from.addr;
+            source["protocol"] = "simplestreams";
+        } else if (image_remote != remote) {
             throw Error("Images from another remote (\"" + image_remote + "\") are not supported yet; "
                         "copy the image first");
+        }
         source["alias"] = image;
     }
     json body = {{"name", name}, {"source", source}, {"config", config_pairs(args)}, {"devices", json::object()},
@@ -70,7 +78,8 @@ int create(Context& ctx, const Args& args, bool start) {
         body["devices"]["root"] = {{"type", "disk"}, {"path", "/"}, {"pool", args.value("storage")}};
 
     ctx.out << (name.empty() ? std::string("Creating the instance") : "Creating " + name) << "\n" << std::flush;
-    auto op = api.wait(api.query("POST", "/1.0/instances", body));
+    // An image pulled from a server shows its download, as with lxc.
+    auto op = wait_with_progress(ctx, api, api.query("POST", "/1.0/instances", body), "Retrieving image");
     if (name.empty()) {
         // The server picked the name; it is the instance the operation names.
         for (const auto& url : op.value("resources", json::object()).value("instances", json::array()))

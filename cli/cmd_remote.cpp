@@ -181,8 +181,21 @@ int run_add(Context& ctx, const Args& args) {
     if (auto it = ctx.config.remotes.find(name); it != ctx.config.remotes.end())
         throw Error("Remote " + name + " exists as <" + it->second.addr + ">");
     auto protocol = args.value("protocol");
-    if (protocol != "lxd") throw Error("Invalid protocol: " + protocol);
+    if (protocol != "lxd" && protocol != "simplestreams") throw Error("Invalid protocol: " + protocol);
     Remote r;
+    if (protocol == "simplestreams") {
+        // As lxc: an image server is public, has no authentication and no
+        // pinned certificate (the system's CAs, or $SSL_CERT_FILE, vouch for
+        // it), and nothing is fetched until it is used.
+        if (addr.empty()) throw Error("Give the image server's URL");
+        r.addr = addr.find("://") == std::string::npos ? "https://" + addr : addr;
+        if (r.addr.rfind("https://", 0) != 0) throw Error("Only https URLs are supported for simplestreams");
+        r.protocol = protocol;
+        r.is_public = true;
+        ctx.config.remotes[name] = r;
+        save_config(ctx.config, ctx.config_path);
+        return 0;
+    }
     if (addr.rfind("unix://", 0) == 0) {
         r.addr = addr;
         r.is_public = args.has("public");
@@ -252,7 +265,7 @@ int run_add(Context& ctx, const Args& args) {
 
 void add_remote_commands(std::vector<Command>& t) {
     t.push_back({"remote add", {}, "<remote> <IP|FQDN|URL|token>", "Add new remote servers", 1, 2,
-                 {{"protocol", 0, true, "lxd", "Server protocol (lxd)"},
+                 {{"protocol", 0, true, "lxd", "Server protocol (lxd or simplestreams)"},
                   {"public", 0, false, "", "Public image server"},
                   {"token", 0, true, "", "Remote trust token"},
                   {"accept-certificate", 0, false, "", "Accept certificate"}},

@@ -33,6 +33,22 @@ Remote local_remote() {
     return r;
 }
 
+Remote image_server(const std::string& addr, bool is_static) {
+    Remote r;
+    r.addr = addr;
+    r.protocol = "simplestreams";
+    r.is_public = true;
+    r.is_static = is_static;
+    return r;
+}
+
+// lxc 5.0's built-in image servers: Ubuntu's are static (always there,
+// never written); "images" is only the default of a new configuration.
+void add_static_remotes(ClientConfig& c) {
+    c.remotes["ubuntu"] = image_server("https://cloud-images.ubuntu.com/releases", true);
+    c.remotes["ubuntu-daily"] = image_server("https://cloud-images.ubuntu.com/daily", true);
+}
+
 } // namespace
 
 std::string config_dir() {
@@ -50,6 +66,8 @@ std::string state_dir() {
 ClientConfig default_config() {
     ClientConfig c;
     c.remotes["local"] = local_remote();
+    c.remotes["images"] = image_server("https://images.linuxcontainers.org", false);
+    add_static_remotes(c);
     return c;
 }
 
@@ -101,6 +119,7 @@ ClientConfig load_config(const std::string& path) {
     auto local = local_remote();
     if (auto it = c.remotes.find("local"); it != c.remotes.end()) local.project = it->second.project;
     c.remotes["local"] = local;
+    add_static_remotes(c);
     if (auto r = env("LODGE_REMOTE"); !r.empty()) c.default_remote = r;
     if (c.default_remote.empty()) c.default_remote = "local";
     return c;

@@ -10,7 +10,7 @@ namespace lodge::cli {
 
 struct Remote {
     std::string addr;      // "unix://", "unix:///path/to/socket" or "https://host:8443"
-    std::string protocol;  // "" or "lxd" (lodged/LXD), "simplestreams" later
+    std::string protocol;  // "" or "lxd" (lodged/LXD), "simplestreams" (an image server)
     std::string auth_type; // "" (derived), "tls"
     std::string project;
     bool is_public = false;
@@ -32,12 +32,15 @@ inline std::string config_path() { return config_dir() + "/config.yml"; }
 // /var/lib/lodge (as lxc follows LXD_DIR).
 std::string state_dir();
 
-// Built-in configuration: the static remote "local" as the default.
+// Built-in configuration, as lxc 5.0's: the static remote "local" as the
+// default, the image server "images", and the static image servers
+// "ubuntu" and "ubuntu-daily".
 ClientConfig default_config();
 
 // Reads the file (a missing file gives the defaults), then puts the static
-// remotes back and applies $LODGE_REMOTE. Throws Error with the file's name
-// when it cannot be parsed.
+// remotes back (a file without "images" stays without it, as with lxc)
+// and applies $LODGE_REMOTE. Throws Error with the file's name when it
+// cannot be parsed.
 ClientConfig load_config(const std::string& path);
 ClientConfig parse_config(const std::string& yaml_text);
 

@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "daemon/api/image_record.hpp"
 #include "daemon/api/images_publish.hpp"
+#include "daemon/api/images_pull.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/images.hpp"
@@ -85,9 +86,14 @@ api::Response upload_image(Daemon& daemon, Request& request) {
     const auto content_type = header(request, "content-type");
     if (content_type.rfind("application/json", 0) == 0 && is_publish_request(request))
         return publish_image(daemon, request);
-    if (content_type.rfind("application/json", 0) == 0)
-        throw Error(501, "Creating images from instances, URLs or other servers is not supported; "
-                         "upload a unified image tarball (lxc image import FILE)");
+    if (content_type.rfind("application/json", 0) == 0) {
+        auto body = json_body(request);
+        if (body.is_object() && body.contains("source") && body["source"].is_object() &&
+            body["source"].value("type", "") == "image" && body["source"].value("mode", "pull") == "pull")
+            return start_image_pull(daemon, body);
+        throw Error(501, "Creating images from URLs or LXD servers is not supported; upload an image tarball "
+                         "(lxc image import FILE), publish an instance or pull from a simplestreams server");
+    }
     if (request.body.empty()) throw Error(400, "Empty image upload");
     api::Image image;
     image.filename = header(request, "x-lxd-filename");

@@ -98,8 +98,7 @@ api::Response create_instance(Daemon& daemon, const Request& request) {
     if (create.image.empty()) create.image = source.value("alias", "");
     create.copy_source = source.value("source", "");
     create.instance_only = source.value("instance_only", false) || source.value("container_only", false);
-    if (source.contains("server") && !source.value("server", "").empty())
-        throw Error(400, "Images from remote servers are not supported yet: import the image first");
+    if (source.contains("server") && !source.value("server", "").empty()) create.remote = remote_image_source(source);
     const auto project_id = daemon.with_db([&](db::Database& db) { return request_project_id(db, request); });
     return daemon.instances().create(project_id, std::move(create));
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "api/instance.hpp"
+#include "daemon/api/images_pull.hpp"
 #include "api/response.hpp"
 #include "api/status.hpp"
 #include "api/time.hpp"
@@ -33,6 +34,7 @@ struct InstanceCreate {
     api::Instance instance;  // name, description, config, devices, profiles, ephemeral
     std::string source_type; // "image", "copy" or "none"
     std::string image;       // alias or fingerprint (source.alias / source.fingerprint)
+    std::optional<RemoteImageSource> remote; // source.server: pulled into the store first
     // "copy": the instance or "instance/snapshot" copied (source.source);
     // config, devices and profiles the request leaves out are the source's.
     std::string copy_source;

@@ -190,7 +190,7 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
             if (!db::get_profile_contents(db, project_id, p)) throw Error(404, "Profile \"" + p + "\" not found");
         if (request.source_type == "image") {
             if (request.image.empty()) throw Error(400, "The image source needs an alias or a fingerprint");
-            image = resolve_image(db, request.image);
+            if (!request.remote) image = resolve_image(db, request.image);
         } else if (request.source_type != "none" && request.source_type != "copy") {
             throw Error(400, "Unsupported instance source type \"" + request.source_type + "\"");
         }
@@ -218,10 +218,14 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
     unreserve.add([this, name = instance.name] { release(name); });
     auto response = run_operation(daemon_, "Creating instance", instance.name, true,
                                   [this, project_id, request, image, root_pool, copy_from,
-                                   copy_snapshot](OperationContext&) mutable {
+                                   copy_snapshot](OperationContext& ctx) mutable {
         auto& instance = request.instance;
         Reverter done;
         done.add([this, name = instance.name] { release(name); });
+        if (request.remote) {
+            const auto fingerprint = pull_image(daemon_, *request.remote, ctx);
+            image = daemon_.with_db([&](db::Database& db) { return resolve_image(db, fingerprint); });
+        }
         auto& driver = daemon_.pools().driver(root_pool);
         const storage::Volume volume{storage::VolumeType::Container, Pools::disk_name(instance.project, instance.name),
                                      {}};

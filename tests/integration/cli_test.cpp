@@ -145,7 +145,9 @@ TEST_F(LodgeCli, RemotesRoundTripThroughConfigYml) {
     std::ofstream(config_file()) << "default-remote: local\nremotes:\n  prod:\n    addr: https://127.0.0.1:8443\n"
                                     "    protocol: lxd\n    public: false\naliases: {}\n";
     EXPECT_EQ(lodge({"remote", "list", "--format", "csv"}).out,
-              "local (current),unix://,lxd,file access,NO,YES,NO\nprod,https://127.0.0.1:8443,lxd,tls,NO,NO,NO\n");
+              "local (current),unix://,lxd,file access,NO,YES,NO\nprod,https://127.0.0.1:8443,lxd,tls,NO,NO,NO\n"
+              "ubuntu,https://cloud-images.ubuntu.com/releases,simplestreams,none,YES,YES,NO\n"
+              "ubuntu-daily,https://cloud-images.ubuntu.com/daily,simplestreams,none,YES,YES,NO\n");
 
     ASSERT_EQ(lodge({"remote", "switch", "prod"}).status, 0);
     EXPECT_EQ(lodge({"remote", "get-default"}).out, "prod\n");
@@ -229,7 +231,7 @@ TEST_F(LodgeCli, BashCompletionKnowsTheVerbsAndRemotes) {
     auto r = run({"/usr/bin/env", "PATH=" + build_dir() + "/bin:/usr/bin:/bin", "LODGE_DIR=" + state_.path(),
                   "HOME=" + home_.path(), "bash", "-c", probe});
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, "remote\nswitch\nlocal\ndefault\n");
+    EXPECT_EQ(r.out, "remote\nswitch\nimages local ubuntu ubuntu-daily\ndefault\n");
 }
 
 } // namespace

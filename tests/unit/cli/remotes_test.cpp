@@ -66,8 +66,11 @@ TEST(CliRemotes, WritesWhatItReads) {
     auto c = parse_config(lxc_style);
     c.remotes["prod"].auth_type.clear();
     EXPECT_EQ(format_config(c), lxc_style);
+    // What lxc 5.0.2 writes on its first run.
     EXPECT_EQ(format_config(default_config()),
-              "default-remote: local\nremotes:\n  local:\n    addr: unix://\n    public: false\naliases: {}\n");
+              "default-remote: local\nremotes:\n  images:\n    addr: https://images.linuxcontainers.org\n"
+              "    protocol: simplestreams\n    public: true\n  local:\n    addr: unix://\n    public: false\n"
+              "aliases: {}\n");
 }
 
 TEST(CliRemotes, MissingFileGivesDefaultsAndStaticLocalWins) {
