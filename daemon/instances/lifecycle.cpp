@@ -14,6 +14,7 @@
 #include "daemon/db/projects.hpp"
 #include "daemon/db/snapshots.hpp"
 #include "daemon/images/templates.hpp"
+#include "storage/size.hpp"
 #include "daemon/db/storage_volumes.hpp"
 #include "daemon/uuid.hpp"
 #include "runtime/control.hpp"
@@ -95,6 +96,22 @@ TemplateInstance template_view(const api::Instance& instance, const api::ConfigM
     auto p = expanded_config.find("security.privileged");
     t.privileged = p != expanded_config.end() && (p->second == "true" || p->second == "1");
     return t;
+}
+
+// The root disk's "size" (LXD's key) as a quota on the instance's volume,
+// where the driver has quotas (btrfs); on a driver without them a size is
+// refused with the reason, never silently ignored. No size: no limit.
+void apply_root_size(storage::Driver& driver, const storage::Volume& volume, const api::DeviceMap& devices) {
+    std::optional<std::uint64_t> bytes;
+    for (const auto& [name, keys] : devices) {
+        auto path = keys.find("path"), size = keys.find("size");
+        if (path == keys.end() || path->second != "/" || size == keys.end() || size->second.empty()) continue;
+        bytes = storage::parse_size(size->second);
+    }
+    if (!driver.set_quota(volume, bytes) && bytes)
+        throw Error(400, "The root disk's size cannot be enforced on storage pool \"" + driver.spec().name +
+                             "\" (driver " + driver.spec().driver + " has no quotas); use a btrfs pool or "
+                             "remove the size");
 }
 
 } // namespace
@@ -207,9 +224,13 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
                                            "device with path / and a pool");
         if (!db::storage_pool_id(db, pool)) throw Error(404, "Storage pool \"" + pool + "\" not found");
         instance.project = db::project_name(db, project_id);
-        for (const auto& p : instance.profiles)
-            for (const auto& [k, v] : db::get_profile_contents(db, project_id, p)->config) instance.expanded_config[k] = v;
+        for (const auto& p : instance.profiles) {
+            const auto profile = db::get_profile_contents(db, project_id, p);
+            for (const auto& [k, v] : profile->config) instance.expanded_config[k] = v;
+            for (const auto& [k, v] : profile->devices) instance.expanded_devices[k] = v;
+        }
         for (const auto& [k, v] : instance.config) instance.expanded_config[k] = v;
+        for (const auto& [k, v] : instance.devices) instance.expanded_devices[k] = v;
         return pool;
     });
 
@@ -243,6 +264,7 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
         }
         Reverter undo;
         undo.add([&] { driver.delete_volume(volume); });
+        apply_root_size(driver, volume, instance.expanded_devices);
         const auto dir = driver.path(volume);
         if (copy_from) {
             if (!request.image.empty()) instance.config["volatile.base_image"] = request.image;
@@ -460,6 +482,21 @@ void Instances::update(std::int64_t project_id, const std::string& name, const n
     if (body.contains("profiles") && !body.at("profiles").is_null())
         next.profiles = body.at("profiles").get<std::vector<std::string>>();
     daemon_.with_db([&](db::Database& db) { db.transaction([&] { db::update_instance(db, where.id, next); }); });
+    // A changed root disk size takes effect at once; refused, the update is undone.
+    const auto updated = get(project_id, name);
+    auto root_size = [](const api::DeviceMap& devices) {
+        for (const auto& [dev, keys] : devices)
+            if (keys.count("path") && keys.at("path") == "/" && keys.count("size")) return keys.at("size");
+        return std::string();
+    };
+    if (root_size(updated.expanded_devices) != root_size(current.expanded_devices)) {
+        try {
+            apply_root_size(daemon_.pools().driver(where.pool), where.volume, updated.expanded_devices);
+        } catch (...) {
+            daemon_.with_db([&](db::Database& db) { db.transaction([&] { db::update_instance(db, where.id, current); }); });
+            throw;
+        }
+    }
     daemon_.events().lifecycle("instance-updated", instance_url(name));
 }
 

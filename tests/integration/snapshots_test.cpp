@@ -138,6 +138,30 @@ TEST_P(Snapshots, CustomVolumeAttachSnapshotRestore) {
     if (made_pool_) EXPECT_EQ(lodge({"storage", "delete", "fast"}).status, 0) << lodged_->log();
 }
 
+// The root disk's size: a quota on btrfs that the guest runs into; refused
+// with the reason on dir, changing nothing.
+TEST_P(Snapshots, RootDiskSize) {
+    launch("sn-q");
+    // `lxc launch -s POOL` gives the instance its own root device.
+    auto r = lxc({"config", "device", "set", "sn-q", "root", "size=32MiB"});
+    if (GetParam() == "dir") {
+        EXPECT_NE(r.status, 0);
+        EXPECT_NE(r.err.find("has no quotas"), std::string::npos) << r.err;
+        EXPECT_FALSE(lodged_->request("GET", "/1.0/instances/sn-q").json()["metadata"]["devices"]["root"].contains("size"));
+    } else {
+        ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+        auto w = lxc({"exec", "sn-q", "--", "dd", "if=/dev/zero", "of=/root/big", "bs=1M", "count=64"});
+        EXPECT_NE(w.status, 0);
+        EXPECT_NE(w.err.find("quota"), std::string::npos) << w.err;
+        // Lifting it lets the guest write again.
+        ASSERT_EQ(lxc({"config", "device", "unset", "sn-q", "root", "size"}).status, 0);
+        w = lxc({"exec", "sn-q", "--", "dd", "if=/dev/zero", "of=/root/big", "bs=1M", "count=64"});
+        EXPECT_EQ(w.status, 0) << w.err;
+    }
+    ASSERT_EQ(lxc({"delete", "-f", "sn-q"}).status, 0);
+    if (made_pool_) EXPECT_EQ(lodge({"storage", "delete", "fast"}).status, 0) << lodged_->log();
+}
+
 INSTANTIATE_TEST_SUITE_P(Pools, Snapshots, ::testing::Values("dir", "btrfs"));
 
 class SnapshotSchedule : public LxcSession {
