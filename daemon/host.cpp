@@ -3,6 +3,8 @@
 // tells an admin the truth about this host.
 #include "daemon/host.hpp"
 
+#include "storage/driver.hpp"
+
 #include "common/file.hpp"
 
 #include <sys/syscall.h>
@@ -106,10 +108,15 @@ api::ServerEnvironment probe_host_environment(const std::string& server_version)
     // and there are no liblxc features to report.
     env.driver = "lodge";
     env.driver_version = server_version;
-    // Storage drivers that exist; btrfs joins when its driver lands.
-    env.storage = "dir";
-    env.storage_version = "1";
-    env.storage_supported_drivers = {{"dir", "1", false}};
+    // The drivers that work on this host (btrfs needs the kernel's btrfs
+    // and mkfs.btrfs); versions are lodge's own drivers' versions.
+    env.storage = "";
+    env.storage_version = "";
+    for (const auto& driver : storage::available_drivers()) {
+        env.storage += (env.storage.empty() ? "" : " | ") + driver;
+        env.storage_version += (env.storage_version.empty() ? "" : " | ") + std::string("1");
+        env.storage_supported_drivers.push_back({driver, "1", false});
+    }
     // No HTTPS listener and no managed network yet: empty, not invented.
     env.firewall = "";
     return env;
