@@ -258,6 +258,13 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
             // The source's snapshots first, oldest first, then its current files.
             auto& from = daemon_.pools().driver(copy_from->pool);
             const auto source = copy_snapshot.empty() ? copy_from->volume : copy_from->volume.snapshot_of(copy_snapshot);
+            // A running source is copied as one moment, as snapshots are:
+            // frozen for a file copy, a snapshot by itself on btrfs.
+            const bool freeze = copy_snapshot.empty() && !(&from == &driver && from.atomic_snapshots()) &&
+                                status(*copy_from) == api::StatusCode::Running;
+            if (freeze) runtime::freeze_container(run_dir_, copy_from->runtime_name, true);
+            Reverter thaw;
+            if (freeze) thaw.add([&] { runtime::freeze_container(run_dir_, copy_from->runtime_name, false); });
             copy_between(from, source, driver, volume, request.copy_snapshots);
         } else {
             driver.create_volume(volume);
