@@ -39,7 +39,9 @@ TEST(Limits, UsageIsReadFromTheHost) {
     ASSERT_EQ(c.start({"--halt-signal", "SIGUSR1", "--memory", "256MiB"}).status, 0);
     ASSERT_EQ(c.exec({"/lodge-probe", "spin", "1"}).status, 0);
     json u = json::parse(c.runtime({"usage", c.name()}).out);
-    EXPECT_GT(u["cpu_ns"].get<long long>(), 500000000LL) << u;  // about a second spun
+    // A second of spinning gets what the scheduler gives it on a busy host:
+    // the point is that the host's counter is read, not how much it says.
+    EXPECT_GT(u["cpu_ns"].get<long long>(), 50000000LL) << u;
     EXPECT_LT(u["cpu_ns"].get<long long>(), 30000000000LL) << u;
     EXPECT_GT(u["memory_bytes"].get<long long>(), 100000LL) << u;
     EXPECT_LT(u["memory_bytes"].get<long long>(), 256LL << 20) << u;

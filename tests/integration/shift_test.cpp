@@ -541,8 +541,9 @@ size_t open_fds() {
                                              std::filesystem::directory_iterator()));
 }
 
-// Called at every container start: well under a millisecond, and nothing
-// (fd, child process) left behind.
+// Called at every container start: nothing (fd, child process) left
+// behind. Its time is recorded, not asserted (timing stays out of pass/fail
+// tests; a busy host makes it slow).
 TEST(CanIdmap, IsCheapAndLeavesNothingBehind) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
     TempDir tmp;
@@ -556,7 +557,6 @@ TEST(CanIdmap, IsCheapAndLeavesNothingBehind) {
     }
     std::sort(us.begin(), us.end());
     RecordProperty("median_us", std::to_string(static_cast<int>(us[us.size() / 2])));
-    EXPECT_LT(us[us.size() / 2], 1000.0) << "median can_idmap time in microseconds";
     EXPECT_EQ(open_fds(), fds);
     EXPECT_EQ(children(), kids); // every parked child killed and reaped
 }
