@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 namespace lodge::test {
 namespace {
@@ -265,6 +266,38 @@ TEST_F(StorageCrash, KillDuringSnapshotAndCopyLeavesNothing) {
     EXPECT_EQ(r.status, 0) << r.err << lodged_->log();
     ASSERT_EQ(lxc({"delete", "sn-k"}).status, 0);
     EXPECT_FALSE(fs::exists(state_.path() + "/storage-pools/default/containers-snapshots/sn-k"));
+}
+
+// An image import killed halfway: after the restart no half-written file,
+// no image row and no pool volume remain, and the same import then works.
+TEST_F(StorageCrash, KillDuringImageImportLeavesNothing) {
+    // An uncompressed image with 300 MiB of incompressible data, so the
+    // server spends a while writing it.
+    TempDir work("lodge-crash-image");
+    const auto meta = work.path() + "/meta", root = work.path() + "/rootfs";
+    fs::create_directories(meta);
+    fs::create_directories(root);
+    std::ofstream(meta + "/metadata.yaml") << "architecture: x86_64\ncreation_date: 1764000000\nproperties:\n"
+                                              "  os: busybox\n  release: \"big\"\n";
+    ASSERT_EQ(run({"dd", "if=/dev/urandom", "of=" + root + "/big", "bs=1M", "count=300", "status=none"}).status, 0);
+    const auto image = work.path() + "/big.tar";
+    ASSERT_EQ(run({"tar", "-cf", image, "-C", meta, "metadata.yaml", "-C", work.path(), "rootfs"}).status, 0);
+
+    auto uploads = [&] {
+        std::vector<std::string> found;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(state_.path() + "/images", ec))
+            if (e.path().filename().string().rfind(".upload-", 0) == 0) found.push_back(e.path());
+        return found;
+    };
+    kill_during({"image", "import", image, "--alias", "big"}, [&] { return !uploads().empty(); });
+    EXPECT_TRUE(uploads().empty());
+    EXPECT_NE(lodged_->log().find("left by an import that did not finish"), std::string::npos) << lodged_->log();
+    EXPECT_EQ(lodged_->request("GET", "/1.0/images").json()["metadata"], nlohmann::json::array());
+    EXPECT_TRUE(fs::is_empty(state_.path() + "/images"));
+
+    auto r = lxc({"image", "import", image, "--alias", "big"});
+    EXPECT_EQ(r.status, 0) << r.err << lodged_->log();
 }
 
 } // namespace
