@@ -8,6 +8,7 @@
 #include "storage/copy.hpp"
 #include "storage/drivers.hpp"
 #include "storage/layout.hpp"
+#include "storage/tree_driver.hpp"
 #include "storage/loop.hpp"
 #include "storage/program.hpp"
 #include "storage/size.hpp"
@@ -111,10 +112,10 @@ void delete_tree(const std::string& path) {
     check_util(btrfs_util_delete_subvolume(path.c_str(), BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE), "deleting " + path);
 }
 
-class BtrfsDriver final : public Driver {
+class BtrfsDriver final : public TreeDriver {
 public:
     BtrfsDriver(PoolSpec spec, std::string mount_point, std::string image, std::string link)
-        : Driver(std::move(spec), std::move(mount_point)), image_(std::move(image)), link_(std::move(link)) {}
+        : TreeDriver(std::move(spec), std::move(mount_point)), image_(std::move(image)), link_(std::move(link)) {}
 
     void create() override {
         if (image_.empty()) return create_on_directory();
@@ -238,68 +239,12 @@ public:
         }
     }
 
-    void delete_volume(const Volume& volume) override {
-        check_volume(volume);
-        if (volume.is_snapshot()) return delete_snapshot(volume);
-        require(volume);
-        const std::string snaps = snapshots_dir(volume);
-        std::string doomed_snaps;
-        if (fs::exists(fs::symlink_status(snaps))) {
-            doomed_snaps = temp_path_beside(snaps);
-            rename_noreplace(snaps, doomed_snaps);
-        }
-        const std::string doomed = temp_path_beside(path(volume));
-        try {
-            rename_noreplace(path(volume), doomed);
-        } catch (...) {
-            if (!doomed_snaps.empty()) ::rename(doomed_snaps.c_str(), snaps.c_str());
-            throw;
-        }
-        if (!doomed_snaps.empty()) delete_tree(doomed_snaps);
-        delete_tree(doomed);
-    }
-
-    void rename_volume(const Volume& volume, const std::string& new_name) override {
-        check_volume(volume);
-        check_volume_name(new_name);
-        if (volume.is_snapshot()) return rename_snapshot(volume, new_name);
-        require(volume);
-        const Volume renamed{volume.type, new_name, {}};
-        const std::string snaps = snapshots_dir(volume), new_snaps = snapshots_dir(renamed);
-        if (fs::exists(fs::symlink_status(new_snaps)))
-            throw Error(409, "snapshots of " + describe(renamed) + " already exist");
-        rename_noreplace(path(volume), path(renamed));
-        if (!fs::exists(fs::symlink_status(snaps))) return;
-        try {
-            rename_noreplace(snaps, new_snaps);
-        } catch (...) {
-            ::rename(path(renamed).c_str(), path(volume).c_str());
-            throw;
-        }
-    }
-
     void create_snapshot(const Volume& snapshot) override {
         check_snapshot(snapshot);
         require(snapshot.parent());
         if (exists(snapshot)) throw Error(409, describe(snapshot) + " already exists");
         make_snapshot_parent(snapshot);
         snapshot_into_place(path(snapshot.parent()), path(snapshot), true);
-    }
-
-    void delete_snapshot(const Volume& snapshot) override {
-        check_snapshot(snapshot);
-        require(snapshot);
-        const std::string doomed = temp_path_beside(path(snapshot));
-        rename_noreplace(path(snapshot), doomed);
-        delete_tree(doomed);
-        ::rmdir(snapshots_dir(snapshot).c_str()); // the last one takes its directory along
-    }
-
-    void rename_snapshot(const Volume& snapshot, const std::string& new_name) override {
-        check_snapshot(snapshot);
-        check_volume_name(new_name, "snapshot");
-        require(snapshot);
-        rename_noreplace(path(snapshot), path(snapshot.parent().snapshot_of(new_name)));
     }
 
     void restore_snapshot(const Volume& snapshot) override {
@@ -350,16 +295,9 @@ public:
         return tree_usage(where);
     }
 
-    std::vector<std::string> remove_leftovers() override {
-        std::vector<std::string> removed;
-        for (const auto& leftover : find_temp_entries(mount_point_)) {
-            delete_tree(leftover);
-            removed.push_back(leftover);
-        }
-        return removed;
-    }
-
 private:
+    void remove(const std::string& path) const override { delete_tree(path); }
+
     void create_on_directory() {
         Reverter revert;
         struct stat st {};
@@ -393,24 +331,6 @@ private:
     std::string mount_options() const {
         auto it = spec_.config.find("btrfs.mount_options");
         return it == spec_.config.end() ? default_mount_options : it->second;
-    }
-
-    std::string snapshots_dir(const Volume& volume) const {
-        return mount_point_ + "/" + type_dir(volume.type) + "-snapshots/" + volume.name;
-    }
-
-    void require(const Volume& volume) const {
-        if (!exists(volume)) throw Error(404, describe(volume) + " not found");
-    }
-
-    static void check_snapshot(const Volume& snapshot) {
-        check_volume(snapshot);
-        if (!snapshot.is_snapshot()) throw Error(400, describe(snapshot) + " is not a snapshot");
-    }
-
-    void make_snapshot_parent(const Volume& snapshot) const {
-        const std::string dir = snapshots_dir(snapshot);
-        if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) throw_errno("creating " + dir);
     }
 
     std::optional<std::uint64_t> quota_of(const std::string& volume) const {

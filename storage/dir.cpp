@@ -8,6 +8,7 @@
 #include "storage/copy.hpp"
 #include "storage/drivers.hpp"
 #include "storage/layout.hpp"
+#include "storage/tree_driver.hpp"
 #include "storage/tree.hpp"
 
 #include "common/error.hpp"
@@ -32,10 +33,10 @@ bool is_empty_dir(const std::string& path) {
     return fs::is_directory(fs::symlink_status(path, ec)) && fs::is_empty(path, ec) && !ec;
 }
 
-class DirDriver final : public Driver {
+class DirDriver final : public TreeDriver {
 public:
     DirDriver(PoolSpec spec, std::string mount_point, std::string link)
-        : Driver(std::move(spec), std::move(mount_point)), link_(std::move(link)) {}
+        : TreeDriver(std::move(spec), std::move(mount_point)), link_(std::move(link)) {}
 
     void create() override {
         Reverter revert;
@@ -133,70 +134,12 @@ public:
         copy_into_place(from_dir, path(target));
     }
 
-    void delete_volume(const Volume& volume) override {
-        check_volume(volume);
-        if (volume.is_snapshot()) return delete_snapshot(volume);
-        require(volume);
-        const std::string snaps = snapshots_dir(volume);
-        // Out of sight first, removed after: a crash halfway leaves only
-        // temporary names for remove_leftovers().
-        std::string doomed_snaps;
-        if (fs::exists(fs::symlink_status(snaps))) {
-            doomed_snaps = temp_path_beside(snaps);
-            rename_noreplace(snaps, doomed_snaps);
-        }
-        const std::string doomed = temp_path_beside(path(volume));
-        try {
-            rename_noreplace(path(volume), doomed);
-        } catch (...) {
-            if (!doomed_snaps.empty()) ::rename(doomed_snaps.c_str(), snaps.c_str());
-            throw;
-        }
-        if (!doomed_snaps.empty()) remove_tree(doomed_snaps);
-        remove_tree(doomed);
-    }
-
-    void rename_volume(const Volume& volume, const std::string& new_name) override {
-        check_volume(volume);
-        check_volume_name(new_name);
-        if (volume.is_snapshot()) return rename_snapshot(volume, new_name);
-        require(volume);
-        const Volume renamed{volume.type, new_name, {}};
-        const std::string snaps = snapshots_dir(volume), new_snaps = snapshots_dir(renamed);
-        if (fs::exists(fs::symlink_status(new_snaps)))
-            throw Error(409, "snapshots of " + describe(renamed) + " already exist");
-        rename_noreplace(path(volume), path(renamed));
-        if (!fs::exists(fs::symlink_status(snaps))) return;
-        try {
-            rename_noreplace(snaps, new_snaps);
-        } catch (...) {
-            ::rename(path(renamed).c_str(), path(volume).c_str());
-            throw;
-        }
-    }
-
     void create_snapshot(const Volume& snapshot) override {
         check_snapshot(snapshot);
         require(snapshot.parent());
         if (exists(snapshot)) throw Error(409, describe(snapshot) + " already exists");
         make_snapshot_parent(snapshot);
         copy_into_place(path(snapshot.parent()), path(snapshot));
-    }
-
-    void delete_snapshot(const Volume& snapshot) override {
-        check_snapshot(snapshot);
-        require(snapshot);
-        const std::string doomed = temp_path_beside(path(snapshot));
-        rename_noreplace(path(snapshot), doomed);
-        remove_tree(doomed);
-        ::rmdir(snapshots_dir(snapshot).c_str()); // the last one takes its directory along
-    }
-
-    void rename_snapshot(const Volume& snapshot, const std::string& new_name) override {
-        check_snapshot(snapshot);
-        check_volume_name(new_name, "snapshot");
-        require(snapshot);
-        rename_noreplace(path(snapshot), path(snapshot.parent().snapshot_of(new_name)));
     }
 
     void restore_snapshot(const Volume& snapshot) override {
@@ -228,33 +171,8 @@ public:
         return tree_usage(path(volume));
     }
 
-    std::vector<std::string> remove_leftovers() override {
-        std::vector<std::string> removed;
-        for (const auto& leftover : find_temp_entries(mount_point_)) {
-            remove_tree(leftover);
-            removed.push_back(leftover);
-        }
-        return removed;
-    }
-
 private:
-    std::string snapshots_dir(const Volume& volume) const {
-        return mount_point_ + "/" + type_dir(volume.type) + "-snapshots/" + volume.name;
-    }
-
-    void require(const Volume& volume) const {
-        if (!exists(volume)) throw Error(404, describe(volume) + " not found");
-    }
-
-    static void check_snapshot(const Volume& snapshot) {
-        check_volume(snapshot);
-        if (!snapshot.is_snapshot()) throw Error(400, describe(snapshot) + " is not a snapshot");
-    }
-
-    void make_snapshot_parent(const Volume& snapshot) const {
-        const std::string dir = snapshots_dir(snapshot);
-        if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) throw_errno("creating " + dir);
-    }
+    void remove(const std::string& path) const override { remove_tree(path); }
 
     // Copies under a temporary name beside `target`, then renames it in.
     static void copy_into_place(const std::string& source, const std::string& target) {
