@@ -1,6 +1,8 @@
 // Certificates with OpenSSL's libcrypto: generation, parsing, fingerprints.
 #include "common/certificate.hpp"
 
+#include "common/sha256.hpp"
+
 #include "common/error.hpp"
 #include "common/file.hpp"
 
@@ -131,13 +133,7 @@ std::string certificate_fingerprint(const std::string& pem) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (!X509_digest(cert.get(), EVP_sha256(), md, &n)) fail("certificate digest");
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < n; ++i) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 15];
-    }
-    return out;
+    return to_hex(md, n);
 }
 
 std::string certificate_to_pem(const std::string& input) {

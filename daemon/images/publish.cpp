@@ -3,6 +3,8 @@
 // properties), then rootfs/ and templates/ read from disk inside a chroot.
 #include "daemon/images/publish.hpp"
 
+#include "common/sha256.hpp"
+
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/path.hpp"
@@ -42,8 +44,7 @@ int add_filter(archive* a, const std::string& name) {
 // The written bytes, hashed as they go to the file.
 struct Sink {
     int fd = -1;
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha{EVP_MD_CTX_new(), EVP_MD_CTX_free};
-    bool ok = sha && EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) == 1;
+    Sha256 sha;
 
     static la_ssize_t write(archive* a, void* self, const void* buf, size_t n) {
         auto* s = static_cast<Sink*>(self);
@@ -56,21 +57,10 @@ struct Sink {
             }
             done += static_cast<size_t>(w);
         }
-        s->ok = s->ok && EVP_DigestUpdate(s->sha.get(), buf, n) == 1;
+        s->sha.update(buf, n);
         return static_cast<la_ssize_t>(n);
     }
-    std::string hex() {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned len = 0;
-        if (!ok || EVP_DigestFinal_ex(sha.get(), digest, &len) != 1) throw Error(500, "SHA-256 failed");
-        static const char digits[] = "0123456789abcdef";
-        std::string out;
-        for (unsigned i = 0; i < len; ++i) {
-            out += digits[digest[i] >> 4];
-            out += digits[digest[i] & 15];
-        }
-        return out;
-    }
+    std::string hex() { return sha.hex(); }
 };
 
 // metadata.yaml of the image: the instance's own (from its image) with the

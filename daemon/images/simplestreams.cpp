@@ -5,6 +5,8 @@
 // sizes and hashes must be well formed, and files must match them.
 #include "daemon/images/simplestreams.hpp"
 
+#include "common/sha256.hpp"
+
 #include "common/error.hpp"
 
 #include <curl/curl.h>
@@ -31,16 +33,6 @@ constexpr std::int64_t max_catalog_bytes = 64 << 20;
 // refused before anything is downloaded (Debian's rootfs is ~100 MiB).
 constexpr std::int64_t max_file_bytes = std::int64_t{4} << 30;
 
-// LXD's architecture names for the names Debian and Ubuntu publish.
-std::string lxd_architecture(const std::string& name) {
-    static const std::map<std::string, std::string> names{
-        {"x86_64", "x86_64"},   {"amd64", "x86_64"},   {"i686", "i686"},       {"i386", "i686"},
-        {"aarch64", "aarch64"}, {"arm64", "aarch64"},  {"armv7l", "armv7l"},   {"armhf", "armv7l"},
-        {"ppc64le", "ppc64le"}, {"ppc64el", "ppc64le"}, {"s390x", "s390x"},    {"riscv64", "riscv64"},
-    };
-    auto it = names.find(name);
-    return it == names.end() ? std::string() : it->second;
-}
 
 bool is_hex_sha256(const std::string& s) {
     return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -220,6 +212,17 @@ std::string byte_size(std::int64_t n) {
 
 } // namespace
 
+// LXD's architecture names for the names Debian and Ubuntu publish.
+std::string lxd_architecture(const std::string& name) {
+    static const std::map<std::string, std::string> names{
+        {"x86_64", "x86_64"},   {"amd64", "x86_64"},   {"i686", "i686"},       {"i386", "i686"},
+        {"aarch64", "aarch64"}, {"arm64", "aarch64"},  {"armv7l", "armv7l"},   {"armhf", "armv7l"},
+        {"ppc64le", "ppc64le"}, {"ppc64el", "ppc64le"}, {"s390x", "s390x"},    {"riscv64", "riscv64"},
+    };
+    auto it = names.find(name);
+    return it == names.end() ? std::string() : it->second;
+}
+
 std::string Image::filename() const { return metadata.path.substr(metadata.path.rfind('/') + 1); }
 
 const std::vector<std::string>& supported_rootfs_types() {
@@ -381,25 +384,12 @@ std::string download(const std::string& server, const File& file, const Progress
     if (static_cast<std::int64_t>(data.size()) != file.size)
         throw Error(502, "Download of " + url + " is " + std::to_string(data.size()) + " bytes, the server publishes " +
                              std::to_string(file.size));
-    auto got = sha256_hex(data);
+    auto got = lodge::sha256_hex(data);
     if (got != file.sha256)
         throw Error(502, "Download of " + url + " is corrupt: SHA-256 " + got + ", the server publishes " + file.sha256);
     return data;
 }
 
-std::string sha256_hex(const std::string& data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1)
-        throw Error(500, "SHA-256 failed");
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 15];
-    }
-    return out;
-}
 
 std::string progress_text(const Progress& p) {
     std::string out;

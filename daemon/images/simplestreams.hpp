@@ -94,8 +94,9 @@ Catalog fetch_catalog(const std::string& server);
 // Error(502) for a short, long or altered file.
 std::string download(const std::string& server, const File& file, const ProgressFn& progress = {});
 
-// SHA-256 of data, lower-case hex.
-std::string sha256_hex(const std::string& data);
+// LXD's architecture name for a name Debian, Ubuntu or an image's
+// metadata.yaml uses ("amd64" -> "x86_64"); "" when unknown.
+std::string lxd_architecture(const std::string& name);
 
 // LXD's progress text: "45% (12.30MB/s)" (units.GetByteSizeString).
 std::string progress_text(const Progress& p);

@@ -7,8 +7,10 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
+#include "common/sha256.hpp"
 #include "daemon/db/images.hpp"
 #include "daemon/images/entries.hpp"
+#include "daemon/images/simplestreams.hpp"
 #include "daemon/images/squashfs.hpp"
 
 #include <archive.h>
@@ -39,19 +41,9 @@ constexpr std::size_t max_metadata_bytes = 1 << 20;
 // SHA-256 of the pieces one after the other (a split image's fingerprint
 // covers its metadata file, then its rootfs file).
 std::string sha256_hex(std::initializer_list<const std::string*> pieces) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
-    for (const auto* piece : pieces) ok = ok && EVP_DigestUpdate(ctx.get(), piece->data(), piece->size()) == 1;
-    if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) throw Error(500, "SHA-256 failed");
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 15];
-    }
-    return out;
+    Sha256 sha;
+    for (const auto* piece : pieces) sha.update(*piece);
+    return sha.hex();
 }
 
 bool is_fingerprint(const std::string& s) {
@@ -86,14 +78,9 @@ api::Time from_unix(std::int64_t seconds) {
 }
 
 std::string normalise_architecture(const std::string& arch) {
-    static const std::map<std::string, std::string> names{
-        {"x86_64", "x86_64"},   {"amd64", "x86_64"},     {"i686", "i686"},       {"i386", "i686"},
-        {"aarch64", "aarch64"}, {"arm64", "aarch64"},    {"armv7l", "armv7l"},   {"armhf", "armv7l"},
-        {"ppc64le", "ppc64le"}, {"ppc64el", "ppc64le"},  {"s390x", "s390x"},     {"riscv64", "riscv64"},
-    };
-    auto it = names.find(arch);
-    if (it == names.end()) throw Error(400, "Unknown architecture '" + arch + "' in metadata.yaml");
-    return it->second;
+    auto name = simplestreams::lxd_architecture(arch);
+    if (name.empty()) throw Error(400, "Unknown architecture '" + arch + "' in metadata.yaml");
+    return name;
 }
 
 void parse_metadata(const std::string& text, StoredImage& out) {
@@ -242,27 +229,17 @@ void store_decompressed(const std::string& data, const std::string& dir, const s
 
 // SHA-256 of a file, read from its start.
 std::string sha256_file(int fd) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+    Sha256 sha;
     std::vector<char> buf(1 << 17);
-    for (off_t off = 0; ok;) {
+    for (off_t off = 0;;) {
         auto n = ::pread(fd, buf.data(), buf.size(), off);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw_errno("read the image");
         if (n == 0) break;
-        ok = EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n)) == 1;
+        sha.update(buf.data(), static_cast<size_t>(n));
         off += n;
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) throw Error(500, "SHA-256 failed");
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 15];
-    }
-    return out;
+    return sha.hex();
 }
 
 // The extraction itself, in a thread of its own whose root and working
