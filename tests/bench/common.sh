@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # sourced: the scripts set and use these
 # Pieces the benchmarks share. Sourced by them; each defines note(), die()
 # and $log.
 
