@@ -272,7 +272,7 @@ for side in "${sides[@]}"; do stop_daemon "$side"; done
 "$bt" run 25 true >>"$results/spawn"
 
 # --- report (stats, figure, ratio, below from common.sh) -------------------
-print_row() { printf '%-44s %-4s %-24s %-24s %-9s %-24s %-9s %-12s %-4s %s\n' "$@"; }
+print_row() { printf '%-44s %-4s %-26s %-26s %-9s %-26s %-9s %-16s %-4s %s\n' "$@"; }
 
 # row LABEL LODGE_FILE LXD_FILE REF_FILE SCALE UNIT KIND TARGET ISSUE_LXD
 # KIND: "lt" (lodge's median under TARGET), "ref" (lodge/reference at most
