@@ -172,20 +172,21 @@ for p in $POOLS; do
       fi
     done
     settle
-    if [ "$p" = dir ]; then
-      # The reference: a plain copy of the same instance's root, on the
-      # same filesystem as both dir pools.
-      src=${dir[${sides[0]}]}/storage-pools/$pool/containers/${prefix}snap-${sides[0]}/rootfs
-      for i in $(seq 1 "$SNAP_REPS"); do
-        "$bt" run 1 cp -a "$src" "$tmp/cp-ref" >>"$results/snap-$p-$s.cp" 2>>"$log" || die "cp -a of the instance failed"
-        rm -rf "$tmp/cp-ref"
-        settle
-      done
-    fi
-    note "$p, $s MiB: $SNAP_REPS snapshots per client (${clients[*]})"
+    # On dir the reference takes its turn with the clients: a plain copy
+    # of the same instance's root, on the same filesystem as both pools.
+    takers=("${clients[@]}")
+    [ "$p" = dir ] && takers+=(cp)
+    src=${dir[${sides[0]}]}/storage-pools/$pool/containers/${prefix}snap-${sides[0]}/rootfs
+    note "$p, $s MiB: $SNAP_REPS snapshots per client (${takers[*]})"
     for i in $(seq 1 "$SNAP_REPS"); do
-      rotate "$i" "${clients[@]}"
+      rotate "$i" "${takers[@]}"
       for client in "${ORDER[@]}"; do
+        if [ "$client" = cp ]; then
+          "$bt" run 1 cp -a "$src" "$tmp/cp-ref" >>"$results/snap-$p-$s.cp" 2>>"$log" || die "cp -a of the instance failed"
+          rm -rf "$tmp/cp-ref"
+          settle
+          continue
+        fi
         side=${client#*-}
         name=${prefix}snap-$side
         snapshot_once "$client" "$name" "s$i-${client%%-*}" "$results/snap-$p-$s.$client" ||
