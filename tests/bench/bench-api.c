@@ -16,10 +16,16 @@
  *       /1.0/operations/<id>/wait on the same connection. Prints one line per
  *       instance: nanoseconds from the POST to the end of the wait.
  *
- *   bench-api SOCKET launch NAME ALIAS
+ *   bench-api SOCKET launch NAME ALIAS [POOL]
  *       Creates NAME from the image ALIAS and starts it, as `lxc launch`
  *       asks the daemon to (POST /1.0/instances, wait; PUT .../state start,
- *       wait). Prints "CREATE_NS START_NS".
+ *       wait). Prints "CREATE_NS START_NS". With POOL, the root disk is on
+ *       that pool (as `lxc launch -s POOL` asks).
+ *
+ *   bench-api SOCKET snapshot NAME SNAPSHOT
+ *       Takes the snapshot SNAPSHOT of the instance NAME (POST
+ *       /1.0/instances/NAME/snapshots, wait). Prints nanoseconds from the
+ *       POST to the end of the wait.
  *
  * Every operation waited for must end with status code 200, every answer
  * with a 2xx status; otherwise it says what came back on stderr and exits 1.
@@ -362,9 +368,13 @@ static int cmd_create(const char *prefix, int first, int count) {
     return 0;
 }
 
-static int cmd_launch(const char *name, const char *alias) {
-    char json[512], path[512];
-    snprintf(json, sizeof json, "{\"name\":\"%s\",\"source\":{\"type\":\"image\",\"alias\":\"%s\"}}", name, alias);
+static int cmd_launch(const char *name, const char *alias, const char *pool) {
+    char json[1024], path[512], devices[512] = "";
+    if (pool)
+        snprintf(devices, sizeof devices,
+                 ",\"devices\":{\"root\":{\"type\":\"disk\",\"path\":\"/\",\"pool\":\"%s\"}}", pool);
+    snprintf(json, sizeof json, "{\"name\":\"%s\",\"source\":{\"type\":\"image\",\"alias\":\"%s\"}%s}", name,
+             alias, devices);
     long long t0 = now_ns();
     request_and_wait("POST", "/1.0/instances", json);
     long long t1 = now_ns();
@@ -372,6 +382,16 @@ static int cmd_launch(const char *name, const char *alias) {
     request_and_wait("PUT", path, "{\"action\":\"start\",\"timeout\":-1}");
     long long t2 = now_ns();
     printf("%lld %lld\n", t1 - t0, t2 - t1);
+    return 0;
+}
+
+static int cmd_snapshot(const char *name, const char *snapshot) {
+    char json[512], path[512];
+    snprintf(json, sizeof json, "{\"name\":\"%s\",\"stateful\":false}", snapshot);
+    snprintf(path, sizeof path, "/1.0/instances/%s/snapshots", name);
+    long long t0 = now_ns();
+    request_and_wait("POST", path, json);
+    printf("%lld\n", now_ns() - t0);
     return 0;
 }
 
@@ -385,8 +405,10 @@ int main(int argc, char **argv) {
         rc = cmd_get(atoi(argv[3]), argv[4]);
     else if (argc == 6 && strcmp(argv[2], "create") == 0)
         rc = cmd_create(argv[3], atoi(argv[4]), atoi(argv[5]));
-    else if (argc == 5 && strcmp(argv[2], "launch") == 0)
-        rc = cmd_launch(argv[3], argv[4]);
+    else if ((argc == 5 || argc == 6) && strcmp(argv[2], "launch") == 0)
+        rc = cmd_launch(argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+    else if (argc == 5 && strcmp(argv[2], "snapshot") == 0)
+        rc = cmd_snapshot(argv[3], argv[4]);
     else
         goto usage;
     if (reconnects > 0)
@@ -395,6 +417,7 @@ int main(int argc, char **argv) {
 usage:
     fprintf(stderr, "usage: bench-api SOCKET get N PATH\n"
                     "       bench-api SOCKET create PREFIX FIRST COUNT\n"
-                    "       bench-api SOCKET launch NAME ALIAS\n");
+                    "       bench-api SOCKET launch NAME ALIAS [POOL]\n"
+                    "       bench-api SOCKET snapshot NAME SNAPSHOT\n");
     return 2;
 }

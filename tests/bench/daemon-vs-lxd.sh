@@ -39,17 +39,6 @@ done
 [ "$RUNNING" -ge 1 ] || die "BENCH_RUNNING must be at least 1 (exec runs in the first container)"
 lxd_version=$("$LXD_BIN" --version)
 
-lodged_bin=$LODGE_BUILD/bin/lodged
-lodge_bin=$LODGE_BUILD/bin/lodge
-lodge_ok=no
-if [ -x "$lodged_bin" ] && "$lodged_bin" --version >/dev/null 2>&1; then
-  lodge_ok=yes
-else
-  note "no working lodged under $LODGE_BUILD/bin (set LODGE_BUILD): SKIPPING every lodge row; LXD figures only"
-fi
-sides=(lxd)
-[ $lodge_ok = yes ] && sides=(lodge lxd)
-
 # --- scratch space and cleanup -------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/bench-daemons.XXXXXX")
 # Container roots (uid 1000000 and up) must be able to reach below it.
@@ -58,55 +47,8 @@ log=$tmp/log
 results=$tmp/results
 mkdir -p "$results"
 : >"$log"
-# Everything the clients write (lxc's config.yml, lodge's remotes) stays in
-# here, not in root's home.
-export LXD_CONF=$tmp/lxc-conf LODGE_CONF=$tmp/lodge-conf
-declare -A dir pid
-dir[lxd]=$tmp/lxd
-dir[lodge]=$tmp/lodged
-pid[lxd]=
-pid[lodge]=
-prefix="bench-$$-"
-declare -A launched # side -> names of the containers launched there
-launched[lxd]=
-launched[lodge]=
-# LXC (inside LXD) leaves an empty lxc.pivot cgroup in every hierarchy;
-# remove it at the end only if it was not there before.
-pivot_existed=no
-compgen -G "/sys/fs/cgroup/*/lxc.pivot" >/dev/null && pivot_existed=yes
-
-# cl SIDE ARGS...: LXD's own client against SIDE's daemon.
-cl() { local side=$1; shift; LXD_DIR=${dir[$side]} lxc "$@"; }
-# lg ARGS...: our client against lodged.
-lg() { LODGE_DIR=${dir[lodge]} "$lodge_bin" "$@"; }
-
-# stop_daemon SIDE: force-deletes what it runs, asks it to shut down, and
-# kills it (by its PID) if it has not gone after 30 s.
-stop_daemon() {
-  local side=$1 p=${pid[$1]} _
-  [ -n "$p" ] || return 0
-  if [ -n "${launched[$side]}" ] && kill -0 "$p" 2>/dev/null; then
-    # shellcheck disable=SC2086 # a list of names
-    timeout 120 env LXD_DIR="${dir[$side]}" lxc delete -f ${launched[$side]} >>"$log" 2>&1 ||
-      note "$side: could not delete all of: ${launched[$side]}"
-  fi
-  launched[$side]=
-  if [ "$side" = lxd ]; then
-    timeout 60 env LXD_DIR="${dir[lxd]}" "$LXD_BIN" shutdown >>"$log" 2>&1 || true
-  else
-    kill -TERM "$p" 2>/dev/null || true
-  fi
-  for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$p" 2>/dev/null; then
-    note "$side daemon (pid $p) still there after 30 s: killing it"
-    kill -KILL "$p" 2>/dev/null || true
-  fi
-  wait "$p" 2>/dev/null || true
-  pid[$side]=
-}
-
 cleanup() {
-  local rc=$? side d
+  local rc=$? side
   set +e
   trap - INT TERM HUP
   report_end "$rc" "containers, daemons and files"
@@ -114,81 +56,20 @@ cleanup() {
   if [ -n "$KEEP" ]; then
     mkdir -p "$KEEP" && cp -r "$results/." "$KEEP/" && cp "$log" "$KEEP/log" && note "raw figures kept in $KEEP"
   fi
-  # Any monitor left of a container of ours (a daemon killed mid-way).
-  for d in /sys/fs/cgroup/*/lxc.payload."$prefix"* /sys/fs/cgroup/*/lxc.monitor."$prefix"* \
-    /sys/fs/cgroup/*/lodge/"$prefix"*; do
-    [ -d "$d" ] && note "a cgroup was left behind: $d; removing it" && remove_cgroup_tree "$d"
-  done
-  if [ $pivot_existed = no ]; then
-    for d in /sys/fs/cgroup/*/lxc.pivot; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
-  fi
+  remove_daemon_leftovers
   remove_scratch "$tmp"
   exit $rc
 }
+daemons_init
 set_cleanup_traps
+compile_bench_tools
 
-cc -O2 -o "$tmp/bench-time" "$here/bench-time.c" 2>>"$log" || die "cannot compile bench-time.c"
-cc -O2 -o "$tmp/bench-api" "$here/bench-api.c" 2>>"$log" || die "cannot compile bench-api.c"
-bt=$tmp/bench-time
-api=$tmp/bench-api
-sock() { echo "${dir[$1]}/unix.socket"; }
 # What spawning a no-op costs here: it is inside every client round trip on
 # both sides, and its spread shows how busy the machine was.
 "$bt" run 25 true >"$results/spawn"
 
 # --- the image: an LXD unified tarball of the busybox fixture -------------
-img=$tmp/image
-mkdir -p "$img"
-cp -a "$LODGE_TEST_CACHE/busybox" "$img/rootfs"
-cat >"$img/metadata.yaml" <<EOF
-architecture: x86_64
-creation_date: $(date +%s)
-properties:
-  os: busybox
-  description: busybox (lodge test fixture)
-EOF
-tar -C "$img" -czf "$tmp/busybox.tar.gz" metadata.yaml rootfs
-rm -rf "$img"
-
-# --- the daemons -------------------------------------------------------------
-# Each runs in a network namespace of its own: LXD looks up a public image
-# server at start, which must not leave the host; lodged gets the same.
-start_daemon() { # SIDE
-  local side=$1 d=${dir[$1]} _
-  mkdir -p "$d"
-  chmod 755 "$d"
-  if [ "$side" = lxd ]; then
-    LXD_DIR=$d unshare -n "$LXD_BIN" --group root --logfile "$d/lxd.log" </dev/null >>"$log" 2>&1 &
-    pid[lxd]=$!
-    LXD_DIR=$d "$LXD_BIN" waitready --timeout 30 >>"$log" 2>&1 || die "LXD did not get ready (see the log)"
-    # What lodged has from its embedded defaults: a dir pool, the root disk
-    # in the default profile, no network.
-    cl lxd storage create default dir >>"$log" 2>&1 || die "LXD: cannot create the dir pool"
-    cl lxd profile device add default root disk path=/ pool=default >>"$log" 2>&1 ||
-      die "LXD: cannot add the root disk to the default profile"
-  else
-    unshare -n "$lodged_bin" --state-dir "$d" </dev/null >>"$log" 2>&1 &
-    pid[lodge]=$!
-    for _ in $(seq 1 300); do
-      "$api" "$(sock lodge)" get 1 /1.0 >/dev/null 2>&1 && break
-      kill -0 "${pid[lodge]}" 2>/dev/null || die "lodged exited at start (see the log)"
-      sleep 0.1
-    done
-    "$api" "$(sock lodge)" get 1 /1.0 >/dev/null 2>>"$log" || die "lodged did not answer within 30 s"
-  fi
-}
-
-# client_cmd CLIENT ARGS...: sets CMD to the command line of CLIENT
-# (lxc-lxd, lxc-lodge: LXD's client against that daemon; lodge-lodge: ours)
-# with ARGS.
-client_cmd() {
-  local client=$1
-  shift
-  case $client in
-    lxc-*) CMD=(LXD_DIR="${dir[${client#*-}]}" lxc "$@") ;;
-    lodge-lodge) CMD=(LODGE_DIR="${dir[lodge]}" "$lodge_bin" "$@") ;;
-  esac
-}
+pack_busybox_image "$tmp/busybox.tar.gz"
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
@@ -362,38 +243,18 @@ note "stopping the daemons"
 for side in "${sides[@]}"; do stop_daemon "$side"; done
 "$bt" run 25 true >>"$results/spawn"
 
-# --- report ----------------------------------------------------------------
-# stats FILE SCALE: "median min max" of the numbers in FILE divided by SCALE.
-stats() {
-  sort -n "$1" | awk -v s="$2" '{ v[NR] = $1 / s }
-    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
-}
-
-# figure FILE SCALE: "median [min-max]", or the value alone for one reading;
-# "skipped" when there is no such file.
-figure() {
-  [ -s "$1" ] || { echo skipped; return; }
-  local m lo hi
-  read -r m lo hi < <(stats "$1" "$2")
-  if [ "$(wc -l <"$1")" -eq 1 ]; then printf '%.2f' "$m"; else printf '%.2f [%.2f-%.2f]' "$m" "$lo" "$hi"; fi
-}
-
+# --- report (stats, figure, ratio, below from common.sh) -------------------
 print_row() { printf '%-46s %-4s %-24s %-24s %-9s %-11s %-4s %s\n' "$@"; }
 
 # row LABEL LODGE_FILE LXD_FILE SCALE UNIT TARGET ISSUE_LXD
 # TARGET: lodge's median must be under it ("" for none).
 row() {
   local label=$1 lf=$2 xf=$3 scale=$4 unit=$5 target=$6 ref=$7
-  local ratio=- met=- ttext=- lm xm _
-  if [ -s "$lf" ] && [ -s "$xf" ]; then
-    read -r lm _ < <(stats "$lf" "$scale")
-    read -r xm _ < <(stats "$xf" "$scale")
-    ratio=$(awk -v a="$lm" -v b="$xm" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
-  fi
+  local ratio met=- ttext=-
+  ratio=$(ratio "$lf" "$xf")
   if [ -n "$target" ]; then
     ttext="< $target $unit"
-    [ -s "$lf" ] && read -r lm _ < <(stats "$lf" "$scale") &&
-      met=$(awk -v a="$lm" -v t="$target" 'BEGIN { print (a < t ? "yes" : "NO") }')
+    [ -s "$lf" ] && met=$(below "$lf" "$scale" "$target")
   fi
   print_row "$label" "$unit" "$(figure "$lf" "$scale")" \
     "$(figure "$xf" "$scale")" "$ratio" "$ttext" "$met" "$ref"

@@ -263,12 +263,7 @@ for side in "${sides[@]}"; do
 done
 "$bt" run 25 true >>"$results/spawn"
 
-# --- report ----------------------------------------------------------------
-# stats FILE SCALE: "median min max" of the numbers in FILE divided by SCALE.
-stats() {
-  sort -n "$1" | awk -v s="$2" '{ v[NR] = $1 / s }
-    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
-}
+# --- report (stats from common.sh) ------------------------------------------
 
 # row LABEL METRIC SCALE UNIT TARGET_OP TARGET TARGET_TEXT ISSUE_LXC
 # TARGET_OP: "lt" (lodge median under TARGET), "ratio" (lodge/LXC at most
