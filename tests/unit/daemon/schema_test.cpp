@@ -101,3 +101,22 @@ TEST(DaemonSchema, TransactionsRollBackOnError) {
                  lodge::Error);
     EXPECT_EQ(count(db, "SELECT COUNT(*) FROM config"), 0);
 }
+
+// Instances made before storage volumes had rows (version 2) get theirs on
+// the default pool, or the start-up reconcile would take their files for
+// leftovers.
+TEST(DaemonSchema, Version3GivesEarlierInstancesTheirVolumeRows) {
+    Database db(":memory:");
+    schema_version(db);
+    for (int v = 0; v < 2; ++v) {
+        db.exec(migrations()[static_cast<size_t>(v)]);
+        db.prepare("INSERT INTO schema_version (version) VALUES (?)").bind(1, v + 1).run();
+    }
+    seed_defaults(db, "/var/lib/lodge");
+    db.exec("INSERT INTO instances (project_id, name, architecture, created_at) VALUES "
+            "((SELECT id FROM projects WHERE name = 'default'), 'web1', 'x86_64', '2026-11-01T00:00:00Z')");
+    EXPECT_EQ(migrate(db), 2);
+    EXPECT_EQ(count(db, "SELECT COUNT(*) FROM storage_volumes v JOIN storage_pools p ON p.id = v.storage_pool_id"
+                        " WHERE v.name = 'web1' AND v.type = 'container' AND p.name = 'default'"),
+              1);
+}
