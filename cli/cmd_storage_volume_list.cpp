@@ -113,12 +113,20 @@ bool matches(const json& vol, const std::vector<std::string>& filters) {
     return true;
 }
 
+// lxc refuses what the server has no extension for, before asking.
+void require_extension(ApiClient& api, const std::string& name) {
+    auto extensions = api.get("/1.0").value("api_extensions", json::array());
+    if (std::find(extensions.begin(), extensions.end(), name) == extensions.end())
+        throw Error("The server is missing the required \"" + name + "\" API extension");
+}
+
 int run_list(Context& ctx, const Args& args) {
     const auto format = checked_format(args);
     const bool all_projects = args.has("all-projects");
     auto [remote, pool] = parse_remote(ctx.config, args.positional[0]);
     if (pool.empty()) throw Error("Missing pool name");
     auto api = connect_remote(ctx.config, remote);
+    if (all_projects) require_extension(api, "storage_volumes_all_projects");
     const std::string base = "/1.0/storage-pools/" + url_escape(pool) + "/volumes";
     auto volumes = api.get(base + "?recursion=1" + (all_projects ? "&all-projects=true" : ""));
     if (!volumes.is_array()) volumes = json::array();
@@ -128,6 +136,11 @@ int run_list(Context& ctx, const Args& args) {
         if (matches(v, filters)) shown.push_back(v);
 
     const auto columns = parse_columns(args.value("columns"), all_projects);
+    if (std::any_of(columns.begin(), columns.end(), [](const Column& c) { return c.needs_state; }) &&
+        std::any_of(shown.begin(), shown.end(), [](const json& v) {
+            return str(v, "name").find('/') == std::string::npos && str(v, "type") != "image";
+        }))
+        require_extension(api, "storage_volume_state");
     std::vector<Row> rows;
     for (const auto& v : shown) {
         Row row;
