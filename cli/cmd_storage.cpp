@@ -1,9 +1,10 @@
-// `lodge storage list/show/create/delete/info`: the storage pools, as lxc
-// shows and manages them.
+// `lodge storage list/show/create/delete/info/get/set/unset`: the storage
+// pools, as lxc shows and manages them (volumes: cmd_storage_volume.cpp).
 #include "cli/api_client.hpp"
 #include "cli/dispatch.hpp"
 #include "cli/output.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <ostream>
@@ -47,6 +48,11 @@ int run_show(Context& ctx, const Args& args) {
     auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
     if (name.empty()) throw Error("Missing pool name");
     auto pool = connect_remote(ctx.config, remote).get("/1.0/storage-pools/" + url_escape(name));
+    if (pool.contains("used_by") && pool["used_by"].is_array()) { // lxc sorts them
+        auto users = pool["used_by"].get<std::vector<std::string>>();
+        std::sort(users.begin(), users.end());
+        pool["used_by"] = users;
+    }
     ctx.out << to_yaml(pool, storage_pool_key_order());
     return 0;
 }
@@ -129,6 +135,57 @@ int run_info(Context& ctx, const Args& args) {
     return 0;
 }
 
+int run_get(Context& ctx, const Args& args) {
+    auto [remote, name] = parse_remote(ctx.config, args.positional[0]);
+    if (name.empty()) throw Error("Missing pool name");
+    auto config = connect_remote(ctx.config, remote).get("/1.0/storage-pools/" + url_escape(name)).value("config", json());
+    // As lxc: a key that isn't set prints nothing at all.
+    if (config.is_object() && config.contains(args.positional[1]) && config[args.positional[1]].is_string())
+        ctx.out << config[args.positional[1]].get<std::string>() << "\n";
+    return 0;
+}
+
+// lxc's getConfig: "key value", or any number of "key=value".
+std::map<std::string, std::string> config_args(const std::vector<std::string>& args) {
+    if (args.size() == 2 && args[0].find('=') == std::string::npos) return {{args[0], args[1]}};
+    std::map<std::string, std::string> out;
+    for (const auto& a : args) {
+        const auto eq = a.find('=');
+        if (eq == std::string::npos) throw Error("Invalid key=value configuration: " + a);
+        out[a.substr(0, eq)] = a.substr(eq + 1);
+    }
+    return out;
+}
+
+// `set` and `unset`: the pool's writable part sent back whole with the
+// change, as lxc does; validation is the server's. An unset key is left out
+// rather than sent as "" (which LXD drops on storing).
+void update_pool(Context& ctx, const std::string& pool, const std::vector<std::string>& pairs, bool unset = false) {
+    auto [remote, name] = parse_remote(ctx.config, pool);
+    if (name.empty()) throw Error("Missing pool name");
+    auto api = connect_remote(ctx.config, remote);
+    auto current = api.get("/1.0/storage-pools/" + url_escape(name));
+    auto keys = config_args(pairs);
+    json config = current.value("config", json::object());
+    if (!config.is_object()) config = json::object();
+    for (const auto& [k, v] : keys) {
+        if (unset) config.erase(k);
+        else config[k] = v;
+    }
+    api.query("PUT", "/1.0/storage-pools/" + url_escape(name),
+              {{"config", config}, {"description", current.value("description", "")}});
+}
+
+int run_set(Context& ctx, const Args& args) {
+    update_pool(ctx, args.positional[0], {args.positional.begin() + 1, args.positional.end()});
+    return 0;
+}
+
+int run_unset(Context& ctx, const Args& args) {
+    update_pool(ctx, args.positional[0], {args.positional[1], ""}, true);
+    return 0;
+}
+
 } // namespace
 
 void add_storage_commands(std::vector<Command>& t) {
@@ -140,6 +197,12 @@ void add_storage_commands(std::vector<Command>& t) {
     t.push_back({"storage delete", {"rm"}, "[<remote>:]<pool>", "Delete storage pools", 1, 1, {}, run_delete});
     t.push_back({"storage info", {}, "[<remote>:]<pool>", "Show useful information about storage pools", 1, 1,
                  {{"bytes", 0, false, "", "Show the used and free space in bytes"}}, run_info});
+    t.push_back({"storage get", {}, "[<remote>:]<pool> <key>", "Get values for storage pool configuration keys", 2, 2,
+                 {}, run_get});
+    t.push_back({"storage set", {}, "[<remote>:]<pool> <key>=<value>...", "Set storage pool configuration keys", 2,
+                 many, {}, run_set});
+    t.push_back({"storage unset", {}, "[<remote>:]<pool> <key>", "Unset storage pool configuration keys", 2, 2, {},
+                 run_unset});
 }
 
 } // namespace lodge::cli

@@ -31,7 +31,7 @@ _lodge() {
         [image]="alias delete rm import info list ls show"
         [profile]="list ls show"
         [remote]="add get-default list ls remove rm rename mv switch set-default"
-        [storage]="list ls show"
+        [storage]="create delete rm get info list ls set show unset volume"
     )
 
     # The verb and sub-verb typed so far (flags skipped).
@@ -42,7 +42,8 @@ _lodge() {
         *)
             if [[ -z $verb ]]; then verb="${words[i]}"
             elif [[ -z $sub && -n ${subverbs[$verb]} ]]; then sub="${words[i]}"
-            elif [[ -z $subsub && "$verb $sub" == "image alias" ]]; then subsub="${words[i]}"
+            elif [[ -z $subsub && ("$verb $sub" == "image alias" || "$verb $sub" == "storage volume") ]]; then
+                subsub="${words[i]}"
             fi
             ;;
         esac
@@ -69,6 +70,11 @@ _lodge() {
 
     if [[ "$verb $sub" == "image alias" && -z $subsub ]]; then
         COMPREPLY=($(compgen -W "create delete rm list ls --help" -- "$cur"))
+        return
+    fi
+
+    if [[ "$verb $sub" == "storage volume" && -z $subsub ]]; then
+        COMPREPLY=($(compgen -W "attach create delete rm detach get info list ls rename restore set show snapshot unset --help" -- "$cur"))
         return
     fi
 
@@ -101,8 +107,17 @@ _lodge() {
     "profile show")
         words="$(_lodge_names profile)"
         ;;
-    "storage show")
+    "storage show" | "storage info" | "storage get" | "storage set" | "storage unset" | "storage delete" | "storage rm")
         words="$(_lodge_names storage)"
+        ;;
+    "storage volume")
+        case "$subsub" in
+        list | ls) flags="--columns --format --all-projects --help" ;;
+        create) flags="--type --description --help" ;;
+        snapshot) flags="--no-expiry --reuse --help" ;;
+        esac
+        # The pool comes first.
+        [[ $prev == "$subsub" ]] && words="$(_lodge_names storage)"
         ;;
     "image list" | "image ls")
         flags="--format --help"
