@@ -259,6 +259,7 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
                                                                    {"profile", "Manage profiles"},
                                                                    {"remote", "Manage the list of remote servers"},
                                                                    {"storage", "Manage storage pools"},
+                                                                   {"storage volume", "Manage storage volumes"},
                                                                    {"image", "Manage images"},
                                                                    {"image alias", "Manage image aliases"}};
             auto it = groups.find(group.empty() ? name : group + " " + name);

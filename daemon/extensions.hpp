@@ -17,6 +17,8 @@ inline const std::vector<std::string>& api_extensions() {
         "storage_api_volume_snapshots",     // custom volumes' snapshots
         "custom_volume_snapshot_expiry",    // expires_at on them
         "storage_api_local_volume_handling", // volumes of a pool listed with their types
+        "storage_volume_state",             // GET .../volumes/{type}/{name}/state: bytes used
+        "storage_volume_state_total",       // and the size limit (-1: none)
         "snapshot_scheduling",              // snapshots.schedule (cron), snapshots.pattern
         "snapshot_schedule_aliases",        // @hourly, @daily ... in snapshots.schedule
         "snapshot_expiry",                  // snapshots.expiry, expires_at on snapshots

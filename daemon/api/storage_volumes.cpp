@@ -153,6 +153,28 @@ api::ConfigMap volume_config(const nlohmann::json& body) {
     return config;
 }
 
+// As LXD stores them: a key set to "" is no key.
+api::ConfigMap without_empty(api::ConfigMap config) {
+    std::erase_if(config, [](const auto& kv) { return kv.second.empty(); });
+    return config;
+}
+
+api::Response volume_state(Daemon& daemon, const Request& request) {
+    const auto ref = pool_of(daemon, request);
+    const auto& type = request.param("type");
+    const auto row = require_volume(daemon, ref, type, request.param("volume"));
+    const VolumeType kind = type == "container" ? VolumeType::Container
+                            : type == "image"   ? VolumeType::Image
+                                                : VolumeType::Custom;
+    const Volume volume{kind, kind == VolumeType::Image ? row.name : Pools::disk_name(row.project, row.name), {}};
+    auto& driver = daemon.pools().driver(ref.pool);
+    std::int64_t total = -1;
+    if (auto size = row.config.find("size"); size != row.config.end() && !size->second.empty())
+        total = static_cast<std::int64_t>(storage::parse_size(size->second));
+    nlohmann::json state = {{"usage", {{"used", driver.volume_usage(volume)}, {"total", total}}}};
+    return api::sync_response(std::move(state));
+}
+
 void apply_size(storage::Driver& driver, const Volume& volume, const api::ConfigMap& config) {
     auto it = config.find("size");
     std::optional<std::uint64_t> bytes;
@@ -172,7 +194,7 @@ api::Response create_volume(Daemon& daemon, const Request& request) {
         throw Error(400, "Only filesystem volumes are supported (containers take no block volumes)");
     if (body.contains("source") && body["source"].is_object() && !body["source"].value("name", "").empty())
         throw Error(400, "Copying storage volumes is not supported yet");
-    const auto config = volume_config(body);
+    const auto config = without_empty(volume_config(body));
     auto& driver = daemon.pools().driver(ref.pool);
     const Volume volume{VolumeType::Custom, Pools::disk_name(ref.project, name), {}};
     daemon.with_db([&](db::Database& db) {
@@ -227,6 +249,7 @@ api::Response update_volume(Daemon& daemon, const Request& request, bool merge) 
     }
     auto config = merge ? row.config : api::ConfigMap{};
     for (const auto& [k, v] : volume_config(body)) config[k] = v;
+    config = without_empty(std::move(config));
     apply_size(driver, volume, config);
     const auto description = body.contains("description") ? body.value("description", "") : row.description;
     daemon.with_db([&](db::Database& db) { db::update_volume(db, row.id, description, config); });
@@ -426,6 +449,7 @@ void add_storage_volume_routes(Router& router, Daemon& daemon) {
     router.add("PATCH", one, [&daemon](Request& r) -> Reply { return update_volume(daemon, r, true); });
     router.add("POST", one, [&daemon](Request& r) -> Reply { return rename_volume(daemon, r); });
     router.add("DELETE", one, [&daemon](Request& r) -> Reply { return delete_volume(daemon, r); });
+    router.add("GET", one + "/state", [&daemon](Request& r) -> Reply { return volume_state(daemon, r); });
     add_snapshot_routes(router, daemon, one);
 }
 
