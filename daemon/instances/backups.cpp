@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <set>
 
 namespace lodge::daemon {
 
@@ -457,9 +458,16 @@ std::vector<std::string> Instances::remove_backup_leftovers() {
         fs::remove_all(p, rm);
         if (!rm) removed.push_back(p.string());
     };
+    // The backups of instances deleted while a hook could not run go too.
+    const auto volumes = daemon_.with_db([](db::Database& db) {
+        std::set<std::string> names;
+        auto st = db.prepare("SELECT p.name, i.name FROM instances i JOIN projects p ON p.id = i.project_id");
+        while (st.step()) names.insert(Pools::disk_name(st.text(0), st.text(1)));
+        return names;
+    });
     for (const auto& top : fs::directory_iterator(base, ec)) {
         const auto name = top.path().filename().string();
-        if (name.rfind(".import-", 0) == 0) {
+        if (name.rfind(".import-", 0) == 0 || (name.front() != '.' && !volumes.count(name))) {
             remove(top.path());
             continue;
         }
@@ -467,7 +475,7 @@ std::vector<std::string> Instances::remove_backup_leftovers() {
         std::error_code inner;
         for (const auto& e : fs::directory_iterator(top.path(), inner)) {
             const auto file = e.path().filename().string();
-            if (file.rfind(".tmp-", 0) == 0) {
+            if (file.rfind(".tmp-", 0) == 0 || (file.front() == '.' && file.ends_with(".tmp"))) {
                 remove(e.path());
             } else if (file.front() == '.' && file.size() > 6 && file.ends_with(".json")) {
                 // A record whose tarball never got its name.
@@ -493,7 +501,7 @@ api::Response Instances::import_backup(std::int64_t project_id, std::string tarb
         fs::remove_all(work, ec);
     });
     const auto file = work + "/backup.tar";
-    write_file(file, tarball);
+    write_file_atomic(file, tarball, 0600);
     tarball.clear();
     tarball.shrink_to_fit();
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
