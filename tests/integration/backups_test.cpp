@@ -99,7 +99,8 @@ TEST_P(Backups, ExportImportRoundTripsWithLodgeAndLxc) {
     EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
 
     // Into a second lodged, which has no pool of the backup's name on btrfs:
-    // the default profile's pool takes it.
+    // the default profile's pool takes it. (Container names are global on
+    // the host, so it gets a name of its own.)
     {
         TempDir state2("lodge-bk2"), home2("lodge-bk2-home");
         Lodged second(state2.path());
@@ -107,15 +108,15 @@ TEST_P(Backups, ExportImportRoundTripsWithLodgeAndLxc) {
             std::string state;
             ~Stop() { stop_all_containers(state); }
         } stop{state2.path()};
-        r = lodge_on(state2.path(), home2.path(), {"import", tarball});
+        r = lodge_on(state2.path(), home2.path(), {"import", tarball, "bk-x"});
         ASSERT_EQ(r.status, 0) << r.err << second.log();
-        r = lodge_on(state2.path(), home2.path(), {"start", "bk-a"});
+        r = lodge_on(state2.path(), home2.path(), {"start", "bk-x"});
         ASSERT_EQ(r.status, 0) << r.err << second.log();
-        r = lodge_on(state2.path(), home2.path(), {"exec", "bk-a", "--", "cat", "/root/one", "/root/two"});
+        r = lodge_on(state2.path(), home2.path(), {"exec", "bk-x", "--", "cat", "/root/one", "/root/two"});
         EXPECT_EQ(r.out, "one\ntwo\n") << r.err;
-        EXPECT_EQ(second.request("GET", "/1.0/instances/bk-a/snapshots").json()["metadata"],
-                  nlohmann::json::array({"/1.0/instances/bk-a/snapshots/s1"}));
-        r = lodge_on(state2.path(), home2.path(), {"delete", "-f", "bk-a"});
+        EXPECT_EQ(second.request("GET", "/1.0/instances/bk-x/snapshots").json()["metadata"],
+                  nlohmann::json::array({"/1.0/instances/bk-x/snapshots/s1"}));
+        r = lodge_on(state2.path(), home2.path(), {"delete", "-f", "bk-x"});
         EXPECT_EQ(r.status, 0) << r.err;
     }
 
