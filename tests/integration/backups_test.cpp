@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -275,6 +276,37 @@ add("backup/snapshots/a b/rootfs", kind=tarfile.DIRTYPE)
 add("backup/container/rootfs", kind=tarfile.DIRTYPE)
 )"),
                    "missing index.yaml");
+}
+
+// What a SIGKILL in the middle of a backup or an import leaves (an import's
+// working directory, a half-written tarball, a record without its tarball,
+// the backups of an instance whose deletion did not reach them) is removed
+// when lodged starts again, and logged; a finished backup stays.
+TEST_F(HostileBackups, LeftoversRemovedAtStart) {
+    import(busybox_image_tarball(), "bb");
+    ASSERT_EQ(lxc({"init", "bb", "bk-k"}).status, 0);
+    auto op = lodged_->request("POST", "/1.0/instances/bk-k/backups", R"({"name":"kept"})");
+    ASSERT_EQ(op.status, 202) << op.body;
+    lodged_->request("GET", op.json()["operation"].get<std::string>() + "/wait");
+    const auto base = state_.path() + "/backups";
+    ASSERT_TRUE(fs::exists(base + "/bk-k/kept"));
+    fs::create_directories(base + "/.import-AbC123/unpacked/container/rootfs");
+    std::ofstream(base + "/.import-AbC123/backup.tar") << "partial";
+    std::ofstream(base + "/bk-k/.tmp-Xyz789") << "partial";
+    std::ofstream(base + "/bk-k/.half.json") << "{}";
+    fs::create_directories(base + "/bk-gone");
+    std::ofstream(base + "/bk-gone/backup0") << "old";
+    lodged_->stop(SIGKILL);
+    lodged_.reset();
+    lodged_ = std::make_unique<Lodged>(state_.path());
+    for (const char* gone : {"/.import-AbC123", "/bk-k/.tmp-Xyz789", "/bk-k/.half.json", "/bk-gone"})
+        EXPECT_FALSE(fs::exists(base + gone)) << gone;
+    EXPECT_NE(lodged_->log().find(".import-AbC123, left by a backup or import that did not finish"),
+              std::string::npos)
+        << lodged_->log();
+    EXPECT_EQ(lodged_->request("GET", "/1.0/instances/bk-k/backups").json()["metadata"],
+              nlohmann::json::array({"/1.0/instances/bk-k/backups/kept"}));
+    ASSERT_EQ(lxc({"delete", "bk-k"}).status, 0);
 }
 
 } // namespace
