@@ -488,6 +488,30 @@ std::vector<std::string> Instances::remove_backup_leftovers() {
     return removed;
 }
 
+std::vector<std::string> Instances::prune_expired_backups() {
+    std::vector<std::string> removed;
+    const auto now = api::now();
+    std::error_code ec;
+    for (const auto& top : fs::directory_iterator(daemon_.state_dir() + "/backups", ec)) {
+        const auto dir = top.path().string();
+        if (top.path().filename().string().front() == '.' || !top.is_directory()) continue;
+        std::error_code inner;
+        for (const auto& e : fs::directory_iterator(top.path(), inner)) {
+            const auto file = e.path().filename().string();
+            if (file.front() == '.') continue;
+            auto record = read_record(dir, file);
+            api::Time expires{};
+            if (!record || is_zero_time(record->expires_at) || !api::parse_time(record->expires_at, expires) ||
+                expires > now)
+                continue;
+            if (::unlink(e.path().c_str()) != 0) continue;
+            ::unlink(record_path(dir, file).c_str());
+            removed.push_back(e.path().string());
+        }
+    }
+    return removed;
+}
+
 api::Response Instances::import_backup(std::int64_t project_id, std::string tarball, const std::string& name,
                                        const std::string& pool_override) {
     const auto base = daemon_.state_dir() + "/backups";

@@ -177,6 +177,10 @@ public:
     // At start: removes imports a kill interrupted (<state>/backups/.import-*)
     // and half-written backups; returns what it removed, for the log.
     std::vector<std::string> remove_backup_leftovers();
+    // Removes backups whose expires_at has passed (lxc export asks for a
+    // day), as LXD's hourly task does; returns their paths. Run at start;
+    // the scheduler may call it too.
+    std::vector<std::string> prune_expired_backups();
     // --- end of backups ---
 
     // What the runtime is given to start the instance (exposed for tests).

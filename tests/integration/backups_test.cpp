@@ -288,8 +288,13 @@ TEST_F(HostileBackups, LeftoversRemovedAtStart) {
     auto op = lodged_->request("POST", "/1.0/instances/bk-k/backups", R"({"name":"kept"})");
     ASSERT_EQ(op.status, 202) << op.body;
     lodged_->request("GET", op.json()["operation"].get<std::string>() + "/wait");
+    op = lodged_->request("POST", "/1.0/instances/bk-k/backups",
+                          R"({"name":"old","expires_at":"2020-01-01T00:00:00Z"})");
+    ASSERT_EQ(op.status, 202) << op.body;
+    lodged_->request("GET", op.json()["operation"].get<std::string>() + "/wait");
     const auto base = state_.path() + "/backups";
     ASSERT_TRUE(fs::exists(base + "/bk-k/kept"));
+    ASSERT_TRUE(fs::exists(base + "/bk-k/old"));
     fs::create_directories(base + "/.import-AbC123/unpacked/container/rootfs");
     std::ofstream(base + "/.import-AbC123/backup.tar") << "partial";
     std::ofstream(base + "/bk-k/.tmp-Xyz789") << "partial";
@@ -299,7 +304,9 @@ TEST_F(HostileBackups, LeftoversRemovedAtStart) {
     lodged_->stop(SIGKILL);
     lodged_.reset();
     lodged_ = std::make_unique<Lodged>(state_.path());
-    for (const char* gone : {"/.import-AbC123", "/bk-k/.tmp-Xyz789", "/bk-k/.half.json", "/bk-gone"})
+    // And the backup that expired, as LXD's hourly task would remove it.
+    for (const char* gone : {"/.import-AbC123", "/bk-k/.tmp-Xyz789", "/bk-k/.half.json", "/bk-gone", "/bk-k/old",
+                             "/bk-k/.old.json"})
         EXPECT_FALSE(fs::exists(base + gone)) << gone;
     EXPECT_NE(lodged_->log().find(".import-AbC123, left by a backup or import that did not finish"),
               std::string::npos)
