@@ -18,6 +18,7 @@
 #include "daemon/images/publish.hpp"
 #include "daemon/images/store.hpp"
 #include "daemon/instances/backup_archive.hpp"
+#include "daemon/instances/backup_index.hpp"
 #include "daemon/uuid.hpp"
 #include "runtime/config.hpp"
 #include "runtime/control.hpp"
@@ -26,7 +27,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -71,136 +71,6 @@ bool is_zero_time(const std::string& t) {
     return t.empty() || (api::parse_time(t, parsed) && parsed == api::Time{});
 }
 
-YAML::Node to_yaml(const nlohmann::json& j) {
-    YAML::Node n;
-    switch (j.type()) {
-    case nlohmann::json::value_t::object:
-        n = YAML::Node(YAML::NodeType::Map);
-        for (const auto& [k, v] : j.items()) n[k] = to_yaml(v);
-        break;
-    case nlohmann::json::value_t::array:
-        n = YAML::Node(YAML::NodeType::Sequence);
-        for (const auto& v : j) n.push_back(to_yaml(v));
-        break;
-    case nlohmann::json::value_t::string: n = j.get<std::string>(); break;
-    case nlohmann::json::value_t::boolean: n = j.get<bool>(); break;
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: n = j.get<long long>(); break;
-    case nlohmann::json::value_t::number_float: n = j.get<double>(); break;
-    default: n = YAML::Node(YAML::NodeType::Null);
-    }
-    return n;
-}
-
-// ---- reading index.yaml (untrusted) ----
-
-std::string text(const YAML::Node& n, const char* key) {
-    return n[key] && n[key].IsScalar() ? n[key].as<std::string>() : std::string();
-}
-
-bool flag(const YAML::Node& n, const char* key) { return n[key] && n[key].IsScalar() && n[key].as<bool>(); }
-
-api::ConfigMap string_map(const YAML::Node& n) {
-    api::ConfigMap out;
-    if (!n || n.IsNull()) return out;
-    if (!n.IsMap()) throw Error(400, "Invalid backup index.yaml: a config is not a mapping");
-    for (const auto& kv : n) out[kv.first.as<std::string>()] = kv.second.IsNull() ? "" : kv.second.as<std::string>();
-    return out;
-}
-
-api::DeviceMap device_map(const YAML::Node& n) {
-    api::DeviceMap out;
-    if (!n || n.IsNull()) return out;
-    if (!n.IsMap()) throw Error(400, "Invalid backup index.yaml: devices is not a mapping");
-    for (const auto& kv : n) out[kv.first.as<std::string>()] = string_map(kv.second);
-    return out;
-}
-
-std::vector<std::string> string_list(const YAML::Node& n) {
-    std::vector<std::string> out;
-    if (!n || n.IsNull()) return out;
-    if (!n.IsSequence()) throw Error(400, "Invalid backup index.yaml: a list is not a sequence");
-    for (const auto& v : n) out.push_back(v.as<std::string>());
-    return out;
-}
-
-struct BackupIndex {
-    std::string name, pool, backend;
-    bool optimized = false;
-    std::vector<std::string> snapshot_names;
-    api::Instance instance;
-    std::vector<api::InstanceSnapshot> snapshots;
-};
-
-BackupIndex parse_index(const std::string& yaml) {
-    BackupIndex out;
-    try {
-        auto doc = YAML::Load(yaml);
-        if (!doc.IsMap()) throw Error(400, "Invalid backup index.yaml: not a mapping");
-        out.name = text(doc, "name");
-        out.pool = text(doc, "pool");
-        out.backend = text(doc, "backend");
-        out.optimized = flag(doc, "optimized");
-        out.snapshot_names = string_list(doc["snapshots"]);
-        if (const auto type = text(doc, "type"); !type.empty() && type != "container")
-            throw Error(400, "Backup of a " + type + ": lodge restores containers only");
-        const auto config = doc["config"];
-        if (!config || !config.IsMap() || !config["container"] || !config["container"].IsMap())
-            throw Error(400, "Invalid backup index.yaml: no config.container (backups from LXD before 4.0 are not "
-                             "supported)");
-        const auto c = config["container"];
-        auto& i = out.instance;
-        i.description = text(c, "description");
-        if (auto a = text(c, "architecture"); !a.empty()) i.architecture = a;
-        i.ephemeral = flag(c, "ephemeral");
-        i.config = string_map(c["config"]);
-        i.devices = device_map(c["devices"]);
-        i.profiles = string_list(c["profiles"]);
-        std::map<std::string, api::InstanceSnapshot> by_name;
-        if (const auto snaps = config["snapshots"]; snaps && !snaps.IsNull()) {
-            if (!snaps.IsSequence()) throw Error(400, "Invalid backup index.yaml: config.snapshots is not a list");
-            for (const auto& s : snaps) {
-                api::InstanceSnapshot snap;
-                snap.name = text(s, "name");
-                // LXD writes "instance/snapshot" in some versions.
-                if (auto slash = snap.name.find('/'); slash != std::string::npos) snap.name = snap.name.substr(slash + 1);
-                snap.description = text(s, "description");
-                if (auto a = text(s, "architecture"); !a.empty()) snap.architecture = a;
-                snap.ephemeral = flag(s, "ephemeral");
-                snap.config = string_map(s["config"]);
-                snap.devices = device_map(s["devices"]);
-                snap.profiles = string_list(s["profiles"]);
-                snap.created_at = text(s, "created_at");
-                if (auto e = text(s, "expires_at"); !e.empty()) snap.expires_at = e;
-                by_name[snap.name] = snap;
-            }
-        }
-        for (const auto& name : out.snapshot_names) {
-            check_snapshot_name(name);
-            auto it = by_name.find(name);
-            if (it == by_name.end()) {
-                api::InstanceSnapshot snap;
-                snap.name = name;
-                snap.config = i.config;
-                snap.devices = i.devices;
-                snap.profiles = i.profiles;
-                snap.architecture = i.architecture;
-                out.snapshots.push_back(snap);
-            } else {
-                out.snapshots.push_back(it->second);
-            }
-        }
-    } catch (const YAML::Exception& e) {
-        throw Error(400, std::string("Invalid backup index.yaml: ") + e.what());
-    }
-    for (auto& s : out.snapshots) {
-        api::Time t{};
-        if (s.created_at.empty() || !api::parse_time(s.created_at, t)) s.created_at = api::format_time(api::now());
-        if (!api::parse_time(s.expires_at, t)) s.expires_at = "0001-01-01T00:00:00Z";
-    }
-    return out;
-}
-
 // The pool a root disk device names becomes the one the instance lands on.
 void point_root_disk(api::DeviceMap& devices, const std::string& pool) {
     for (auto& [name, keys] : devices)
@@ -214,6 +84,48 @@ std::string root_pool_of_profile(db::Database& db, std::int64_t project_id, cons
     for (const auto& [dev, keys] : p->devices)
         if (keys.count("path") && keys.at("path") == "/" && keys.count("pool")) return keys.at("pool");
     return "";
+}
+
+// The unpacked backup's volumes (snapshots first, oldest first, then the
+// instance) and the database rows in one transaction; on failure neither.
+void restore_instance(Daemon& daemon, std::int64_t project_id, BackupIndex& index, const std::string& pool,
+                      const std::string& unpacked) {
+    auto& instance = index.instance;
+    auto& driver = daemon.pools().driver(pool);
+    const storage::Volume volume{storage::VolumeType::Container,
+                                 Pools::disk_name(instance.project, instance.name), {}};
+    if (driver.exists(volume)) throw Error(409, "Instance volume " + driver.path(volume) + " already exists");
+    Reverter undo;
+    undo.add([&] {
+        if (driver.exists(volume)) {
+            driver.delete_volume(volume);
+            return;
+        }
+        for (const auto& s : index.snapshots)
+            if (driver.exists(volume.snapshot_of(s.name))) driver.delete_snapshot(volume.snapshot_of(s.name));
+    });
+    // Snapshots first, oldest first, then the instance.
+    for (const auto& s : index.snapshots)
+        driver.import_volume(volume.snapshot_of(s.name), unpacked + "/snapshots/" + s.name);
+    driver.import_volume(volume, unpacked + "/container");
+    instance.config["volatile.uuid"] = random_uuid();
+    instance.config["volatile.last_state.power"] = "STOPPED";
+    instance.created_at = api::format_time(api::now());
+    daemon.with_db([&](db::Database& db) {
+        db.transaction([&] {
+            db::create_instance(db, project_id, instance);
+            db::VolumeRow row;
+            row.pool_id = *db::storage_pool_id(db, pool);
+            row.project_id = project_id;
+            row.name = instance.name;
+            row.type = "container";
+            row.created_at = instance.created_at;
+            db::create_volume(db, row);
+            const auto id = *db::instance_id(db, project_id, instance.name);
+            for (const auto& s : index.snapshots) db::create_instance_snapshot(db, id, s);
+        });
+    });
+    undo.success();
 }
 
 } // namespace
@@ -328,39 +240,8 @@ api::Response Instances::create_backup(std::int64_t project_id, const std::strin
         auto& driver = daemon_.pools().driver(where.pool);
         const auto pool = daemon_.with_db([&](db::Database& db) { return db::get_storage_pool(db, where.pool); });
 
-        // index.yaml as LXD 5.0 writes it (lxd/backup.go backupWriteIndex).
-        YAML::Node index;
-        index["name"] = where.name;
-        index["backend"] = driver.spec().driver;
-        index["pool"] = where.pool;
-        if (!request.instance_only) {
-            YAML::Node names(YAML::NodeType::Sequence);
-            for (const auto& s : snapshots) names.push_back(s.name);
-            index["snapshots"] = names;
-        }
-        index["optimized"] = false;
-        index["optimized_header"] = false;
-        index["type"] = "container";
-        YAML::Node config;
-        config["container"] = to_yaml(nlohmann::json(instance));
-        if (!snapshots.empty()) {
-            YAML::Node snaps(YAML::NodeType::Sequence);
-            for (const auto& s : snapshots) snaps.push_back(to_yaml(nlohmann::json(s)));
-            config["snapshots"] = snaps;
-        }
-        if (pool) config["pool"] = to_yaml(nlohmann::json(*pool));
-        config["volume"] = to_yaml(nlohmann::json{{"name", where.name},
-                                                  {"type", "container"},
-                                                  {"content_type", "filesystem"},
-                                                  {"description", ""},
-                                                  {"config", nlohmann::json::object()},
-                                                  {"project", where.project},
-                                                  {"location", "none"},
-                                                  {"used_by", nlohmann::json::array()}});
-        index["config"] = config;
-        YAML::Emitter emitter;
-        emitter << index;
-        const std::string index_yaml = std::string(emitter.c_str()) + "\n";
+        const auto index_yaml = backup_index_yaml(instance, snapshots, pool, where.pool, driver.spec().driver,
+                                                  request.instance_only);
 
         std::vector<BackupSource> sources;
         for (const auto& s : snapshots)
@@ -532,7 +413,7 @@ api::Response Instances::import_backup(std::int64_t project_id, std::string tarb
     if (!fd) throw_errno("open " + file);
     const auto limit = daemon_.images().max_unpacked_bytes();
     const auto contents = inspect_backup(fd.get(), limit);
-    auto index = parse_index(contents.index_yaml);
+    auto index = parse_backup_index(contents.index_yaml);
     if (contents.optimized || index.optimized)
         throw Error(400, "Optimized storage backups (btrfs send streams) are not supported by lodge yet");
     if (!contents.container) throw Error(400, "The backup has no backup/container/ (the instance's files)");
@@ -581,7 +462,7 @@ api::Response Instances::import_backup(std::int64_t project_id, std::string tarb
                 std::error_code ec;
                 fs::remove_all(work, ec);
             });
-            auto& instance = index.instance;
+            const auto& instance = index.instance;
             const auto unpacked = work + "/unpacked";
             if (::mkdir(unpacked.c_str(), 0700) != 0) throw_errno("create " + unpacked);
             {
@@ -590,41 +471,7 @@ api::Response Instances::import_backup(std::int64_t project_id, std::string tarb
                 unpack_backup(fd.get(), unpacked, limit);
             }
             ::unlink(file.c_str());
-            auto& driver = daemon_.pools().driver(pool);
-            const storage::Volume volume{storage::VolumeType::Container,
-                                         Pools::disk_name(instance.project, instance.name), {}};
-            if (driver.exists(volume)) throw Error(409, "Instance volume " + driver.path(volume) + " already exists");
-            Reverter undo;
-            undo.add([&] {
-                if (driver.exists(volume)) {
-                    driver.delete_volume(volume);
-                    return;
-                }
-                for (const auto& s : index.snapshots)
-                    if (driver.exists(volume.snapshot_of(s.name))) driver.delete_snapshot(volume.snapshot_of(s.name));
-            });
-            // Snapshots first, oldest first, then the instance.
-            for (const auto& s : index.snapshots)
-                driver.import_volume(volume.snapshot_of(s.name), unpacked + "/snapshots/" + s.name);
-            driver.import_volume(volume, unpacked + "/container");
-            instance.config["volatile.uuid"] = random_uuid();
-            instance.config["volatile.last_state.power"] = "STOPPED";
-            instance.created_at = api::format_time(api::now());
-            daemon_.with_db([&](db::Database& db) {
-                db.transaction([&] {
-                    db::create_instance(db, project_id, instance);
-                    db::VolumeRow row;
-                    row.pool_id = *db::storage_pool_id(db, pool);
-                    row.project_id = project_id;
-                    row.name = instance.name;
-                    row.type = "container";
-                    row.created_at = instance.created_at;
-                    db::create_volume(db, row);
-                    const auto id = *db::instance_id(db, project_id, instance.name);
-                    for (const auto& s : index.snapshots) db::create_instance_snapshot(db, id, s);
-                });
-            });
-            undo.success();
+            restore_instance(daemon_, project_id, index, pool, unpacked);
             daemon_.events().lifecycle("instance-created", "/1.0/instances/" + instance.name);
         });
     unreserve.success();

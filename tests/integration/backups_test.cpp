@@ -272,6 +272,20 @@ add("backup/container/rootfs", kind=tarfile.DIRTYPE)
 add("backup/snapshots/a b/rootfs", kind=tarfile.DIRTYPE)
 )"),
                    "invalid snapshot");
+    expect_refused(make("cross-link.tar.gz", R"(
+index("bk-h")
+add("backup/container/rootfs", kind=tarfile.DIRTYPE)
+add("backup/container/rootfs/f", b"x")
+add("backup/snapshots/s1/rootfs", kind=tarfile.DIRTYPE)
+add("backup/snapshots/s1/rootfs/f", kind=tarfile.LNKTYPE, link="backup/container/rootfs/f")
+)"),
+                   "leaves its volume");
+    expect_refused(make("unlisted-snapshot.tar.gz", R"(
+index("bk-h")
+add("backup/container/rootfs", kind=tarfile.DIRTYPE)
+add("backup/snapshots/s1/rootfs", kind=tarfile.DIRTYPE)
+)"),
+                   "does not list");
     expect_refused(make("no-index.tar.gz", R"(
 add("backup/container/rootfs", kind=tarfile.DIRTYPE)
 )"),
