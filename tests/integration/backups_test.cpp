@@ -330,5 +330,45 @@ TEST_F(HostileBackups, LeftoversRemovedAtStart) {
     ASSERT_EQ(lxc({"delete", "bk-k"}).status, 0);
 }
 
+// A real SIGKILL while lodged unpacks an uploaded backup: after the restart
+// no import directory, instance, volume or temporary volume is left.
+TEST_F(HostileBackups, KillDuringImportLeavesNothing) {
+    import(busybox_image_tarball(), "bb");
+    ASSERT_EQ(lxc({"init", "bb", "bk-big"}).status, 0);
+    {
+        std::ofstream big(state_.path() + "/storage-pools/default/containers/bk-big/rootfs/big");
+        std::string block(1 << 20, 'x');
+        for (int i = 0; i < 400; ++i) big << block;
+    }
+    const auto tarball = dir_.path() + "/big.tar";
+    auto r = lodge({"export", "bk-big", tarball, "--compression", "none"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    ASSERT_EQ(lxc({"delete", "bk-big"}).status, 0);
+    const auto base = state_.path() + "/backups";
+    auto unpacking = [&] {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(base, ec))
+            if (e.path().filename().string().rfind(".import-", 0) == 0 && fs::exists(e.path() / "unpacked")) return true;
+        return false;
+    };
+    {
+        Background client({"/usr/bin/env", "-u", "LODGE_REMOTE", "LODGE_DIR=" + state_.path(), "HOME=" + home_.path(),
+                           bin("lodge"), "import", tarball, "bk-big2"});
+        ASSERT_TRUE(wait_until(unpacking, 60)) << lodged_->log();
+        lodged_->stop(SIGKILL);
+        lodged_.reset();
+    }
+    lodged_ = std::make_unique<Lodged>(state_.path());
+    EXPECT_FALSE(unpacking());
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(base, ec))
+        EXPECT_NE(e.path().filename().string().rfind(".import-", 0), 0u) << e.path();
+    EXPECT_NE(lodged_->log().find("left by a backup or import that did not finish"), std::string::npos)
+        << lodged_->log();
+    EXPECT_EQ(lodged_->request("GET", "/1.0/instances/bk-big2").status, 404);
+    for (const auto& e : fs::directory_iterator(state_.path() + "/storage-pools/default/containers", ec))
+        ADD_FAILURE() << "left: " << e.path();
+}
+
 } // namespace
 } // namespace lodge::test
