@@ -22,7 +22,7 @@ api::Response list_backups(Daemon& daemon, const Request& request, const std::st
         if (recursion(request) == 0)
             out.push_back(tree + "/" + name + "/backups/" + b.name);
         else
-            out.push_back(backup_json(b));
+            out.push_back(Instances::backup_json(b));
     }
     return api::sync_response(std::move(out));
 }
@@ -30,7 +30,7 @@ api::Response list_backups(Daemon& daemon, const Request& request, const std::st
 api::Response create_backup(Daemon& daemon, const Request& request) {
     const auto body = json_body(request);
     if (!body.is_object()) throw Error(400, "The request body must be a JSON object");
-    BackupCreate create;
+    Instances::BackupCreate create;
     auto text = [&](const char* key) {
         return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string();
     };
@@ -86,7 +86,7 @@ void add_backup_routes(Router& router, Daemon& daemon) {
         router.add("GET", all, [&daemon, tree](Request& r) -> Reply { return list_backups(daemon, r, tree); });
         router.add("POST", all, [&daemon](Request& r) -> Reply { return create_backup(daemon, r); });
         router.add("GET", one, [&daemon](Request& r) -> Reply {
-            return api::sync_response(backup_json(
+            return api::sync_response(Instances::backup_json(
                 daemon.instances().get_backup(project_of(daemon, r), r.param("name"), r.param("backup"))));
         });
         router.add("POST", one, [&daemon](Request& r) -> Reply { return post_backup(daemon, r); });

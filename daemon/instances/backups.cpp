@@ -130,7 +130,7 @@ void restore_instance(Daemon& daemon, std::int64_t project_id, BackupIndex& inde
 
 } // namespace
 
-nlohmann::json backup_json(const InstanceBackup& b) {
+nlohmann::json Instances::backup_json(const InstanceBackup& b) {
     return nlohmann::json{{"name", b.name},
                           {"created_at", b.created_at},
                           {"expires_at", b.expires_at},
@@ -147,13 +147,13 @@ std::string backups_dir(Daemon& daemon, const InstanceLocation& where) {
 
 std::string record_path(const std::string& dir, const std::string& backup) { return dir + "/." + backup + ".json"; }
 
-std::optional<InstanceBackup> read_record(const std::string& dir, const std::string& backup) {
+std::optional<Instances::InstanceBackup> read_record(const std::string& dir, const std::string& backup) {
     if (::access((dir + "/" + backup).c_str(), F_OK) != 0) return std::nullopt;
     const auto text = read_file_if_exists(record_path(dir, backup));
     if (text.empty()) return std::nullopt;
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (!j.is_object()) return std::nullopt;
-    InstanceBackup b;
+    Instances::InstanceBackup b;
     b.name = backup;
     b.created_at = j.value("created_at", "");
     b.expires_at = j.value("expires_at", "0001-01-01T00:00:00Z");
@@ -163,15 +163,15 @@ std::optional<InstanceBackup> read_record(const std::string& dir, const std::str
     return b;
 }
 
-void write_record(const std::string& dir, const InstanceBackup& b) {
-    auto j = backup_json(b);
+void write_record(const std::string& dir, const Instances::InstanceBackup& b) {
+    auto j = Instances::backup_json(b);
     j["compression_algorithm"] = b.compression;
     write_file_atomic(record_path(dir, b.name), j.dump() + "\n", 0600);
 }
 
 } // namespace
 
-std::vector<InstanceBackup> Instances::backups(std::int64_t project_id, const std::string& name) {
+std::vector<Instances::InstanceBackup> Instances::backups(std::int64_t project_id, const std::string& name) {
     const auto where = locate(project_id, name);
     const auto dir = backups_dir(daemon_, where);
     std::vector<InstanceBackup> out;
@@ -185,7 +185,7 @@ std::vector<InstanceBackup> Instances::backups(std::int64_t project_id, const st
     return out;
 }
 
-InstanceBackup Instances::get_backup(std::int64_t project_id, const std::string& name, const std::string& backup) {
+Instances::InstanceBackup Instances::get_backup(std::int64_t project_id, const std::string& name, const std::string& backup) {
     const auto where = locate(project_id, name);
     if (backup.empty() || backup.front() == '.' || backup.find('/') != std::string::npos)
         throw Error(404, "Instance backup not found");

@@ -58,28 +58,6 @@ struct SnapshotCreate {
     std::string expires_at; // RFC 3339; empty: from snapshots.expiry, else never
 };
 
-// --- Backups (instances/backups.cpp) ---
-// POST /1.0/instances/{name}/backups (shared/api/instance_backup.go).
-struct BackupCreate {
-    std::string name;        // empty: backup0, backup1, ...
-    std::string expires_at;  // RFC 3339; empty or zero time: never
-    bool instance_only = false;
-    bool optimized_storage = false;
-    std::string compression; // one of compression_names(); empty: gzip
-};
-
-// What GET .../backups/{name} answers (api.InstanceBackup).
-struct InstanceBackup {
-    std::string name;
-    std::string created_at;
-    std::string expires_at = "0001-01-01T00:00:00Z";
-    bool instance_only = false;
-    bool optimized_storage = false;
-    std::string compression;
-};
-nlohmann::json backup_json(const InstanceBackup& backup);
-// --- end of backups ---
-
 // Where an instance is and what backs it.
 struct InstanceLocation {
     std::int64_t id = 0;
@@ -158,6 +136,24 @@ public:
     // --- Backups (instances/backups.cpp, instances/backup_archive.cpp) ---
     // LXD's instance backups: tarballs with backup/index.yaml kept under
     // <state>/backups/<volume name>/<backup>, and instances made from them.
+    // POST /1.0/instances/{name}/backups (shared/api/instance_backup.go).
+    struct BackupCreate {
+        std::string name;        // empty: backup0, backup1, ...
+        std::string expires_at;  // RFC 3339; empty or zero time: never
+        bool instance_only = false;
+        bool optimized_storage = false;
+        std::string compression; // one of compression_names(); empty: gzip
+    };
+    // What GET .../backups/{name} answers (api.InstanceBackup).
+    struct InstanceBackup {
+        std::string name;
+        std::string created_at;
+        std::string expires_at = "0001-01-01T00:00:00Z";
+        bool instance_only = false;
+        bool optimized_storage = false;
+        std::string compression;
+    };
+    static nlohmann::json backup_json(const InstanceBackup& backup);
     api::Response create_backup(std::int64_t project_id, const std::string& name, BackupCreate request);
     std::vector<InstanceBackup> backups(std::int64_t project_id, const std::string& name);
     InstanceBackup get_backup(std::int64_t project_id, const std::string& name, const std::string& backup);
