@@ -51,6 +51,7 @@ const std::vector<Command>& command_table() {
         add_snapshot_commands(t);
         add_publish_commands(t);
         add_image_export_commands(t);
+        add_backup_commands(t);
         t.push_back({"version", {}, "[<remote>:]", "Show local and remote versions", 0, 1, {}, run_version});
         return t;
     }();

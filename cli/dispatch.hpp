@@ -76,6 +76,7 @@ void add_image_commands(std::vector<Command>& table);
 void add_snapshot_commands(std::vector<Command>& table); // snapshot, restore, copy
 void add_publish_commands(std::vector<Command>& table);
 void add_image_export_commands(std::vector<Command>& table);
+void add_backup_commands(std::vector<Command>& table); // export, import
 
 // Runs a command line (argv without the program name); returns the exit
 // status. Errors go to err as "Error: <message>".

@@ -69,6 +69,9 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     for (const auto& path : images_->remove_leftovers(known_images))
         spdlog::warn("image store: removed {}, left by an import that did not finish", path);
     pools_->start();
+    for (const auto& path : instances_->remove_backup_leftovers())
+        spdlog::warn("backups: removed {}, left by a backup or import that did not finish", path);
+    for (const auto& path : instances_->prune_expired_backups()) spdlog::info("backups: removed {}, which expired", path);
     environment_ = probe_host_environment(LODGE_VERSION);
     if (ensure_certificate(certificate_path(), key_path(), CertificateRole::Server))
         spdlog::info("made the server certificate {}", certificate_path());

@@ -55,6 +55,11 @@ inline const std::vector<std::string>& api_extensions() {
         "remote_token_expiry",              // core.remote_token_expiry, expires_at in tokens
         "image_compression_algorithm",      // compression_algorithm when publishing (gzip, bzip2, xz, zstd, none)
         "image_create_aliases",             // aliases in POST /1.0/images (publish)
+        "container_backup",                 // /1.0/instances/NAME/backups, lxc export/import
+        "backup_compression",               // compression_algorithm on backups
+        "backup_compression_algorithm",     // gzip, bzip2, xz, zstd, none
+        "container_backup_override_pool",   // X-LXD-pool on a backup upload
+        "backup_override_name",             // X-LXD-name on a backup upload
     };
     return list;
 }

@@ -174,7 +174,10 @@ void add_instance_routes(Router& router, Daemon& daemon) {
     for (std::string tree : {"/1.0/instances", "/1.0/containers"}) {
         const auto one = tree + "/{name}";
         router.add("GET", tree, [&daemon, tree](Request& r) -> Reply { return list_instances(daemon, r, tree); });
-        router.add("POST", tree, [&daemon](Request& r) -> Reply { return create_instance(daemon, r); });
+        router.add("POST", tree, [&daemon](Request& r) -> Reply {
+            if (is_backup_upload(r)) return import_instance_backup(daemon, r); // lxc import
+            return create_instance(daemon, r);
+        });
         router.add("GET", one, [&daemon](Request& r) -> Reply { return get_instance(daemon, r); });
         router.add("PUT", one, [&daemon](Request& r) -> Reply { return update_instance(daemon, r, false); });
         router.add("PATCH", one, [&daemon](Request& r) -> Reply { return update_instance(daemon, r, true); });

@@ -34,6 +34,10 @@ void add_metrics_routes(Router& router, Daemon& daemon);      // /1.0/metrics
 void add_resources_routes(Router& router, Daemon& daemon);    // /1.0/resources
 void add_certificate_routes(Router& router, Daemon& daemon);  // /1.0/certificates
 void add_image_routes(Router& router, Daemon& daemon);        // /1.0/images, /1.0/images/aliases
+void add_backup_routes(Router& router, Daemon& daemon);       // /1.0/instances/{name}/backups
+// POST /1.0/instances with a backup tarball (Content-Type application/octet-stream).
+bool is_backup_upload(const Request& request);
+api::Response import_instance_backup(Daemon& daemon, Request& request);
 
 inline void add_all_routes(Router& router, Daemon& daemon) {
     add_server_routes(router, daemon);
@@ -52,6 +56,7 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_resources_routes(router, daemon);
     add_certificate_routes(router, daemon);
     add_image_routes(router, daemon);
+    add_backup_routes(router, daemon);
 }
 
 // The id of the project a request names with ?project= (default:

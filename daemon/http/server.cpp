@@ -46,6 +46,15 @@ using TlsStream = asio::ssl::stream<tcp::socket>;
 
 namespace {
 
+// POST /1.0/instances (or /1.0/containers) with a backup tarball as the
+// body (lxc import) may be as large as an image upload.
+bool is_backup_upload_target(std::string_view target, std::string_view content_type) {
+    if (content_type != "application/octet-stream") return false;
+    for (std::string_view tree : {"/1.0/instances", "/1.0/containers"})
+        if (target == tree || (target.starts_with(tree) && target.substr(tree.size()).starts_with("?"))) return true;
+    return false;
+}
+
 // True when something accepts connections on path, i.e. another lodged.
 bool socket_is_live(const std::string& path) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -144,7 +153,10 @@ private:
         if (ec) return on_read(ec);
         const auto& header = parser_->get();
         const bool upload = header.method() == http::verb::post &&
-                            (header.target() == "/1.0/images" || header.target().starts_with("/1.0/images?"));
+                            (header.target() == "/1.0/images" || header.target().starts_with("/1.0/images?") ||
+                             is_backup_upload_target({header.target().data(), header.target().size()},
+                                                     {header[http::field::content_type].data(),
+                                                      header[http::field::content_type].size()}));
         if (!upload) {
             if (parser_->content_length() && *parser_->content_length() > body_limit_)
                 return on_read(http::error::body_limit);

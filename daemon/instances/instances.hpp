@@ -135,6 +135,52 @@ public:
     void take_snapshot(const InstanceLocation& where, const std::string& snap, const std::string& expires_at);
     void drop_snapshot(const InstanceLocation& where, const std::string& snap);
 
+    // --- Backups (instances/backups.cpp, instances/backup_archive.cpp) ---
+    // LXD's instance backups: tarballs with backup/index.yaml kept under
+    // <state>/backups/<volume name>/<backup>, and instances made from them.
+    // POST /1.0/instances/{name}/backups (shared/api/instance_backup.go).
+    struct BackupCreate {
+        std::string name;        // empty: backup0, backup1, ...
+        std::string expires_at;  // RFC 3339; empty or zero time: never
+        bool instance_only = false;
+        bool optimized_storage = false;
+        std::string compression; // one of compression_names(); empty: gzip
+    };
+    // What GET .../backups/{name} answers (api.InstanceBackup).
+    struct InstanceBackup {
+        std::string name;
+        std::string created_at;
+        std::string expires_at = "0001-01-01T00:00:00Z";
+        bool instance_only = false;
+        bool optimized_storage = false;
+        std::string compression;
+    };
+    static nlohmann::json backup_json(const InstanceBackup& backup);
+    api::Response create_backup(std::int64_t project_id, const std::string& name, BackupCreate request);
+    std::vector<InstanceBackup> backups(std::int64_t project_id, const std::string& name);
+    InstanceBackup get_backup(std::int64_t project_id, const std::string& name, const std::string& backup);
+    api::Response rename_backup(std::int64_t project_id, const std::string& name, const std::string& backup,
+                                const std::string& new_name);
+    api::Response remove_backup(std::int64_t project_id, const std::string& name, const std::string& backup);
+    // The tarball's path, for GET .../export.
+    std::string backup_file(std::int64_t project_id, const std::string& name, const std::string& backup);
+    // POST /1.0/instances with a backup tarball as the body (untrusted):
+    // checked, unpacked under <state>/backups/.import-*, made into volumes
+    // and rows, all or nothing. name/pool override the index's when set.
+    api::Response import_backup(std::int64_t project_id, std::string tarball, const std::string& name,
+                                const std::string& pool);
+    // Lifecycle hooks: an instance's backups follow its rename and go with it.
+    void rename_backups(const std::string& project, const std::string& name, const std::string& new_name);
+    void remove_backups(const std::string& project, const std::string& name);
+    // At start: removes imports a kill interrupted (<state>/backups/.import-*)
+    // and half-written backups; returns what it removed, for the log.
+    std::vector<std::string> remove_backup_leftovers();
+    // Removes backups whose expires_at has passed (lxc export asks for a
+    // day), as LXD's hourly task does; returns their paths. Run at start;
+    // the scheduler may call it too.
+    std::vector<std::string> prune_expired_backups();
+    // --- end of backups ---
+
     // What the runtime is given to start the instance (exposed for tests).
     runtime::ContainerConfig container_config(const api::Instance& instance, const InstanceLocation& where) const;
 
