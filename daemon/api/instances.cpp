@@ -19,7 +19,10 @@ nlohmann::json full_object(Daemon& daemon, const api::Instance& instance, std::i
     j["state"] = daemon.instances().state(daemon.instances().locate(project_id, instance.name));
     const auto snapshots = daemon.instances().snapshots(project_id, instance.name);
     j["snapshots"] = snapshots.empty() ? nlohmann::json(nullptr) : nlohmann::json(snapshots);
-    j["backups"] = nullptr;
+    nlohmann::json backups = nlohmann::json::array();
+    for (const auto& b : daemon.instances().backups(project_id, instance.name))
+        backups.push_back(Instances::backup_json(b));
+    j["backups"] = backups.empty() ? nlohmann::json(nullptr) : backups;
     return j;
 }
 

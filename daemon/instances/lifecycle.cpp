@@ -409,6 +409,7 @@ api::Response Instances::remove(std::int64_t project_id, const std::string& name
             });
         });
         daemon_.pools().driver(where.pool).delete_volume(where.volume);
+        remove_backups(where.project, where.name);
         std::error_code ec;
         fs::remove_all(where.logs, ec); // exec's recorded output
         daemon_.events().lifecycle("instance-deleted", instance_url(where.name));
@@ -446,6 +447,7 @@ api::Response Instances::rename(std::int64_t project_id, const std::string& name
         });
         undo.success();
         forget(where.runtime_name);
+        rename_backups(where.project, where.name, new_name);
         write_guest_hostname(driver.path({where.volume.type, new_volume, {}}) + "/rootfs", new_name);
         std::error_code ec;
         if (fs::exists(where.logs, ec)) fs::rename(where.logs, logs_dir(where.project, new_name), ec);

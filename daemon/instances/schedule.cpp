@@ -192,6 +192,13 @@ void SnapshotScheduler::snapshot_due(const std::tm& minute) {
 }
 
 void SnapshotScheduler::expire() {
+    // Expired backups go once an hour, as LXD's task removes them.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_backup_prune_ >= std::chrono::hours(1)) {
+        last_backup_prune_ = now;
+        for (const auto& path : daemon_.instances().prune_expired_backups())
+            spdlog::info("removed backup {}, which expired", path);
+    }
     const auto expired = daemon_.with_db([](db::Database& db) { return db::expired_instance_snapshots(db, api::now()); });
     for (const auto& e : expired) {
         try {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <bitset>
+#include <chrono>
 #include <condition_variable>
 #include <ctime>
 #include <mutex>
@@ -37,8 +38,8 @@ private:
 
 // A thread in lodged: at each new minute it snapshots the instances whose
 // schedule matches (running ones, and stopped ones with
-// snapshots.schedule.stopped), and every few seconds it deletes snapshots
-// whose expiry has passed.
+// snapshots.schedule.stopped), every few seconds it deletes snapshots whose
+// expiry has passed, and every hour expired backups.
 class SnapshotScheduler {
 public:
     explicit SnapshotScheduler(Daemon& daemon);
@@ -55,6 +56,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
+    std::chrono::steady_clock::time_point last_backup_prune_ = std::chrono::steady_clock::now();
     std::thread thread_;
 };
 
