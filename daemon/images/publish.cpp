@@ -33,13 +33,6 @@ constexpr std::size_t max_metadata_bytes = 1 << 20;
 
 const char* const names[] = {"gzip", "bzip2", "xz", "zstd", "none", nullptr};
 
-int add_filter(archive* a, const std::string& name) {
-    if (name.empty() || name == "gzip") return archive_write_add_filter_gzip(a);
-    if (name == "bzip2") return archive_write_add_filter_bzip2(a);
-    if (name == "xz") return archive_write_add_filter_xz(a);
-    if (name == "zstd") return archive_write_add_filter_zstd(a);
-    return archive_write_add_filter_none(a);
-}
 
 // The written bytes, hashed as they go to the file.
 struct Sink {
@@ -176,7 +169,7 @@ void pack_chrooted(int dir_fd, bool templates, const std::string& metadata, cons
     std::unique_ptr<archive, decltype(&archive_write_free)> w(archive_write_new(), archive_write_free);
     archive_write_set_format_pax_restricted(w.get());
     // In-process compression only (ARCHIVE_WARN would mean an external program).
-    if (add_filter(w.get(), compression) != ARCHIVE_OK)
+    if (add_compression_filter(w.get(), compression) != ARCHIVE_OK)
         throw Error(500, "Compression " + compression + " is not available in-process");
     archive_write_set_bytes_in_last_block(w.get(), 1);
     if (archive_write_open(w.get(), &sink, nullptr, &Sink::write, nullptr) != ARCHIVE_OK)
@@ -203,6 +196,14 @@ void check_compression(const std::string& name) {
         list += (list.empty() ? "" : ", ") + std::string(*n);
     }
     throw Error(400, "Unsupported compression algorithm '" + name + "' (use one of: " + list + ")");
+}
+
+int add_compression_filter(archive* a, const std::string& name) {
+    if (name.empty() || name == "gzip") return archive_write_add_filter_gzip(a);
+    if (name == "bzip2") return archive_write_add_filter_bzip2(a);
+    if (name == "xz") return archive_write_add_filter_xz(a);
+    if (name == "zstd") return archive_write_add_filter_zstd(a);
+    return archive_write_add_filter_none(a);
 }
 
 std::string pack_instance(const std::string& source_dir, const PackOptions& options, int out_fd) {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+struct archive; // libarchive's
+
 namespace lodge::daemon {
 
 struct PackOptions {
@@ -26,6 +28,10 @@ struct PackOptions {
 const char* const* compression_names(); // nullptr-terminated
 // Error(400) naming the algorithm and the list when it is not one of them.
 void check_compression(const std::string& name);
+
+// Adds the libarchive write filter for a name check_compression() accepted
+// (publish and instance backups both write with it).
+int add_compression_filter(::archive* a, const std::string& name);
 
 // Packs source_dir (an instance's directory, or a snapshot's) which must be
 // stopped, writing the image to out_fd; returns its SHA-256, computed

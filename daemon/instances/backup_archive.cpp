@@ -75,14 +75,6 @@ void check(archive* a, int rc, const std::string& what) {
                              (archive_error_string(a) ? archive_error_string(a) : "failed"));
 }
 
-// The in-process filter for a name check_compression() accepted.
-int add_filter(archive* a, const std::string& name) {
-    if (name.empty() || name == "gzip") return archive_write_add_filter_gzip(a);
-    if (name == "bzip2") return archive_write_add_filter_bzip2(a);
-    if (name == "xz") return archive_write_add_filter_xz(a);
-    if (name == "zstd") return archive_write_add_filter_zstd(a);
-    return archive_write_add_filter_none(a);
-}
 
 void write_plain(archive* w, const std::string& name, const std::string& data, unsigned mode, bool dir) {
     EntryPtr e(archive_entry_new(), archive_entry_free);
@@ -364,7 +356,7 @@ void pack_backup(const std::string& index_yaml, const std::vector<BackupSource>&
     ArchivePtr w(archive_write_new(), archive_write_free);
     archive_write_set_format_pax_restricted(w.get());
     // ARCHIVE_WARN would mean an external program: in-process only.
-    if (add_filter(w.get(), compression) != ARCHIVE_OK)
+    if (add_compression_filter(w.get(), compression) != ARCHIVE_OK)
         throw Error(500, "Compression " + compression + " is not available in-process");
     archive_write_set_bytes_in_last_block(w.get(), 1);
     int fd = out_fd;
