@@ -145,18 +145,6 @@ int run_get(Context& ctx, const Args& args) {
     return 0;
 }
 
-// lxc's getConfig: "key value", or any number of "key=value".
-std::map<std::string, std::string> config_args(const std::vector<std::string>& args) {
-    if (args.size() == 2 && args[0].find('=') == std::string::npos) return {{args[0], args[1]}};
-    std::map<std::string, std::string> out;
-    for (const auto& a : args) {
-        const auto eq = a.find('=');
-        if (eq == std::string::npos) throw Error("Invalid key=value configuration: " + a);
-        out[a.substr(0, eq)] = a.substr(eq + 1);
-    }
-    return out;
-}
-
 // `set` and `unset`: the pool's writable part sent back whole with the
 // change, as lxc does; validation is the server's. An unset key is left out
 // rather than sent as "" (which LXD drops on storing).

@@ -62,18 +62,6 @@ std::string snapshot_path(const std::string& pool, const VolumeArg& v) {
     return volume_path(pool, v.type, v.volume()) + "/snapshots/" + url_escape(v.snapshot());
 }
 
-// lxc's getConfig: "key value", or any number of "key=value".
-std::map<std::string, std::string> config_args(const std::vector<std::string>& args) {
-    if (args.size() == 2 && args[0].find('=') == std::string::npos) return {{args[0], args[1]}};
-    std::map<std::string, std::string> out;
-    for (const auto& a : args) {
-        const auto eq = a.find('=');
-        if (eq == std::string::npos) throw Error("Invalid key=value configuration: " + a);
-        out[a.substr(0, eq)] = a.substr(eq + 1);
-    }
-    return out;
-}
-
 int run_create(Context& ctx, const Args& args) {
     const auto pool = pool_arg(ctx, args.positional[0]);
     const auto vol = volume_arg(args.positional[1]);

@@ -272,6 +272,18 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
     return out;
 }
 
+// lxc's getConfig: "key value", or any number of "key=value".
+std::map<std::string, std::string> config_args(const std::vector<std::string>& args) {
+    if (args.size() == 2 && args[0].find('=') == std::string::npos) return {{args[0], args[1]}};
+    std::map<std::string, std::string> out;
+    for (const auto& a : args) {
+        const auto eq = a.find('=');
+        if (eq == std::string::npos) throw Error("Invalid key=value configuration: " + a);
+        out[a.substr(0, eq)] = a.substr(eq + 1);
+    }
+    return out;
+}
+
 std::string command_help(const Command& c) {
     std::string out = "Usage: lodge " + c.path + (c.usage.empty() ? "" : " " + c.usage) + "\n\n" + c.summary + "\n";
     if (!c.aliases.empty()) {

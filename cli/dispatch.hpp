@@ -78,6 +78,10 @@ void add_publish_commands(std::vector<Command>& table);
 void add_image_export_commands(std::vector<Command>& table);
 void add_backup_commands(std::vector<Command>& table); // export, import
 
+// lxc's getConfig: "key value", or any number of "key=value"; Error for a
+// pair without "=".
+std::map<std::string, std::string> config_args(const std::vector<std::string>& args);
+
 // Runs a command line (argv without the program name); returns the exit
 // status. Errors go to err as "Error: <message>".
 int run_cli(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err);

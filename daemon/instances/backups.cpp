@@ -108,23 +108,7 @@ void restore_instance(Daemon& daemon, std::int64_t project_id, BackupIndex& inde
     for (const auto& s : index.snapshots)
         driver.import_volume(volume.snapshot_of(s.name), unpacked + "/snapshots/" + s.name);
     driver.import_volume(volume, unpacked + "/container");
-    instance.config["volatile.uuid"] = random_uuid();
-    instance.config["volatile.last_state.power"] = "STOPPED";
-    instance.created_at = api::format_time(api::now());
-    daemon.with_db([&](db::Database& db) {
-        db.transaction([&] {
-            db::create_instance(db, project_id, instance);
-            db::VolumeRow row;
-            row.pool_id = *db::storage_pool_id(db, pool);
-            row.project_id = project_id;
-            row.name = instance.name;
-            row.type = "container";
-            row.created_at = instance.created_at;
-            db::create_volume(db, row);
-            const auto id = *db::instance_id(db, project_id, instance.name);
-            for (const auto& s : index.snapshots) db::create_instance_snapshot(db, id, s);
-        });
-    });
+    record_new_instance(daemon, project_id, instance, pool, index.snapshots);
     undo.success();
 }
 

@@ -221,6 +221,12 @@ void check_snapshot_name(const std::string& name);
 // lowest %d above every existing match).
 std::string next_snapshot_name(const std::string& pattern, const std::vector<std::string>& existing);
 
+// A new instance's rows in one transaction: the instance (given its
+// volatile identity and creation time here), its root volume on `pool` and
+// its snapshots. Its files are on the pool already.
+void record_new_instance(Daemon& daemon, std::int64_t project_id, api::Instance& instance, const std::string& pool,
+                         const std::vector<api::InstanceSnapshot>& snapshots);
+
 // Writes name into the guest's /etc/hostname when the image has that file.
 void write_guest_hostname(const std::string& rootfs, const std::string& name);
 

@@ -116,6 +116,27 @@ void apply_root_size(storage::Driver& driver, const storage::Volume& volume, con
 
 } // namespace
 
+void record_new_instance(Daemon& daemon, std::int64_t project_id, api::Instance& instance, const std::string& pool,
+                         const std::vector<api::InstanceSnapshot>& snapshots) {
+    instance.config["volatile.uuid"] = random_uuid();
+    instance.config["volatile.last_state.power"] = "STOPPED";
+    instance.created_at = api::format_time(api::now());
+    daemon.with_db([&](db::Database& db) {
+        db.transaction([&] {
+            db::create_instance(db, project_id, instance);
+            db::VolumeRow row;
+            row.pool_id = *db::storage_pool_id(db, pool);
+            row.project_id = project_id;
+            row.name = instance.name;
+            row.type = "container";
+            row.created_at = instance.created_at;
+            db::create_volume(db, row);
+            const auto id = *db::instance_id(db, project_id, instance.name);
+            for (const auto& s : snapshots) db::create_instance_snapshot(db, id, s);
+        });
+    });
+}
+
 std::shared_ptr<std::mutex> Instances::lock_for(const std::string& name) {
     std::lock_guard lock(mutex_);
     auto& l = locks_[name];
@@ -287,23 +308,7 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
         } else {
             make_dir(dir + "/rootfs", 0755);
         }
-        instance.config["volatile.uuid"] = random_uuid();
-        instance.config["volatile.last_state.power"] = "STOPPED";
-        instance.created_at = api::format_time(api::now());
-        daemon_.with_db([&](db::Database& db) {
-            db.transaction([&] {
-                db::create_instance(db, project_id, instance);
-                db::VolumeRow row;
-                row.pool_id = *db::storage_pool_id(db, root_pool);
-                row.project_id = project_id;
-                row.name = instance.name;
-                row.type = "container";
-                row.created_at = instance.created_at;
-                db::create_volume(db, row);
-                const auto id = *db::instance_id(db, project_id, instance.name);
-                for (auto s : request.copy_snapshots) db::create_instance_snapshot(db, id, s);
-            });
-        });
+        record_new_instance(daemon_, project_id, instance, root_pool, request.copy_snapshots);
         undo.success();
         daemon_.events().lifecycle("instance-created", instance_url(instance.name));
     });
