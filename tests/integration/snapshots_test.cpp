@@ -268,6 +268,33 @@ TEST_F(StorageCrash, KillDuringSnapshotAndCopyLeavesNothing) {
     EXPECT_FALSE(fs::exists(state_.path() + "/storage-pools/default/containers-snapshots/sn-k"));
 }
 
+// A backup (lxc export) killed while lodged writes it: after the restart
+// the half-written tarball is gone and no backup is listed.
+TEST_F(StorageCrash, KillDuringBackupExportLeavesNothing) {
+    import(busybox_image_tarball(), "bb");
+    ASSERT_EQ(lxc({"init", "bb", "sn-e"}).status, 0);
+    ASSERT_EQ(run({"dd", "if=/dev/urandom", "of=" + state_.path() + "/storage-pools/default/containers/sn-e/rootfs/big",
+                   "bs=1M", "count=200", "status=none"})
+                  .status,
+              0);
+    const auto dir = state_.path() + "/backups/sn-e";
+    auto partial = [&] {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(dir, ec))
+            if (e.path().filename().string().rfind(".tmp-", 0) == 0) return true;
+        return false;
+    };
+    TempDir out("lodge-crash-export");
+    kill_during({"export", "sn-e", out.path() + "/sn-e.tar.gz"}, partial);
+    EXPECT_FALSE(partial());
+    EXPECT_EQ(lodged_->request("GET", "/1.0/instances/sn-e/backups").json()["metadata"], nlohmann::json::array());
+    std::error_code ec;
+    EXPECT_TRUE(!fs::exists(dir) || fs::is_empty(dir, ec)) << dir;
+    // And an export now goes through.
+    auto r = lxc({"export", "sn-e", out.path() + "/again.tar.gz"});
+    EXPECT_EQ(r.status, 0) << r.err << lodged_->log();
+}
+
 // An image import killed halfway: after the restart no half-written file,
 // no image row and no pool volume remain, and the same import then works.
 TEST_F(StorageCrash, KillDuringImageImportLeavesNothing) {
