@@ -132,27 +132,11 @@ void apply_name_metadata(int dir_fd, const std::string& name, const struct stat&
         throw_errno("setting the times of " + where);
 }
 
-std::vector<std::pair<std::string, ino_t>> list_dir(int dir_fd, const std::string& where) {
-    int fd = ::openat(dir_fd, ".", dir_flags);
-    if (fd < 0) throw_errno("opening " + where);
-    DIR* dir = ::fdopendir(fd);
-    if (!dir) {
-        int err = errno;
-        ::close(fd);
-        throw SystemError("reading " + where, err);
-    }
-    std::vector<std::pair<std::string, ino_t>> out;
-    errno = 0;
-    while (dirent* d = ::readdir(dir)) {
-        std::string name = d->d_name;
-        if (name != "." && name != "..") out.emplace_back(std::move(name), d->d_ino);
-        errno = 0;
-    }
-    int err = errno;
-    ::closedir(dir);
-    if (err) throw SystemError("reading " + where, err);
-    // Inode order reads a directory's files in roughly on-disk order.
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+// A directory's entries in inode order, which reads its files in roughly
+// on-disk order.
+std::vector<DirEntry> list_dir(int dir_fd, const std::string& where) {
+    auto out = read_dir(dir_fd, where);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ino < b.ino; });
     return out;
 }
 
@@ -190,7 +174,7 @@ public:
 
 private:
     void copy_dir(int src, int dst, const struct stat& st, const std::string& where) {
-        for (const auto& [name, ino] : list_dir(src, where)) {
+        for (const auto& [name, type, ino] : list_dir(src, where)) {
             if (failed_) throw Error("copy stopped"); // a worker failed; copy() reports its error
             copy_entry(src, dst, name, where + "/" + name);
         }

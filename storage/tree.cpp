@@ -21,14 +21,9 @@ namespace {
 
 constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
-struct Entry {
-    std::string name;
-    unsigned char type;
-};
+} // namespace
 
-// All entries of a directory but "." and "..", read at once so no stream fd
-// stays open while the caller descends.
-std::vector<Entry> read_entries(int dir_fd, const std::string& where) {
+std::vector<DirEntry> read_dir(int dir_fd, const std::string& where) {
     int fd = ::openat(dir_fd, ".", dir_flags);
     if (fd < 0) throw_errno("opening " + where);
     DIR* dir = ::fdopendir(fd);
@@ -37,11 +32,11 @@ std::vector<Entry> read_entries(int dir_fd, const std::string& where) {
         ::close(fd);
         throw SystemError("reading " + where, err);
     }
-    std::vector<Entry> out;
+    std::vector<DirEntry> out;
     errno = 0;
     while (dirent* d = ::readdir(dir)) {
         std::string name = d->d_name;
-        if (name != "." && name != "..") out.push_back({std::move(name), d->d_type});
+        if (name != "." && name != "..") out.push_back({std::move(name), d->d_type, d->d_ino});
         errno = 0;
     }
     int err = errno;
@@ -50,8 +45,10 @@ std::vector<Entry> read_entries(int dir_fd, const std::string& where) {
     return out;
 }
 
+namespace {
+
 void remove_below(int dir_fd, const std::string& where) {
-    for (const auto& e : read_entries(dir_fd, where)) {
+    for (const auto& e : read_dir(dir_fd, where)) {
         const std::string path = where + "/" + e.name;
         if (e.type != DT_DIR && e.type != DT_UNKNOWN) {
             if (::unlinkat(dir_fd, e.name.c_str(), 0) == 0 || errno == ENOENT) continue;
@@ -74,7 +71,7 @@ void remove_below(int dir_fd, const std::string& where) {
 
 void add_usage(int dir_fd, const std::string& where, std::set<std::pair<dev_t, ino_t>>& seen,
                std::uint64_t& total) {
-    for (const auto& e : read_entries(dir_fd, where)) {
+    for (const auto& e : read_dir(dir_fd, where)) {
         struct stat st {};
         if (::fstatat(dir_fd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno == ENOENT) continue;

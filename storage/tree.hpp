@@ -5,8 +5,21 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include <sys/types.h>
 
 namespace lodge::storage {
+
+struct DirEntry {
+    std::string name;
+    unsigned char type; // d_type: DT_DIR, DT_REG ... or DT_UNKNOWN
+    ino_t ino;
+};
+
+// All entries of the directory dir_fd but "." and "..", read at once so no
+// stream fd stays open while the caller descends. `where` names it in errors.
+std::vector<DirEntry> read_dir(int dir_fd, const std::string& where);
 
 // Removes `path` and everything below it; a missing path is not an error.
 // Throws lodge::SystemError naming what could not be removed.
