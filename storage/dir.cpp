@@ -58,16 +58,8 @@ public:
                 throw Error(400, "storage pool '" + spec_.name + "': source " + mount_point_ +
                                      " must be an empty directory");
             }
-            make_dirs(parent_dir(link_), 0711);
-            if (::symlink(mount_point_.c_str(), link_.c_str()) < 0)
-                throw Error(409, "storage pool '" + spec_.name + "': " + link_ + " already exists");
-            revert.add([this] { ::unlink(link_.c_str()); });
         }
-        revert.add([this] {
-            for (const auto& dir : layout_dirs()) ::rmdir((mount_point_ + "/" + dir).c_str());
-        });
-        make_layout(mount_point_);
-        spec_.config["source"] = mount_point_;
+        finish_directory_pool(revert, link_);
         revert.success();
     }
 

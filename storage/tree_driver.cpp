@@ -4,6 +4,7 @@
 #include "storage/layout.hpp"
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,20 @@
 namespace fs = std::filesystem;
 
 namespace lodge::storage {
+
+void TreeDriver::finish_directory_pool(Reverter& revert, const std::string& link) {
+    if (!link.empty()) {
+        make_dirs(parent_dir(link), 0711);
+        if (::symlink(mount_point_.c_str(), link.c_str()) < 0)
+            throw Error(409, "storage pool '" + spec_.name + "': " + link + " already exists");
+        revert.add([link] { ::unlink(link.c_str()); });
+    }
+    revert.add([this] {
+        for (const auto& dir : layout_dirs()) ::rmdir((mount_point_ + "/" + dir).c_str());
+    });
+    make_layout(mount_point_);
+    spec_.config["source"] = mount_point_;
+}
 
 std::string TreeDriver::snapshots_dir(const Volume& volume) const {
     return mount_point_ + "/" + type_dir(volume.type) + "-snapshots/" + volume.name;

@@ -7,6 +7,8 @@
 
 #include "storage/driver.hpp"
 
+#include "common/reverter.hpp"
+
 namespace lodge::storage {
 
 class TreeDriver : public Driver {
@@ -22,6 +24,11 @@ protected:
 
     // Removes a tree whatever it holds (a btrfs tree may hold subvolumes).
     virtual void remove(const std::string& path) const = 0;
+
+    // The end of creating a pool on a directory: `link` (<pools_dir>/<name>,
+    // when the pool's source is elsewhere; "" otherwise) pointing at it, the
+    // type directories, and "source" recorded. Each step goes into revert.
+    void finish_directory_pool(Reverter& revert, const std::string& link);
 
     std::string snapshots_dir(const Volume& volume) const;
     void require(const Volume& volume) const; // Error(404) when absent

@@ -349,6 +349,20 @@ std::string debian_image_tarball() {
 
 namespace lodge::test {
 
+std::string sorted_properties(const std::string& info) {
+    auto start = info.find("Properties:\n");
+    auto end = info.find("Aliases:\n");
+    if (start == std::string::npos || end == std::string::npos || end < start) return info;
+    start += 12;
+    std::vector<std::string> lines;
+    std::istringstream in(info.substr(start, end - start));
+    for (std::string line; std::getline(in, line);) lines.push_back(line + "\n");
+    std::sort(lines.begin(), lines.end());
+    std::string block;
+    for (const auto& l : lines) block += l;
+    return info.substr(0, start) + block + info.substr(end);
+}
+
 std::string busybox_image_tarball() {
     static std::mutex mutex;
     static std::unique_ptr<TempDir> dir; // destroyed at exit, taking the image along

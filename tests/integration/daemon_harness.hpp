@@ -131,6 +131,10 @@ std::string lxc_binary();
 // /1.0/images. Built once per process in a temporary directory that goes
 // away at exit; throws std::runtime_error when tar fails.
 std::string busybox_image_tarball();
+
+// `lxc image info` walks the properties map in Go's random order; lodge
+// sorts them. Sorting the block makes the two comparable.
+std::string sorted_properties(const std::string& info);
 // The same for the debian fixture (scripts/pack-image), once per process.
 std::string debian_image_tarball();
 

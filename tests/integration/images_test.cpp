@@ -18,22 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// lxc image info walks the properties map in Go's random order; lodge
-// sorts them. Sorting the block makes the two comparable.
-std::string sorted_properties(const std::string& info) {
-    auto start = info.find("Properties:\n");
-    auto end = info.find("Aliases:\n");
-    if (start == std::string::npos || end == std::string::npos || end < start) return info;
-    start += 12;
-    std::vector<std::string> lines;
-    std::istringstream in(info.substr(start, end - start));
-    for (std::string line; std::getline(in, line);) lines.push_back(line + "\n");
-    std::sort(lines.begin(), lines.end());
-    std::string block;
-    for (const auto& l : lines) block += l;
-    return info.substr(0, start) + block + info.substr(end);
-}
-
 // What is left on screen of lxc's progress output: the text after its last
 // carriage return.
 std::string last_line(const std::string& out) {

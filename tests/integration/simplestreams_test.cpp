@@ -43,22 +43,6 @@ struct PublishedImage {
     std::string fingerprint; // sha256(lxd.tar.xz + root.tar.xz)
 };
 
-// lxc image info walks the properties map in Go's random order; lodge
-// sorts them.
-std::string sorted_properties(const std::string& info) {
-    auto start = info.find("Properties:\n");
-    auto end = info.find("Aliases:\n");
-    if (start == std::string::npos || end == std::string::npos || end < start) return info;
-    start += 12;
-    std::vector<std::string> lines;
-    std::istringstream in(info.substr(start, end - start));
-    for (std::string line; std::getline(in, line);) lines.push_back(line + "\n");
-    std::sort(lines.begin(), lines.end());
-    std::string block;
-    for (const auto& l : lines) block += l;
-    return info.substr(0, start) + block + info.substr(end);
-}
-
 const PublishedImage& busybox_tree() {
     static std::unique_ptr<TempDir> dir;
     static PublishedImage image;

@@ -136,7 +136,9 @@ TEST_P(Snapshots, CustomVolumeAttachSnapshotRestore) {
     ASSERT_EQ(lxc({"delete", "-f", "sn-v"}).status, 0);
     r = lxc({"storage", "volume", "delete", pool(), "data"});
     EXPECT_EQ(r.status, 0) << r.err;
-    if (made_pool_) EXPECT_EQ(lodge({"storage", "delete", "fast"}).status, 0) << lodged_->log();
+    if (made_pool_) {
+        EXPECT_EQ(lodge({"storage", "delete", "fast"}).status, 0) << lodged_->log();
+    }
 }
 
 // The root disk's size: a quota on btrfs that the guest runs into; refused
@@ -160,7 +162,9 @@ TEST_P(Snapshots, RootDiskSize) {
         EXPECT_EQ(w.status, 0) << w.err;
     }
     ASSERT_EQ(lxc({"delete", "-f", "sn-q"}).status, 0);
-    if (made_pool_) EXPECT_EQ(lodge({"storage", "delete", "fast"}).status, 0) << lodged_->log();
+    if (made_pool_) {
+        EXPECT_EQ(lodge({"storage", "delete", "fast"}).status, 0) << lodged_->log();
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Pools, Snapshots, ::testing::Values("dir", "btrfs"));
