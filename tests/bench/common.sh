@@ -77,6 +77,36 @@ below() {
 # scratch directory exists (before their cleanup trap is set), and
 # compile_bench_tools after it. Everything below keys on a side: lodge or lxd.
 
+# daemon_scratch PARENT PREFIX: the run's scratch directory $tmp under
+# PARENT, with $log and $results; container roots (uid 1000000 and up) must
+# be able to reach below it.
+daemon_scratch() {
+  tmp=$(mktemp -d "$1/$2.XXXXXX")
+  chmod 755 "$tmp"
+  log=$tmp/log
+  results=$tmp/results
+  mkdir -p "$results"
+  : >"$log"
+}
+
+# finish_daemon_run WHAT: a daemon benchmark's cleanup, the first command of
+# its cleanup(): both daemons stopped, the raw figures kept in $KEEP when
+# set, leftovers and the scratch directory removed; WHAT is what the
+# end-of-run report says was cleaned up.
+finish_daemon_run() {
+  local rc=$? side
+  set +e
+  trap - INT TERM HUP
+  report_end "$rc" "$1"
+  for side in lodge lxd; do stop_daemon "$side"; done
+  if [ -n "$KEEP" ]; then
+    mkdir -p "$KEEP" && cp -r "$results/." "$KEEP/" && cp "$log" "$KEEP/log" && note "raw figures kept in $KEEP"
+  fi
+  remove_daemon_leftovers
+  remove_scratch "$tmp"
+  exit $rc
+}
+
 daemons_init() {
   lodged_bin=$LODGE_BUILD/bin/lodged
   lodge_bin=$LODGE_BUILD/bin/lodge

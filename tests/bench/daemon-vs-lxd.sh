@@ -40,26 +40,8 @@ done
 lxd_version=$("$LXD_BIN" --version)
 
 # --- scratch space and cleanup -------------------------------------------
-tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/bench-daemons.XXXXXX")
-# Container roots (uid 1000000 and up) must be able to reach below it.
-chmod 755 "$tmp"
-log=$tmp/log
-results=$tmp/results
-mkdir -p "$results"
-: >"$log"
-cleanup() {
-  local rc=$? side
-  set +e
-  trap - INT TERM HUP
-  report_end "$rc" "containers, daemons and files"
-  for side in lodge lxd; do stop_daemon "$side"; done
-  if [ -n "$KEEP" ]; then
-    mkdir -p "$KEEP" && cp -r "$results/." "$KEEP/" && cp "$log" "$KEEP/log" && note "raw figures kept in $KEEP"
-  fi
-  remove_daemon_leftovers
-  remove_scratch "$tmp"
-  exit $rc
-}
+daemon_scratch "${TMPDIR:-/var/tmp}" bench-daemons
+cleanup() { finish_daemon_run "containers, daemons and files"; }
 daemons_init
 set_cleanup_traps
 compile_bench_tools

@@ -68,26 +68,8 @@ if [[ " $POOLS " == *" btrfs "* ]] && [ $((max + 1024)) -gt $((BTRFS_SIZE * 1024
 fi
 
 # --- scratch space and cleanup -------------------------------------------
-tmp=$(mktemp -d "$scratch_parent/bench-storage.XXXXXX")
-# Container roots (uid 1000000 and up) must be able to reach below it.
-chmod 755 "$tmp"
-log=$tmp/log
-results=$tmp/results
-mkdir -p "$results"
-: >"$log"
-cleanup() {
-  local rc=$? side
-  set +e
-  trap - INT TERM HUP
-  report_end "$rc" "instances, daemons, pools and files"
-  for side in lodge lxd; do stop_daemon "$side"; done
-  if [ -n "$KEEP" ]; then
-    mkdir -p "$KEEP" && cp -r "$results/." "$KEEP/" && cp "$log" "$KEEP/log" && note "raw figures kept in $KEEP"
-  fi
-  remove_daemon_leftovers
-  remove_scratch "$tmp"
-  exit $rc
-}
+daemon_scratch "$scratch_parent" bench-storage
+cleanup() { finish_daemon_run "instances, daemons, pools and files"; }
 daemons_init
 set_cleanup_traps
 compile_bench_tools
