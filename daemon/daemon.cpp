@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/db/images.hpp"
 #include "daemon/db/operations.hpp"
 #include "daemon/db/schema.hpp"
 #include "daemon/db/seed.hpp"
@@ -61,10 +62,8 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     pools_ = std::make_unique<Pools>(*this);
     instances_ = std::make_unique<Instances>(*this);
     const auto known_images = with_db([](db::Database& db) {
-        std::set<std::string> fingerprints;
-        auto st = db.prepare("SELECT fingerprint FROM images");
-        while (st.step()) fingerprints.insert(st.text(0));
-        return fingerprints;
+        const auto fingerprints = db::image_fingerprints(db);
+        return std::set<std::string>(fingerprints.begin(), fingerprints.end());
     });
     for (const auto& path : images_->remove_leftovers(known_images))
         spdlog::warn("image store: removed {}, left by an import that did not finish", path);

@@ -16,11 +16,13 @@ namespace {
 // (instance_get_full) add the state, snapshots and backups.
 nlohmann::json full_object(Daemon& daemon, const api::Instance& instance, std::int64_t project_id) {
     nlohmann::json j = instance;
-    j["state"] = daemon.instances().state(daemon.instances().locate(project_id, instance.name));
-    const auto snapshots = daemon.instances().snapshots(project_id, instance.name);
+    // Located once: lists at recursion 2 do this for every instance.
+    const auto where = daemon.instances().locate(project_id, instance.name);
+    j["state"] = daemon.instances().state(where);
+    const auto snapshots = daemon.instances().snapshots(where);
     j["snapshots"] = snapshots.empty() ? nlohmann::json(nullptr) : nlohmann::json(snapshots);
     nlohmann::json backups = nlohmann::json::array();
-    for (const auto& b : daemon.instances().backups(project_id, instance.name))
+    for (const auto& b : daemon.instances().backups(where))
         backups.push_back(Instances::backup_json(b));
     j["backups"] = backups.empty() ? nlohmann::json(nullptr) : backups;
     return j;

@@ -156,7 +156,10 @@ void write_record(const std::string& dir, const Instances::InstanceBackup& b) {
 } // namespace
 
 std::vector<Instances::InstanceBackup> Instances::backups(std::int64_t project_id, const std::string& name) {
-    const auto where = locate(project_id, name);
+    return backups(locate(project_id, name));
+}
+
+std::vector<Instances::InstanceBackup> Instances::backups(const InstanceLocation& where) {
     const auto dir = backups_dir(daemon_, where);
     std::vector<InstanceBackup> out;
     std::error_code ec;

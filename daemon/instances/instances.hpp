@@ -116,6 +116,7 @@ public:
     // is consistent: atomic on btrfs, taken with the container frozen on dir.
     api::Response snapshot(std::int64_t project_id, const std::string& name, SnapshotCreate request);
     std::vector<api::InstanceSnapshot> snapshots(std::int64_t project_id, const std::string& name);
+    std::vector<api::InstanceSnapshot> snapshots(const InstanceLocation& where);
     api::InstanceSnapshot get_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap);
     api::Response remove_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap);
     api::Response rename_snapshot(std::int64_t project_id, const std::string& name, const std::string& snap,
@@ -158,6 +159,7 @@ public:
     static nlohmann::json backup_json(const InstanceBackup& backup);
     api::Response create_backup(std::int64_t project_id, const std::string& name, BackupCreate request);
     std::vector<InstanceBackup> backups(std::int64_t project_id, const std::string& name);
+    std::vector<InstanceBackup> backups(const InstanceLocation& where);
     InstanceBackup get_backup(std::int64_t project_id, const std::string& name, const std::string& backup);
     api::Response rename_backup(std::int64_t project_id, const std::string& name, const std::string& backup,
                                 const std::string& new_name);

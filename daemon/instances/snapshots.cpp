@@ -179,7 +179,10 @@ api::Response Instances::snapshot(std::int64_t project_id, const std::string& na
 }
 
 std::vector<api::InstanceSnapshot> Instances::snapshots(std::int64_t project_id, const std::string& name) {
-    const auto where = locate(project_id, name);
+    return snapshots(locate(project_id, name));
+}
+
+std::vector<api::InstanceSnapshot> Instances::snapshots(const InstanceLocation& where) {
     return daemon_.with_db([&](db::Database& db) { return db::instance_snapshots(db, where.id); });
 }
 

@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "common/reverter.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/db/images.hpp"
 #include "daemon/db/instances.hpp"
 #include "daemon/db/projects.hpp"
 #include "daemon/db/snapshots.hpp"
@@ -107,15 +108,15 @@ void Pools::reconcile(const std::string& pool, storage::Driver& driver) {
         Known k;
         const auto pool_id = db::storage_pool_id(db, pool);
         if (!pool_id) return k;
+        const auto fingerprints = db::image_fingerprints(db);
+        const std::set<std::string> images(fingerprints.begin(), fingerprints.end());
         for (const auto& row : db::pool_volumes(db, *pool_id)) {
             const Volume v{volume_type(row.type), disk_name(row.project, row.name), {}};
             k.volumes.insert({v.type, v.name, ""});
             if (row.type == "image") {
                 // The cached volume of an image deleted while lodged could
                 // not finish removing it goes too.
-                auto image = db.prepare("SELECT 1 FROM images WHERE fingerprint = ?");
-                image.bind(1, row.name);
-                if (!image.step()) {
+                if (!images.count(row.name)) {
                     k.volumes.erase({v.type, v.name, ""});
                     db::delete_volume(db, row.id);
                     continue;
