@@ -112,6 +112,12 @@ public:
     // ignored: they are lodged's own.
     void update(std::int64_t project_id, const std::string& name, const nlohmann::json& body, bool merge);
 
+    // After a profile's config or devices changed (instances/live.cpp):
+    // every running instance using it gets the change at once where it can
+    // (limits, devices). Returns the running instances that need a restart
+    // for the rest (security.*, raw.idmap), for the caller to report.
+    std::vector<std::string> profile_changed(std::int64_t project_id, const std::string& profile);
+
     // Snapshots (instances/snapshots.cpp). A snapshot of a running instance
     // is consistent: atomic on btrfs, taken with the container frozen on dir.
     api::Response snapshot(std::int64_t project_id, const std::string& name, SnapshotCreate request);
@@ -232,7 +238,5 @@ void record_new_instance(Daemon& daemon, std::int64_t project_id, api::Instance&
 // Writes name into the guest's /etc/hostname when the image has that file.
 void write_guest_hostname(const std::string& rootfs, const std::string& name);
 
-// Error(400) naming the key for unknown instance config keys or invalid values.
-void validate_instance_config(const api::ConfigMap& config);
 
 } // namespace lodge::daemon
