@@ -5,10 +5,12 @@
 
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/profiles/schema.hpp"
 #include "daemon/profiles/values.hpp"
 #include "daemon/server_config.hpp"
 #include "runtime/idmap.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <string_view>
@@ -30,11 +32,18 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
     for (const auto& [key, value] : c)
         if (key.rfind("environment.", 0) == 0) cfg.env.push_back(key.substr(12) + "=" + value);
     cfg.privileged = truthy(get("security.privileged"));
-    if (!cfg.privileged) {
-        const auto size = get("security.idmap.size");
-        cfg.idmap = runtime::root_idmap(size.empty() ? runtime::default_idmap_size
-                                                     : static_cast<uint32_t>(std::stoul(size)));
-    }
+    if (!cfg.privileged) cfg.idmap = instance_idmap(c);
+    // The runtime's default deny list is security.syscalls.deny_default
+    // (on unless set to false); the other lists add to it.
+    if (get("security.syscalls.deny_default") == "false" || get("security.syscalls.deny_default") == "0")
+        cfg.security.syscalls_deny.clear();
+    for (const auto& name : name_list(get("security.syscalls.deny")))
+        if (std::find(cfg.security.syscalls_deny.begin(), cfg.security.syscalls_deny.end(), name) ==
+            cfg.security.syscalls_deny.end())
+            cfg.security.syscalls_deny.push_back(name);
+    for (const auto& name : name_list(get("lodge.security.caps.drop")))
+        if (std::find(cfg.security.caps_drop.begin(), cfg.security.caps_drop.end(), name) == cfg.security.caps_drop.end())
+            cfg.security.caps_drop.push_back(name);
     if (auto mem = get("limits.memory"); !mem.empty()) {
         cfg.limits.memory_bytes = memory_bytes(mem);
         // LXD's limits.memory.swap=false means no swap beyond the memory limit.
