@@ -231,6 +231,8 @@ private:
     // devices) from the instance's current expanded config; returns
     // whether something else differs from what it was started with.
     bool apply_live(const InstanceLocation& where, const api::Instance& instance);
+    // What apply_live compares against: the expanded config of this start.
+    void record_started_config(const InstanceLocation& where, const api::Instance& instance) const;
 
     Daemon& daemon_;
     std::string run_dir_;

@@ -332,6 +332,7 @@ void Instances::start_now(std::int64_t project_id, const InstanceLocation& where
     apply_templates(where.dir, "start", template_view(*instance, instance->expanded_config));
     assign_idmap(where, *instance);
     runtime::launch_container(container_config(*instance, where), run_dir_);
+    record_started_config(where, *instance);
     daemon_.with_db([&](db::Database& db) {
         db::set_instance_config(db, where.id, "volatile.last_state.power", "RUNNING");
         db::touch_instance(db, where.id, api::format_time(api::now()));
@@ -515,7 +516,17 @@ bool Instances::update(std::int64_t project_id, const std::string& name, const n
             throw;
         }
     }
-    const bool restart = apply_live(where, updated);
+    bool restart = false;
+    try {
+        restart = apply_live(where, updated);
+    } catch (...) {
+        // The running instance cannot take it (a device whose source is
+        // missing, a limit the kernel refuses): nothing is kept.
+        daemon_.with_db([&](db::Database& db) { db.transaction([&] { db::update_instance(db, where.id, current); }); });
+        if (root_size(updated.expanded_devices) != root_size(current.expanded_devices))
+            apply_root_size(daemon_.pools().driver(where.pool), where.volume, current.expanded_devices);
+        throw;
+    }
     daemon_.events().lifecycle("instance-updated", instance_url(name));
     return restart;
 }

@@ -8,7 +8,9 @@
 #include "common/file.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/instances.hpp"
+#include "daemon/profiles/schema.hpp"
 #include "daemon/profiles/values.hpp"
+#include "runtime/monitor_client.hpp"
 #include "runtime/cgroup.hpp"
 
 #include <spdlog/spdlog.h>
@@ -33,6 +35,10 @@ std::optional<runtime::ContainerConfig> running_config(const std::string& run_di
         return std::nullopt;
     }
 }
+
+// Beside the runtime's own files in the container's run directory: the
+// expanded config the instance was started with.
+constexpr const char* started_config_file = "lodge-started-config.json";
 
 bool same_limits(const runtime::Limits& a, const runtime::Limits& b) {
     return a.memory_bytes == b.memory_bytes && a.memory_swap_bytes == b.memory_swap_bytes &&
@@ -99,6 +105,12 @@ void Instances::assign_idmap(const InstanceLocation& where, api::Instance& insta
     });
 }
 
+void Instances::record_started_config(const InstanceLocation& where, const api::Instance& instance) const {
+    nlohmann::json j = instance.expanded_config;
+    write_file_atomic(runtime::container_run_dir(run_dir_, where.runtime_name) + "/" + started_config_file, j.dump(),
+                      0600);
+}
+
 bool Instances::apply_live(const InstanceLocation& where, const api::Instance& instance) {
     const auto st = runtime_status(where.runtime_name).status;
     if (st != "running" && st != "frozen") return false;
@@ -109,12 +121,27 @@ bool Instances::apply_live(const InstanceLocation& where, const api::Instance& i
         runtime::open_cgroup(where.runtime_name)->apply(next.limits);
         spdlog::info("instance {}: limits applied to the running container", where.name);
     }
-    // What the kernel fixed at start: the id map is compared on its own,
-    // since an isolated instance's base is only given out at start.
-    auto started = *running;
-    started.limits = next.limits;
-    nlohmann::json a = started, b = next;
-    return a != b;
+    // Every key that changed since the start and is not applied live waits
+    // for the next start.
+    api::ConfigMap started;
+    try {
+        started = nlohmann::json::parse(
+                      read_file(runtime::container_run_dir(run_dir_, where.runtime_name) + "/" + started_config_file))
+                      .template get<api::ConfigMap>();
+    } catch (const std::exception&) {
+        return true; // started before lodged kept the record: cannot tell
+    }
+    auto changed = [&](const std::string& key) {
+        auto a = started.find(key);
+        auto b = instance.expanded_config.find(key);
+        const std::string before = a == started.end() ? "" : a->second, after = b == instance.expanded_config.end() ? "" : b->second;
+        return before != after && !applies_live(key);
+    };
+    for (const auto& [key, value] : started)
+        if (changed(key)) return true;
+    for (const auto& [key, value] : instance.expanded_config)
+        if (changed(key)) return true;
+    return false;
 }
 
 std::vector<std::string> Instances::profile_changed(std::int64_t project_id, const std::string& profile) {

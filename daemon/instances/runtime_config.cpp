@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <set>
 #include <string_view>
 
@@ -60,16 +61,27 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
     // limits.cpu.priority 0..10 as LXD; 5 is the default weight.
     if (auto p = get("limits.cpu.priority"); !p.empty())
         cfg.limits.cpu_weight = std::max<uint64_t>(1, std::min<uint64_t>(10, std::stoull(p)) * 20);
-    // Disk devices other than the root: custom volumes of a pool, mounted
-    // at their path. (Host directories as sources come with devices.)
+    // Disk devices other than the root: a pool's custom volume, or a host
+    // directory, mounted idmapped at their path (host files keep their
+    // owners; the container sees them through its own map).
     for (const auto& [dev, keys] : instance.expanded_devices) {
         auto key = [&](const char* k) {
             auto it = keys.find(k);
             return it == keys.end() ? std::string() : it->second;
         };
         if (key("type") != "disk" || key("path") == "/") continue;
-        if (key("pool").empty() || key("source").empty() || key("path").empty())
-            throw Error(400, "Device \"" + dev + "\": a disk needs a pool, a source volume and a path");
+        if (key("source").empty() || key("path").empty())
+            throw Error(400, "Device \"" + dev + "\": a disk needs a source and a path");
+        if (key("pool").empty()) {
+            std::error_code ec;
+            if (!std::filesystem::is_directory(key("source"), ec)) {
+                // required=false: a missing source is skipped, as LXD does.
+                if (key("required") == "false") continue;
+                throw Error(400, "Device \"" + dev + "\": source \"" + key("source") + "\" is not a directory on the host");
+            }
+            cfg.mounts.push_back({key("source"), key("path"), truthy(key("readonly"))});
+            continue;
+        }
         const storage::Volume volume{storage::VolumeType::Custom, Pools::disk_name(where.project, key("source")), {}};
         auto& driver = daemon_.pools().driver(key("pool"));
         if (!driver.exists(volume))

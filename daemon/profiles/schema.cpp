@@ -150,7 +150,7 @@ constexpr KeySpec key_table[] = {
     {"security.protection.delete", check_bool, true},
     {"raw.idmap", check_raw_idmap, false},
     {"linux.init", check_any, false},
-    {"linux.halt_signal", check_signal, true},
+    {"linux.halt_signal", check_signal, false},
     {"snapshots.schedule", check_cron, true},
     {"snapshots.schedule.stopped", check_bool, true},
     {"snapshots.pattern", check_pattern, true},
