@@ -121,6 +121,10 @@ bool Instances::apply_live(const InstanceLocation& where, const api::Instance& i
         runtime::open_cgroup(where.runtime_name)->apply(next.limits);
         spdlog::info("instance {}: limits applied to the running container", where.name);
     }
+    return restart_pending(where, instance);
+}
+
+bool Instances::restart_pending(const InstanceLocation& where, const api::Instance& instance) const {
     // Every key that changed since the start and is not applied live waits
     // for the next start.
     api::ConfigMap started;
@@ -134,7 +138,8 @@ bool Instances::apply_live(const InstanceLocation& where, const api::Instance& i
     auto changed = [&](const std::string& key) {
         auto a = started.find(key);
         auto b = instance.expanded_config.find(key);
-        const std::string before = a == started.end() ? "" : a->second, after = b == instance.expanded_config.end() ? "" : b->second;
+        const std::string before = a == started.end() ? "" : a->second,
+                          after = b == instance.expanded_config.end() ? "" : b->second;
         return before != after && !applies_live(key);
     };
     for (const auto& [key, value] : started)
