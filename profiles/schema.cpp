@@ -83,7 +83,8 @@ void check_pattern(const std::string& k, const std::string& v) {
 void check_syscalls(const std::string& k, const std::string& v) {
     runtime::SecurityPolicy p;
     p.caps_drop.clear();
-    p.syscalls_deny = name_list(v);
+    p.syscalls_deny.clear();
+    (k == "security.syscalls.allow" ? p.syscalls_allow : p.syscalls_deny) = name_list(v);
     try {
         p.validate();
     } catch (const Error& e) {

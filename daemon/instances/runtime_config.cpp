@@ -42,6 +42,16 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
         if (std::find(cfg.security.syscalls_deny.begin(), cfg.security.syscalls_deny.end(), name) ==
             cfg.security.syscalls_deny.end())
             cfg.security.syscalls_deny.push_back(name);
+    // An allow list replaces the deny lists (the runtime refuses both).
+    if (auto allow = profiles::name_list(get("security.syscalls.allow")); !allow.empty()) {
+        if (!get("security.syscalls.deny").empty())
+            throw Error(400, "security.syscalls.allow and security.syscalls.deny exclude each other (set in this "
+                             "instance or its profiles)");
+        cfg.security.syscalls_allow = allow;
+        cfg.security.syscalls_deny.clear();
+    }
+    cfg.security.deny_compat = profiles::truthy(get("security.syscalls.deny_compat"));
+    cfg.security.restrict_personality = get("lodge.security.personality") == "linux";
     for (const auto& name : profiles::name_list(get("lodge.security.caps.drop")))
         if (std::find(cfg.security.caps_drop.begin(), cfg.security.caps_drop.end(), name) == cfg.security.caps_drop.end())
             cfg.security.caps_drop.push_back(name);
