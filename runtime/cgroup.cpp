@@ -218,7 +218,7 @@ Limits without_defaults(Limits l) {
 namespace {
 
 bool uses(const Limits& l, std::string_view controller) {
-    if (controller == "memory") return l.memory_bytes || l.memory_swap_bytes;
+    if (controller == "memory") return l.memory_bytes || l.memory_swap_bytes || l.memory_soft_bytes;
     if (controller == "cpu") return l.cpu_weight || l.cpu_quota_us;
     if (controller == "cpuset") return l.cpuset_cpus.has_value();
     if (controller == "pids") return l.pids_max.has_value();
@@ -230,6 +230,7 @@ void copy_group(const Limits& from, Limits& to, std::string_view controller) {
     if (controller == "memory") {
         to.memory_bytes = from.memory_bytes;
         to.memory_swap_bytes = from.memory_swap_bytes;
+        to.memory_soft_bytes = from.memory_soft_bytes;
     } else if (controller == "cpu") {
         to.cpu_weight = from.cpu_weight;
         to.cpu_quota_us = from.cpu_quota_us;

@@ -22,6 +22,10 @@ namespace lodge::runtime {
 struct Limits {
     std::optional<uint64_t> memory_bytes;      // hard limit on memory
     std::optional<uint64_t> memory_swap_bytes; // limit on swap on top of memory (0: no swap)
+    // Reclaimed down to under pressure, never a cause of OOM kills
+    // (v1 memory.soft_limit_in_bytes, v2 memory.high): LXD's
+    // limits.memory.enforce=soft.
+    std::optional<uint64_t> memory_soft_bytes;
     std::optional<uint64_t> cpu_weight;        // 1..10000, v2 semantics (100 = default); v1 shares = weight*1024/100
     std::optional<uint64_t> cpu_quota_us;      // with cpu_period_us: at most quota per period
     uint64_t cpu_period_us = 100000;

@@ -79,7 +79,10 @@ void CgroupV1::create(uid_t uid, gid_t gid) {
 void CgroupV1::apply(const Limits& limits) {
     validate_limits(limits);
     require_controllers(limits, [this](std::string_view c) { return has_controller(c); });
-    if (auto* h = find("memory")) apply_memory(dir_of(*h), limits);
+    if (auto* h = find("memory")) {
+        apply_memory(dir_of(*h), limits);
+        write_file(dir_of(*h) + "/memory.soft_limit_in_bytes", value_or(limits.memory_soft_bytes, "-1"));
+    }
     if (auto* h = find("cpu")) apply_cpu(dir_of(*h), limits);
     if (auto* h = find("cpuset")) {
         std::string dir = dir_of(*h);
@@ -100,6 +103,7 @@ Limits CgroupV1::read_limits() const {
         auto memsw = read_if_present(dir + "/memory.memsw.limit_in_bytes");
         if (auto both = memsw ? parse_limit(*memsw) : std::nullopt; both && l.memory_bytes)
             l.memory_swap_bytes = *both - std::min(*both, *l.memory_bytes);
+        if (auto soft = read_if_present(dir + "/memory.soft_limit_in_bytes")) l.memory_soft_bytes = parse_limit(*soft);
     }
     if (auto* h = find("cpu")) {
         std::string dir = dir_of(*h);

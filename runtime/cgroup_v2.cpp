@@ -69,6 +69,7 @@ void CgroupV2::apply(const Limits& limits) {
     require_controllers(limits, has);
     if (has("memory")) {
         write_file(dir_ + "/memory.max", value_or(limits.memory_bytes, "max"));
+        write_file(dir_ + "/memory.high", value_or(limits.memory_soft_bytes, "max"));
         // memory.swap.max is missing when swap accounting is off; then
         // swap is simply not limited per cgroup.
         if (path_exists(dir_ + "/memory.swap.max"))
@@ -91,6 +92,7 @@ Limits CgroupV2::read_limits() const {
     Limits l;
     if (auto v = read_if_present(dir_ + "/memory.max")) l.memory_bytes = parse_limit(*v);
     if (auto v = read_if_present(dir_ + "/memory.swap.max")) l.memory_swap_bytes = parse_limit(*v);
+    if (auto v = read_if_present(dir_ + "/memory.high")) l.memory_soft_bytes = parse_limit(*v);
     if (auto v = read_u64_if_present(dir_ + "/cpu.weight")) l.cpu_weight = *v;
     if (auto v = read_if_present(dir_ + "/cpu.max")) {
         auto quota_period = parse_cpu_max(*v);

@@ -24,6 +24,7 @@ void to_json(nlohmann::json& j, const Limits& l) {
     j = nlohmann::json::object();
     opt_to_json(j, "memory_bytes", l.memory_bytes);
     opt_to_json(j, "memory_swap_bytes", l.memory_swap_bytes);
+    opt_to_json(j, "memory_soft_bytes", l.memory_soft_bytes);
     opt_to_json(j, "cpu_weight", l.cpu_weight);
     opt_to_json(j, "cpu_quota_us", l.cpu_quota_us);
     j["cpu_period_us"] = l.cpu_period_us;
@@ -34,6 +35,7 @@ void to_json(nlohmann::json& j, const Limits& l) {
 void from_json(const nlohmann::json& j, Limits& l) {
     opt_from_json(j, "memory_bytes", l.memory_bytes);
     opt_from_json(j, "memory_swap_bytes", l.memory_swap_bytes);
+    opt_from_json(j, "memory_soft_bytes", l.memory_soft_bytes);
     opt_from_json(j, "cpu_weight", l.cpu_weight);
     opt_from_json(j, "cpu_quota_us", l.cpu_quota_us);
     l.cpu_period_us = j.value("cpu_period_us", l.cpu_period_us);

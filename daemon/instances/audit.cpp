@@ -147,6 +147,9 @@ std::vector<profiles::Finding> Instances::kernel_drift(const InstanceLocation& w
     if (page_down(want.memory_bytes) != page_down(have.memory_bytes))
         add("limits.memory", text_of(want.memory_bytes), text_of(have.memory_bytes), cg,
             "the memory limit in force is not the configured one");
+    if (page_down(want.memory_soft_bytes) != page_down(have.memory_soft_bytes))
+        add("limits.memory.enforce", text_of(want.memory_soft_bytes), text_of(have.memory_soft_bytes), cg,
+            "the soft memory limit in force is not the configured one");
     if (page_down(want.memory_swap_bytes) != page_down(have.memory_swap_bytes))
         add("limits.memory.swap", text_of(want.memory_swap_bytes), text_of(have.memory_swap_bytes), cg,
             "the swap limit in force is not the configured one");

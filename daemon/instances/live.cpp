@@ -40,11 +40,6 @@ std::optional<runtime::ContainerConfig> running_config(const std::string& run_di
 // expanded config the instance was started with.
 constexpr const char* started_config_file = "lodge-started-config.json";
 
-bool same_limits(const runtime::Limits& a, const runtime::Limits& b) {
-    return a.memory_bytes == b.memory_bytes && a.memory_swap_bytes == b.memory_swap_bytes &&
-           a.cpu_weight == b.cpu_weight && a.cpu_quota_us == b.cpu_quota_us && a.cpu_period_us == b.cpu_period_us &&
-           a.cpuset_cpus == b.cpuset_cpus && a.pids_max == b.pids_max;
-}
 
 } // namespace
 
@@ -117,7 +112,7 @@ bool Instances::apply_live(const InstanceLocation& where, const api::Instance& i
     const auto running = running_config(run_dir_, where.runtime_name);
     if (!running) return false;
     auto next = container_config(instance, where);
-    if (!same_limits(running->limits, next.limits)) {
+    if (running->limits != next.limits) {
         runtime::open_cgroup(where.runtime_name)->apply(next.limits);
         spdlog::info("instance {}: limits applied to the running container", where.name);
     }

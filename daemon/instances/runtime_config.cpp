@@ -56,7 +56,11 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
         if (std::find(cfg.security.caps_drop.begin(), cfg.security.caps_drop.end(), name) == cfg.security.caps_drop.end())
             cfg.security.caps_drop.push_back(name);
     if (auto mem = get("limits.memory"); !mem.empty()) {
-        cfg.limits.memory_bytes = profiles::memory_bytes(mem);
+        // enforce=soft: reclaimed under pressure instead of a hard cap.
+        if (get("limits.memory.enforce") == "soft")
+            cfg.limits.memory_soft_bytes = profiles::memory_bytes(mem);
+        else
+            cfg.limits.memory_bytes = profiles::memory_bytes(mem);
         // LXD's limits.memory.swap=false means no swap beyond the memory limit.
         if (get("limits.memory.swap") == "false") cfg.limits.memory_swap_bytes = 0;
     }

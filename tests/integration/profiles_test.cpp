@@ -64,6 +64,13 @@ protected:
         return "";
     }
 
+    // A file of the v1 memory controller's directory ("" without one).
+    std::string memory_file(const std::string& name, const std::string& file) {
+        for (const auto& dir : runtime::open_cgroup(name)->paths())
+            if (fs::exists(dir + "/" + file)) return trim(read_file(dir + "/" + file));
+        return "";
+    }
+
     static std::string trim(std::string s) {
         while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
         return s;
@@ -163,6 +170,13 @@ TEST_F(InstanceConfig, LimitsChangeOnARunningInstance) {
     EXPECT_EQ(r.json()["metadata"]["restart_required"], json::array({"pr-lim"})) << r.body;
     r = lodged_->request("PATCH", "/1.0/instances/pr-lim", R"({"config": {"limits.memory": "128MiB"}})");
     EXPECT_EQ(memory_limit("pr-lim"), std::to_string(128ull << 20));
+    // enforce=soft: no hard cap, a soft limit instead; unset again: hard.
+    ASSERT_EQ(lxc({"config", "set", "pr-lim", "limits.memory.enforce", "soft"}).status, 0) << lodged_->log();
+    EXPECT_EQ(memory_limit("pr-lim"), "9223372036854771712");
+    EXPECT_EQ(memory_file("pr-lim", "memory.soft_limit_in_bytes"), std::to_string(128ull << 20));
+    ASSERT_EQ(lxc({"config", "unset", "pr-lim", "limits.memory.enforce"}).status, 0) << lodged_->log();
+    EXPECT_EQ(memory_limit("pr-lim"), std::to_string(128ull << 20));
+    EXPECT_EQ(memory_file("pr-lim", "memory.soft_limit_in_bytes"), "9223372036854771712");
     // A bad value changes nothing.
     r = lodged_->request("PATCH", "/1.0/instances/pr-lim", R"({"config": {"limits.memory": "lots"}})");
     EXPECT_EQ(r.status, 400);

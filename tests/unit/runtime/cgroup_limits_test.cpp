@@ -83,6 +83,7 @@ private:
 
 const Limits all_set{.memory_bytes = 256 * mib,
                      .memory_swap_bytes = 64 * mib,
+                     .memory_soft_bytes = 96 * mib,
                      .cpu_weight = 33,
                      .cpu_quota_us = 25000,
                      .cpu_period_us = 50000,
@@ -93,7 +94,7 @@ TEST(CgroupReadBack, V2ApplyThenReadGivesTheSameLimits) {
     FakeTree t;
     const std::string d = "p/c/";
     t.put(d + "cgroup.controllers", "cpuset cpu memory pids\n");
-    for (auto [f, v] : {std::pair{"memory.max", "max"}, {"memory.swap.max", "max"}, {"cpu.weight", "100"},
+    for (auto [f, v] : {std::pair{"memory.max", "max"}, {"memory.swap.max", "max"}, {"memory.high", "max"}, {"cpu.weight", "100"},
                         {"cpu.max", "max 100000"}, {"cpuset.cpus", ""}, {"pids.max", "max"}})
         t.put(d + f, v);
     CgroupV2 cg(t.root(), "p", "c");
@@ -122,6 +123,7 @@ TEST(CgroupReadBack, V1ApplyThenReadGivesTheSameLimits) {
     };
     put("memory", "memory.limit_in_bytes", "9223372036854771712");
     put("memory", "memory.memsw.limit_in_bytes", "9223372036854771712");
+    put("memory", "memory.soft_limit_in_bytes", "9223372036854771712");
     put("cpu", "cpu.shares", "1024");
     put("cpu", "cpu.cfs_quota_us", "-1");
     put("cpu", "cpu.cfs_period_us", "100000");
