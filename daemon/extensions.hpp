@@ -60,6 +60,13 @@ inline const std::vector<std::string>& api_extensions() {
         "backup_compression_algorithm",     // gzip, bzip2, xz, zstd, none
         "container_backup_override_pool",   // X-LXD-pool on a backup upload
         "backup_override_name",             // X-LXD-name on a backup upload
+        "container_syscall_filtering",      // security.syscalls.deny/allow/deny_default/deny_compat
+        "id_map",                           // security.idmap.isolated, security.idmap.size, raw.idmap
+        "id_map_base",                      // security.idmap.base
+        "id_map_current",                   // volatile.idmap.current
+        "container_host_shutdown_timeout",  // boot.host_shutdown_timeout
+        "container_stop_priority",          // boot.stop.priority
+        "lodge_audit",                      // lodge's own: GET /1.0/instances/NAME/audit
     };
     return list;
 }
