@@ -4,6 +4,7 @@
 #include "daemon/db/instances.hpp"
 #include "daemon/db/profiles.hpp"
 #include "daemon/db/projects.hpp"
+#include "daemon/db/snapshots.hpp"
 #include "tests/unit/daemon/daemon_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -155,10 +156,22 @@ TEST_F(ProfileEndpoints, InUseProfilesNameTheirUsersAndStay) {
     EXPECT_EQ(error_of(r), "Profile is currently in use by: c1, c2");
     EXPECT_EQ(call("GET", "/1.0/profiles/shared").status, 200);
 
-    // Renamed, it stays on its instances.
+    // Renamed, it stays on its instances and on their snapshots (which
+    // remember profiles by name for a restore).
+    daemon_->with_db([](db::Database& db) {
+        lodge::api::InstanceSnapshot snap;
+        snap.name = "s0";
+        snap.created_at = "2026-01-01T00:00:00Z";
+        snap.profiles = {"default", "shared"};
+        db::create_instance_snapshot(db, *db::instance_id(db, 1, "c1"), snap);
+    });
     ASSERT_EQ(call("POST", "/1.0/profiles/shared", R"({"name": "common"})").status, 201);
     auto c1 = daemon_->with_db([](db::Database& db) { return *db::get_instance(db, 1, "c1"); });
     EXPECT_EQ(c1.profiles, (std::vector<std::string>{"default", "common"}));
+    auto s0 = daemon_->with_db(
+        [](db::Database& db) { return *db::get_instance_snapshot(db, *db::instance_id(db, 1, "c1"), "s0"); });
+    EXPECT_EQ(s0.profiles, (std::vector<std::string>{"default", "common"}));
+    EXPECT_EQ(s0.expanded_config.at("user.b"), "shared");
 
     // The root disk c1 takes from default cannot lose its pool.
     r = call("PATCH", "/1.0/profiles/default", R"({"devices": {"root": {"type": "disk", "path": "/", "pool": "other"}}})");
