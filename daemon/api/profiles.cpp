@@ -264,11 +264,4 @@ void add_profile_routes(Router& router, Daemon& daemon) {
     router.add("DELETE", one, [&daemon](Request& r) -> Reply { return delete_profile(daemon, r); });
 }
 
-// Until daemon/instances/live.cpp defines Instances::profile_changed (the
-// lead's), profile edits reach running instances at their next start only.
-// The weak definition gives way to that one; delete it when it lands.
-__attribute__((weak)) std::vector<std::string> Instances::profile_changed(std::int64_t, const std::string&) {
-    return {};
-}
-
 } // namespace lodge::daemon

@@ -63,8 +63,20 @@ void check_enforce(const std::string& k, const std::string& v) {
 void check_signal(const std::string& k, const std::string& v) {
     if (!v.empty() && runtime::signal_from_name(v) < 0) bad_value(k, v, "not a signal");
 }
-void check_cron(const std::string&, const std::string& v) { CronSchedule::parse(v); }
-void check_expiry(const std::string&, const std::string& v) { expiry_after(api::now(), v); }
+void check_cron(const std::string& k, const std::string& v) {
+    try {
+        CronSchedule::parse(v);
+    } catch (const Error& e) {
+        bad_value(k, v, e.what());
+    }
+}
+void check_expiry(const std::string& k, const std::string& v) {
+    try {
+        expiry_after(api::now(), v);
+    } catch (const Error& e) {
+        bad_value(k, v, e.what());
+    }
+}
 void check_pattern(const std::string& k, const std::string& v) {
     if (v.find('/') != std::string::npos) bad_value(k, v, "a snapshot name cannot hold /");
 }
@@ -138,7 +150,7 @@ constexpr KeySpec key_table[] = {
     {"security.protection.delete", check_bool, true},
     {"raw.idmap", check_raw_idmap, false},
     {"linux.init", check_any, false},
-    {"linux.halt_signal", check_signal, true},
+    {"linux.halt_signal", check_signal, false},
     {"snapshots.schedule", check_cron, true},
     {"snapshots.schedule.stopped", check_bool, true},
     {"snapshots.pattern", check_pattern, true},
@@ -192,6 +204,12 @@ std::vector<std::string> name_list(const std::string& value) {
             current += c;
         }
     }
+    return out;
+}
+
+std::vector<std::string> schema_keys() {
+    std::vector<std::string> out;
+    for (const auto& spec : key_table) out.emplace_back(spec.name);
     return out;
 }
 

@@ -2,6 +2,9 @@
 // the translation to the runtime's config (which uses them).
 #pragma once
 
+#include "api/profile.hpp"
+#include "runtime/idmap.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,5 +37,29 @@ struct RawIdmapEntry {
     uint32_t host = 0, container = 0, count = 1;
 };
 std::vector<RawIdmapEntry> parse_raw_idmap(const std::string& value);
+
+// A block of host ids an instance's map uses.
+struct IdBlock {
+    uint32_t host = 0;
+    uint32_t count = 0;
+};
+
+// The id map an instance runs with, from its expanded config: ids
+// 0..security.idmap.size-1 onto volatile.idmap.base when lodged has given
+// it one (isolated instances), else onto root's shared range from
+// /etc/subuid and /etc/subgid; raw.idmap's host ids mapped through on top.
+// Error(400) when a raw.idmap entry collides with the base range.
+runtime::IdMap instance_idmap(const api::ConfigMap& expanded, const std::string& etc = "/etc");
+
+// A host base for an isolated instance of `size` ids: the first block
+// inside one of root's ranges (present in both subuid and subgid) that
+// overlaps none of `taken`. Error(507) naming the files when none is free.
+uint32_t allocate_isolated_base(uint32_t size, const std::vector<IdBlock>& taken, const std::string& etc = "/etc");
+
+// volatile.idmap.current as LXD writes it
+// ([{"Isuid":true,"Isgid":false,"Hostid":…,"Nsid":0,"Maprange":…}, …]),
+// and the host blocks such a value uses (empty for unreadable text).
+std::string idmap_json(const runtime::IdMap& map);
+std::vector<IdBlock> idmap_blocks(const std::string& json);
 
 } // namespace lodge::daemon
