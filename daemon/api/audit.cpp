@@ -3,7 +3,7 @@
 // daemon/profiles/audit.hpp describes.
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
-#include "daemon/profiles/audit.hpp"
+#include "daemon/instances/audit.hpp"
 
 namespace lodge::daemon {
 

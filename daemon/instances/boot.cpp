@@ -10,7 +10,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/db/instances.hpp"
 #include "daemon/db/projects.hpp"
-#include "daemon/profiles/values.hpp"
+#include "profiles/values.hpp"
 #include "runtime/control.hpp"
 
 #include <spdlog/spdlog.h>
@@ -83,7 +83,7 @@ void Instances::autostart(std::stop_token stop) {
     // restores the state the host's shutdown left.
     const auto due = entries(daemon_, "boot.autostart.priority", [](std::int64_t, const api::Instance& i) {
         auto it = i.expanded_config.find("boot.autostart");
-        if (it != i.expanded_config.end() && !it->second.empty()) return truthy(it->second);
+        if (it != i.expanded_config.end() && !it->second.empty()) return profiles::truthy(it->second);
         auto power = i.expanded_config.find("volatile.last_state.power");
         return power != i.expanded_config.end() && power->second == "RUNNING";
     });

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "api/instance.hpp"
-#include "daemon/profiles/baseline.hpp"
+#include "profiles/baseline.hpp"
 #include "daemon/api/images_pull.hpp"
 #include "api/response.hpp"
 #include "api/status.hpp"
@@ -206,7 +206,7 @@ public:
     // config changed since the start waits for a restart, and how the
     // running container's kernel state differs from what its config says.
     bool restart_pending(const InstanceLocation& where, const api::Instance& instance) const;
-    std::vector<Finding> kernel_drift(const InstanceLocation& where, const api::Instance& instance) const;
+    std::vector<profiles::Finding> kernel_drift(const InstanceLocation& where, const api::Instance& instance) const;
     // What the runtime is given to start the instance (exposed for tests).
     runtime::ContainerConfig container_config(const api::Instance& instance, const InstanceLocation& where) const;
 

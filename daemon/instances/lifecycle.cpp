@@ -3,7 +3,7 @@
 // for bad input), then runs as an operation; every step undoes itself when
 // a later one fails.
 #include "daemon/instances/instances.hpp"
-#include "daemon/profiles/schema.hpp"
+#include "profiles/schema.hpp"
 
 #include "api/time.hpp"
 #include "common/error.hpp"
@@ -184,8 +184,8 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
     // volatile.base_image); lodged sets volatile keys itself.
     if (request.source_type == "copy")
         std::erase_if(instance.config, [](const auto& kv) { return kv.first.rfind("volatile.", 0) == 0; });
-    validate_config(instance.config, ConfigScope::instance);
-    validate_devices(instance.devices);
+    profiles::validate_config(instance.config, profiles::ConfigScope::instance);
+    profiles::validate_devices(instance.devices);
     for (const auto& [key, value] : instance.config)
         if (key.rfind("volatile.", 0) == 0) throw Error(400, "Invalid config: volatile keys are set by lodged: " + key);
 
@@ -488,11 +488,11 @@ bool Instances::update(std::int64_t project_id, const std::string& name, const n
             std::erase_if(next.config, [](const auto& kv) { return kv.first.rfind("volatile.", 0) != 0; });
             for (const auto& [k, v] : incoming) next.config[k] = v;
         }
-        validate_config(next.config, ConfigScope::instance);
+        profiles::validate_config(next.config, profiles::ConfigScope::instance);
     }
     if (body.contains("devices")) {
         auto devices = body.at("devices").is_null() ? api::DeviceMap{} : body.at("devices").get<api::DeviceMap>();
-        validate_devices(devices);
+        profiles::validate_devices(devices);
         if (merge)
             for (const auto& [k, v] : devices) next.devices[k] = v;
         else

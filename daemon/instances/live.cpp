@@ -8,8 +8,8 @@
 #include "common/file.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/instances.hpp"
-#include "daemon/profiles/schema.hpp"
-#include "daemon/profiles/values.hpp"
+#include "profiles/schema.hpp"
+#include "profiles/values.hpp"
 #include "runtime/monitor_client.hpp"
 #include "runtime/cgroup.hpp"
 
@@ -50,21 +50,21 @@ bool same_limits(const runtime::Limits& a, const runtime::Limits& b) {
 
 void Instances::assign_idmap(const InstanceLocation& where, api::Instance& instance) {
     auto& c = instance.expanded_config;
-    if (truthy(value_of(c, "security.privileged"))) return;
+    if (profiles::truthy(value_of(c, "security.privileged"))) return;
     std::lock_guard guard(idmap_mutex_);
-    if (truthy(value_of(c, "security.idmap.isolated"))) {
+    if (profiles::truthy(value_of(c, "security.idmap.isolated"))) {
         const auto size_text = value_of(c, "security.idmap.size");
         const uint32_t size =
             size_text.empty() ? runtime::default_idmap_size : static_cast<uint32_t>(std::stoul(size_text));
         // Every other instance's blocks, whatever its project, and the
         // shared range the non-isolated instances run on.
-        std::vector<IdBlock> taken;
+        std::vector<profiles::IdBlock> taken;
         daemon_.with_db([&](db::Database& db) {
             auto st = db.prepare("SELECT value FROM instances_config WHERE key = 'volatile.idmap.current'"
                                  " AND instance_id != ?");
             st.bind(1, where.id);
             while (st.step())
-                for (const auto& b : idmap_blocks(st.text(0))) taken.push_back(b);
+                for (const auto& b : profiles::idmap_blocks(st.text(0))) taken.push_back(b);
         });
         const auto shared = runtime::root_idmap(runtime::default_idmap_size);
         taken.push_back({shared.uids.at(0).host, shared.uids.at(0).count});
@@ -86,13 +86,13 @@ void Instances::assign_idmap(const InstanceLocation& where, api::Instance& insta
                     if (uint64_t(base) < uint64_t(t.host) + t.count && uint64_t(t.host) < uint64_t(base) + size)
                         throw Error(400, "security.idmap.base " + wanted + " overlaps ids another instance uses");
             } else {
-                base = allocate_isolated_base(size, taken);
+                base = profiles::allocate_isolated_base(size, taken);
             }
             c["volatile.idmap.base"] = instance.config["volatile.idmap.base"] = std::to_string(base);
             spdlog::info("instance {}: isolated id range {}-{}", where.name, base, uint64_t(base) + size - 1);
         }
     }
-    const auto current = idmap_json(instance_idmap(c));
+    const auto current = profiles::idmap_json(profiles::instance_idmap(c));
     if (value_of(c, "volatile.idmap.current") == current && !value_of(c, "volatile.idmap.base").empty()) return;
     if (value_of(c, "volatile.idmap.base").empty())
         c["volatile.idmap.base"] = instance.config["volatile.idmap.base"] = "0";
@@ -140,7 +140,7 @@ bool Instances::restart_pending(const InstanceLocation& where, const api::Instan
         auto b = instance.expanded_config.find(key);
         const std::string before = a == started.end() ? "" : a->second,
                           after = b == instance.expanded_config.end() ? "" : b->second;
-        return before != after && !applies_live(key);
+        return before != after && !profiles::applies_live(key);
     };
     for (const auto& [key, value] : started)
         if (changed(key)) return true;

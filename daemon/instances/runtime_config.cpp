@@ -5,8 +5,8 @@
 
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
-#include "daemon/profiles/schema.hpp"
-#include "daemon/profiles/values.hpp"
+#include "profiles/schema.hpp"
+#include "profiles/values.hpp"
 #include "daemon/server_config.hpp"
 #include "runtime/idmap.hpp"
 
@@ -32,28 +32,38 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
     if (auto sig = get("linux.halt_signal"); !sig.empty()) cfg.halt_signal = runtime::signal_from_name(sig);
     for (const auto& [key, value] : c)
         if (key.rfind("environment.", 0) == 0) cfg.env.push_back(key.substr(12) + "=" + value);
-    cfg.privileged = truthy(get("security.privileged"));
-    if (!cfg.privileged) cfg.idmap = instance_idmap(c);
+    cfg.privileged = profiles::truthy(get("security.privileged"));
+    if (!cfg.privileged) cfg.idmap = profiles::instance_idmap(c);
     // The runtime's default deny list is security.syscalls.deny_default
     // (on unless set to false); the other lists add to it.
     if (get("security.syscalls.deny_default") == "false" || get("security.syscalls.deny_default") == "0")
         cfg.security.syscalls_deny.clear();
-    for (const auto& name : name_list(get("security.syscalls.deny")))
+    for (const auto& name : profiles::name_list(get("security.syscalls.deny")))
         if (std::find(cfg.security.syscalls_deny.begin(), cfg.security.syscalls_deny.end(), name) ==
             cfg.security.syscalls_deny.end())
             cfg.security.syscalls_deny.push_back(name);
-    for (const auto& name : name_list(get("lodge.security.caps.drop")))
+    // An allow list replaces the deny lists (the runtime refuses both).
+    if (auto allow = profiles::name_list(get("security.syscalls.allow")); !allow.empty()) {
+        if (!get("security.syscalls.deny").empty())
+            throw Error(400, "security.syscalls.allow and security.syscalls.deny exclude each other (set in this "
+                             "instance or its profiles)");
+        cfg.security.syscalls_allow = allow;
+        cfg.security.syscalls_deny.clear();
+    }
+    cfg.security.deny_compat = profiles::truthy(get("security.syscalls.deny_compat"));
+    cfg.security.restrict_personality = get("lodge.security.personality") == "linux";
+    for (const auto& name : profiles::name_list(get("lodge.security.caps.drop")))
         if (std::find(cfg.security.caps_drop.begin(), cfg.security.caps_drop.end(), name) == cfg.security.caps_drop.end())
             cfg.security.caps_drop.push_back(name);
     if (auto mem = get("limits.memory"); !mem.empty()) {
-        cfg.limits.memory_bytes = memory_bytes(mem);
+        cfg.limits.memory_bytes = profiles::memory_bytes(mem);
         // LXD's limits.memory.swap=false means no swap beyond the memory limit.
         if (get("limits.memory.swap") == "false") cfg.limits.memory_swap_bytes = 0;
     }
     if (auto n = get("limits.processes"); !n.empty()) cfg.limits.pids_max = std::stoull(n);
-    if (auto cpus = get("limits.cpu"); !cpus.empty()) cfg.limits.cpuset_cpus = cpuset_from(cpus);
+    if (auto cpus = get("limits.cpu"); !cpus.empty()) cfg.limits.cpuset_cpus = profiles::cpuset_from(cpus);
     if (auto a = get("limits.cpu.allowance"); !a.empty()) {
-        const auto allowance = parse_allowance(a);
+        const auto allowance = profiles::parse_allowance(a);
         if (allowance.weight) cfg.limits.cpu_weight = std::max<uint64_t>(1, *allowance.weight);
         cfg.limits.cpu_quota_us = allowance.quota_us;
         cfg.limits.cpu_period_us = allowance.period_us;
@@ -79,7 +89,7 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
                 if (key("required") == "false") continue;
                 throw Error(400, "Device \"" + dev + "\": source \"" + key("source") + "\" is not a directory on the host");
             }
-            cfg.mounts.push_back({key("source"), key("path"), truthy(key("readonly"))});
+            cfg.mounts.push_back({key("source"), key("path"), profiles::truthy(key("readonly"))});
             continue;
         }
         const storage::Volume volume{storage::VolumeType::Custom, Pools::disk_name(where.project, key("source")), {}};
@@ -87,7 +97,7 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
         if (!driver.exists(volume))
             throw Error(404, "Device \"" + dev + "\": storage volume \"" + key("source") + "\" not found in pool \"" +
                                  key("pool") + "\"");
-        cfg.mounts.push_back({driver.path(volume), key("path"), truthy(key("readonly"))});
+        cfg.mounts.push_back({driver.path(volume), key("path"), profiles::truthy(key("readonly"))});
     }
     cfg.validate();
     return cfg;

@@ -4,6 +4,7 @@
 #include "common/file.hpp"
 #include "runtime/control.hpp"
 #include "runtime/exec.hpp"
+#include "runtime/inspect.hpp"
 #include "runtime/inventory.hpp"
 #include "runtime/monitor_client.hpp"
 #include "runtime/tool/relay.hpp"
@@ -31,9 +32,11 @@ const char usage_text[] =
     "  start NAME --rootfs DIR [--init PATH] [--halt-signal SIG] [--env K=V]...\n"
     "        [--memory SIZE] [--memory-swap SIZE] [--pids N] [--cpu-weight N]\n"
     "        [--cpu-quota USEC] [--cpuset CPUS] [--idmap-size N] [--privileged]\n"
+    "        [--security JSON]  (keys of the policy to change, over the defaults)\n"
     "  exec NAME [-t] [--env K=V]... [--cwd DIR] [--user UID[:GID]] -- CMD [ARG]...\n"
     "  stop NAME [--timeout SECONDS] [--force]\n"
     "  state NAME | usage NAME | freeze NAME | unfreeze NAME | delete NAME\n"
+    "  inspect NAME  (the kernel's view of a running container, as JSON)\n"
     "  console NAME [--log]\n"
     "  list\n";
 
@@ -101,6 +104,15 @@ int cmd_start(const std::string& run_dir, const std::string& name, const Args& a
     if (a.has("--cpu-weight")) cfg.limits.cpu_weight = std::stoull(a.get("--cpu-weight"));
     if (a.has("--cpu-quota")) cfg.limits.cpu_quota_us = std::stoull(a.get("--cpu-quota"));
     if (a.has("--cpuset")) cfg.limits.cpuset_cpus = a.get("--cpuset");
+    if (a.has("--security")) {
+        nlohmann::json policy;
+        try {
+            policy = nlohmann::json::parse(a.get("--security"));
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(400, std::string("--security is not JSON: ") + e.what());
+        }
+        from_json(policy, cfg.security);
+    }
     launch_container(cfg, run_dir);
     return 0;
 }
@@ -200,6 +212,11 @@ int run(int argc, char** argv) {
         }
         freeze_container(run_dir, name, cmd == "freeze");
         std::printf("%s\n", state_of(run_dir, name).dump().c_str());
+        return 0;
+    }
+    if (cmd == "inspect") {
+        nlohmann::json j = inspect_container(run_dir, name);
+        std::printf("%s\n", j.dump().c_str());
         return 0;
     }
     if (cmd == "delete") {

@@ -172,6 +172,82 @@ TEST_F(InstanceConfig, LimitsChangeOnARunningInstance) {
     EXPECT_NE(typo.err.find("did you mean limits.memory"), std::string::npos) << typo.err;
 }
 
+// The hardened baseline in the kernel: its extra syscalls fail with EPERM
+// inside, while a privileged instance without it reaches them; once the
+// privileged instance carries hardened, lodge audit names what weakens it.
+TEST_F(InstanceConfig, HardenedDeniesSyscallsAndAuditFindsWeakening) {
+    launch("pr-hard", {});
+    ASSERT_EQ(lxc({"profile", "add", "pr-hard", "hardened"}).status, 0) << lodged_->log();
+    ASSERT_EQ(lxc({"restart", "-f", "pr-hard"}).status, 0) << lodged_->log();
+    launch("pr-priv", {"security.privileged=true"});
+    for (const char* name : {"pr-hard", "pr-priv"}) {
+        auto r = lxc({"file", "push", LODGE_PROBE, std::string(name) + "/lodge-probe", "--mode", "0755"});
+        ASSERT_EQ(r.status, 0) << r.err;
+    }
+    for (const char* call : {"bpf", "perf_event_open", "userfaultfd", "keyctl"}) {
+        auto hard = lxc({"exec", "pr-hard", "--", "/lodge-probe", call});
+        EXPECT_EQ(hard.status, 1) << call << ": " << hard.out << hard.err;
+        EXPECT_NE(hard.out.find("Operation not permitted"), std::string::npos) << call << ": " << hard.out;
+        auto priv = lxc({"exec", "pr-priv", "--", "/lodge-probe", call});
+        EXPECT_EQ(priv.status, 0) << call << ": " << priv.out << priv.err;
+    }
+    // Personas other than Linux's are refused under hardened.
+    auto persona = lxc({"exec", "pr-hard", "--", "/lodge-probe", "personality", "0x0400000"});
+    EXPECT_EQ(persona.status, 1) << persona.out << persona.err;
+
+    // Clean: nothing weakens hardened, and the kernel matches the config.
+    auto audit = lodge({"audit", "pr-hard"});
+    EXPECT_EQ(audit.status, 0) << audit.out << audit.err;
+    EXPECT_EQ(audit.out, "No deviations in 1 instance\n");
+
+    // The privileged instance takes hardened on: its local
+    // security.privileged=true weakens it.
+    ASSERT_EQ(lxc({"profile", "add", "pr-priv", "hardened"}).status, 0) << lodged_->log();
+    audit = lodge({"audit", "pr-priv", "--format", "json"});
+    EXPECT_EQ(audit.status, 1) << audit.out << audit.err;
+    const auto report = json::parse(audit.out).at(0);
+    EXPECT_EQ(report["baselines"], json::array({"hardened"}));
+    bool privileged_found = false;
+    for (const auto& f : report["findings"])
+        if (f["check"] == "security.privileged") {
+            privileged_found = true;
+            EXPECT_EQ(f["kind"], "config");
+            EXPECT_EQ(f["expected"], "false");
+            EXPECT_EQ(f["actual"], "true");
+            EXPECT_EQ(f["source"], "instance");
+        }
+    EXPECT_TRUE(privileged_found) << report.dump(2);
+    // The table names it too, and the whole audit fails.
+    audit = lodge({"audit"});
+    EXPECT_EQ(audit.status, 1);
+    EXPECT_NE(audit.out.find("security.privileged"), std::string::npos) << audit.out;
+}
+
+// Drift no config can show: a memory limit written straight into the
+// cgroup from the host is reported with the expected and actual values.
+TEST_F(InstanceConfig, AuditFindsKernelDrift) {
+    launch("pr-drift", {"limits.memory=256MiB"});
+    auto audit = lodge({"audit", "pr-drift"});
+    EXPECT_EQ(audit.status, 0) << audit.out << audit.err;
+    std::string file;
+    for (const auto& dir : runtime::open_cgroup("pr-drift")->paths())
+        for (const char* f : {"memory.limit_in_bytes", "memory.max"})
+            if (file.empty() && fs::exists(dir + "/" + f)) file = dir + "/" + f;
+    ASSERT_FALSE(file.empty());
+    write_file(file, std::to_string(512ull << 20));
+    audit = lodge({"audit", "pr-drift", "--format", "json"});
+    EXPECT_EQ(audit.status, 1) << audit.out;
+    const auto findings = json::parse(audit.out).at(0)["findings"];
+    ASSERT_EQ(findings.size(), 1u) << findings.dump(2);
+    EXPECT_EQ(findings[0]["kind"], "kernel");
+    EXPECT_EQ(findings[0]["check"], "limits.memory");
+    EXPECT_EQ(findings[0]["expected"], std::to_string(256ull << 20));
+    EXPECT_EQ(findings[0]["actual"], std::to_string(512ull << 20));
+    // Setting it again through the config puts it right.
+    ASSERT_EQ(lxc({"config", "set", "pr-drift", "limits.memory", "128MiB"}).status, 0);
+    EXPECT_EQ(lodge({"audit", "pr-drift"}).status, 0);
+}
+
 // The host's boot and shutdown, as lodged sees them: a start with a new boot
 // id starts what boot.autostart asks for, highest priority first; `lodged
 // shutdown` stops the running instances in boot.stop.priority order and the

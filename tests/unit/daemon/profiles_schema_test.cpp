@@ -2,9 +2,9 @@
 // refuses), suggestions for misspelt keys, device checks, raw.idmap, id
 // range allocation and the baseline rules.
 #include "common/error.hpp"
-#include "daemon/profiles/baseline.hpp"
-#include "daemon/profiles/schema.hpp"
-#include "daemon/profiles/values.hpp"
+#include "profiles/baseline.hpp"
+#include "profiles/schema.hpp"
+#include "profiles/values.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -64,51 +64,51 @@ TEST(ConfigSchema, EveryKeyTakesAValidValueAndRefusesAnInvalidOne) {
     std::set<std::string> covered;
     for (const auto& c : key_cases) {
         covered.insert(c.key);
-        EXPECT_NO_THROW(validate_config({{c.key, c.good}}, ConfigScope::instance)) << c.key << "=" << c.good;
+        EXPECT_NO_THROW(profiles::validate_config({{c.key, c.good}}, profiles::ConfigScope::instance)) << c.key << "=" << c.good;
         if (!c.bad) continue; // free text
         try {
-            validate_config({{c.key, c.bad}}, ConfigScope::instance);
+            profiles::validate_config({{c.key, c.bad}}, profiles::ConfigScope::instance);
             ADD_FAILURE() << c.key << "=" << c.bad << " was accepted";
         } catch (const Error& e) {
             EXPECT_EQ(e.status(), 400);
             EXPECT_NE(std::string(e.what()).find(c.key), std::string::npos) << e.what();
         }
     }
-    for (const auto& key : schema_keys()) EXPECT_TRUE(covered.count(key)) << key << " has no test case";
+    for (const auto& key : profiles::schema_keys()) EXPECT_TRUE(covered.count(key)) << key << " has no test case";
 }
 
 TEST(ConfigSchema, FreeFormNamespacesAndScopes) {
-    EXPECT_NO_THROW(validate_config({{"user.anything", "x"}, {"environment.FOO", "bar"}, {"image.os", "debian"},
+    EXPECT_NO_THROW(profiles::validate_config({{"user.anything", "x"}, {"environment.FOO", "bar"}, {"image.os", "debian"},
                                      {"volatile.uuid", "u"}},
-                                    ConfigScope::instance));
-    EXPECT_NO_THROW(validate_config({{"user.anything", "x"}, {"environment.FOO", "bar"}}, ConfigScope::profile));
-    EXPECT_THROW(validate_config({{"volatile.uuid", "u"}}, ConfigScope::profile), Error);
-    EXPECT_THROW(validate_config({{"image.os", "debian"}}, ConfigScope::profile), Error);
-    EXPECT_THROW(validate_config({{"user.", "x"}}, ConfigScope::instance), Error);
+                                    profiles::ConfigScope::instance));
+    EXPECT_NO_THROW(profiles::validate_config({{"user.anything", "x"}, {"environment.FOO", "bar"}}, profiles::ConfigScope::profile));
+    EXPECT_THROW(profiles::validate_config({{"volatile.uuid", "u"}}, profiles::ConfigScope::profile), Error);
+    EXPECT_THROW(profiles::validate_config({{"image.os", "debian"}}, profiles::ConfigScope::profile), Error);
+    EXPECT_THROW(profiles::validate_config({{"user.", "x"}}, profiles::ConfigScope::instance), Error);
 }
 
 TEST(ConfigSchema, SuggestsTheNearestKey) {
     try {
-        validate_config({{"limits.memroy", "1GiB"}}, ConfigScope::instance);
+        profiles::validate_config({{"limits.memroy", "1GiB"}}, profiles::ConfigScope::instance);
         FAIL() << "accepted";
     } catch (const Error& e) {
         EXPECT_EQ(e.status(), 400);
         EXPECT_NE(std::string(e.what()).find("did you mean limits.memory"), std::string::npos) << e.what();
     }
-    EXPECT_EQ(nearest_key("security.privilegd"), "security.privileged");
-    EXPECT_EQ(nearest_key("boot.autostrat"), "boot.autostart");
-    EXPECT_EQ(nearest_key("completely.different"), "");
+    EXPECT_EQ(profiles::nearest_key("security.privilegd"), "security.privileged");
+    EXPECT_EQ(profiles::nearest_key("boot.autostrat"), "boot.autostart");
+    EXPECT_EQ(profiles::nearest_key("completely.different"), "");
 }
 
 TEST(ConfigSchema, LiveAndRestartKeys) {
-    EXPECT_TRUE(applies_live("limits.memory"));
-    EXPECT_TRUE(applies_live("user.note"));
-    EXPECT_FALSE(applies_live("security.privileged"));
-    EXPECT_FALSE(applies_live("raw.idmap"));
+    EXPECT_TRUE(profiles::applies_live("limits.memory"));
+    EXPECT_TRUE(profiles::applies_live("user.note"));
+    EXPECT_FALSE(profiles::applies_live("security.privileged"));
+    EXPECT_FALSE(profiles::applies_live("raw.idmap"));
 }
 
 TEST(DeviceSchema, ChecksTypesAndKeys) {
-    EXPECT_NO_THROW(validate_devices({{"root", {{"type", "disk"}, {"path", "/"}, {"pool", "default"}}},
+    EXPECT_NO_THROW(profiles::validate_devices({{"root", {{"type", "disk"}, {"path", "/"}, {"pool", "default"}}},
                                       {"data", {{"type", "disk"}, {"source", "/srv/data"}, {"path", "/mnt/data"},
                                                 {"readonly", "true"}}},
                                       {"vol", {{"type", "disk"}, {"pool", "default"}, {"source", "v1"}, {"path", "/v"}}},
@@ -132,7 +132,7 @@ TEST(DeviceSchema, ChecksTypesAndKeys) {
     };
     for (const auto& devices : bad) {
         try {
-            validate_devices(devices);
+            profiles::validate_devices(devices);
             ADD_FAILURE() << nlohmann::json(devices).dump() << " was accepted";
         } catch (const Error& e) {
             EXPECT_EQ(e.status(), 400) << e.what();
@@ -141,46 +141,46 @@ TEST(DeviceSchema, ChecksTypesAndKeys) {
 }
 
 TEST(RawIdmap, ParsesAndPunchesThrough) {
-    const auto entries = parse_raw_idmap("uid 1000 1000\ngid 50-52 100-102\nboth 2000 0\n");
+    const auto entries = profiles::parse_raw_idmap("uid 1000 1000\ngid 50-52 100-102\nboth 2000 0\n");
     ASSERT_EQ(entries.size(), 3u);
     EXPECT_TRUE(entries[1].gid && !entries[1].uid);
     EXPECT_EQ(entries[1].count, 3u);
-    EXPECT_THROW(parse_raw_idmap("uid 1000"), Error);
-    EXPECT_THROW(parse_raw_idmap("uid 1-3 1-2"), Error);
-    EXPECT_THROW(parse_raw_idmap("user 1 1"), Error);
+    EXPECT_THROW(profiles::parse_raw_idmap("uid 1000"), Error);
+    EXPECT_THROW(profiles::parse_raw_idmap("uid 1-3 1-2"), Error);
+    EXPECT_THROW(profiles::parse_raw_idmap("user 1 1"), Error);
 
     TempDir etc;
     std::ofstream(etc.path() + "/subuid") << "root:1000000:65536\nroot:2000000:1000000\n";
     std::ofstream(etc.path() + "/subgid") << "root:1000000:65536\nroot:2000000:1000000\n";
-    const auto map = instance_idmap({{"raw.idmap", "both 1000 1000"}}, etc.path());
+    const auto map = profiles::instance_idmap({{"raw.idmap", "both 1000 1000"}}, etc.path());
     EXPECT_EQ(map.uid_map_text(), "0 1000000 1000\n1000 1000 1\n1001 1001001 64535\n");
     EXPECT_EQ(map.host_uid(1000), 1000);
     EXPECT_EQ(map.host_uid(1001), 1001001);
-    EXPECT_THROW(instance_idmap({{"raw.idmap", "uid 1000005 5"}}, etc.path()), Error);
+    EXPECT_THROW(profiles::instance_idmap({{"raw.idmap", "uid 1000005 5"}}, etc.path()), Error);
 
-    const auto isolated = instance_idmap({{"security.idmap.isolated", "true"}, {"volatile.idmap.base", "2065536"}},
+    const auto isolated = profiles::instance_idmap({{"security.idmap.isolated", "true"}, {"volatile.idmap.base", "2065536"}},
                                          etc.path());
     EXPECT_EQ(isolated.uid_map_text(), "0 2065536 65536\n");
-    EXPECT_EQ(idmap_blocks(idmap_json(isolated)).size(), 2u);
-    EXPECT_EQ(idmap_blocks(idmap_json(isolated))[0].host, 2065536u);
+    EXPECT_EQ(profiles::idmap_blocks(profiles::idmap_json(isolated)).size(), 2u);
+    EXPECT_EQ(profiles::idmap_blocks(profiles::idmap_json(isolated))[0].host, 2065536u);
 }
 
 TEST(IsolatedIdmap, AllocatesDisjointRanges) {
     TempDir etc;
     std::ofstream(etc.path() + "/subuid") << "root:1000000:65536\nroot:2000000:200000\n";
     std::ofstream(etc.path() + "/subgid") << "root:1000000:65536\nroot:2000000:200000\n";
-    std::vector<IdBlock> taken{{1000000, 65536}};
-    const auto a = allocate_isolated_base(65536, taken, etc.path());
+    std::vector<profiles::IdBlock> taken{{1000000, 65536}};
+    const auto a = profiles::allocate_isolated_base(65536, taken, etc.path());
     EXPECT_EQ(a, 2000000u);
     taken.push_back({a, 65536});
-    const auto b = allocate_isolated_base(65536, taken, etc.path());
+    const auto b = profiles::allocate_isolated_base(65536, taken, etc.path());
     EXPECT_EQ(b, 2065536u);
     taken.push_back({b, 65536});
-    const auto c = allocate_isolated_base(65536, taken, etc.path());
+    const auto c = profiles::allocate_isolated_base(65536, taken, etc.path());
     EXPECT_EQ(c, 2131072u);
     taken.push_back({c, 65536});
     try {
-        allocate_isolated_base(65536, taken, etc.path());
+        profiles::allocate_isolated_base(65536, taken, etc.path());
         FAIL() << "allocated past root's ranges";
     } catch (const Error& e) {
         EXPECT_EQ(e.status(), 507);
@@ -201,21 +201,21 @@ TEST(Baseline, ReportsWeakerSettingsAndTheirSource) {
                        {"limits.cpu.allowance", "100ms/100ms"}};
     const std::vector<api::Profile> profiles{def, hardened};
     auto expanded = hardened.config;
-    EXPECT_TRUE(baseline_drift(expanded, {}, {}, profiles).empty());
+    EXPECT_TRUE(profiles::baseline_drift(expanded, {}, {}, profiles).empty());
 
     // Tighter is fine.
     api::ConfigMap tighter{{"limits.memory", "512MiB"}, {"security.syscalls.deny", "bpf\nkeyctl\nptrace"},
                            {"limits.cpu.allowance", "50ms/100ms"}};
     auto e2 = expanded;
     for (const auto& [k, v] : tighter) e2[k] = v;
-    EXPECT_TRUE(baseline_drift(e2, {}, tighter, profiles).empty());
+    EXPECT_TRUE(profiles::baseline_drift(e2, {}, tighter, profiles).empty());
 
     api::ConfigMap weaker{{"security.privileged", "true"}, {"security.syscalls.deny", "bpf"},
                           {"limits.memory", "4GiB"}, {"limits.cpu.allowance", "200ms/100ms"}};
     auto e3 = expanded;
     for (const auto& [k, v] : weaker) e3[k] = v;
     e3.erase("limits.processes");
-    const auto findings = baseline_drift(e3, {}, weaker, profiles);
+    const auto findings = profiles::baseline_drift(e3, {}, weaker, profiles);
     std::set<std::string> keys;
     for (const auto& f : findings) {
         keys.insert(f.check);
@@ -233,7 +233,7 @@ TEST(Baseline, ReportsWeakerSettingsAndTheirSource) {
                                            "limits.cpu.allowance", "limits.processes"}));
     // Not a baseline: nothing to report.
     hardened.config.erase("lodge.baseline");
-    EXPECT_TRUE(baseline_drift(e3, {}, weaker, {def, hardened}).empty());
+    EXPECT_TRUE(profiles::baseline_drift(e3, {}, weaker, {def, hardened}).empty());
 }
 
 } // namespace

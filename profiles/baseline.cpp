@@ -1,10 +1,10 @@
 // Which way is weaker, key by key: each key a baseline can hold is compared
 // by a rule that knows what "less protection" means for it (a true that
 // should be false, a shorter deny list, a higher limit, an unset limit).
-#include "daemon/profiles/baseline.hpp"
+#include "profiles/baseline.hpp"
 
-#include "daemon/profiles/schema.hpp"
-#include "daemon/profiles/values.hpp"
+#include "profiles/schema.hpp"
+#include "profiles/values.hpp"
 #include "runtime/config.hpp"
 
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include <optional>
 #include <set>
 
-namespace lodge::daemon {
+namespace lodge::profiles {
 
 namespace {
 
@@ -221,4 +221,4 @@ std::vector<Finding> baseline_drift(const api::ConfigMap& expanded, const api::D
     return out;
 }
 
-} // namespace lodge::daemon
+} // namespace lodge::profiles

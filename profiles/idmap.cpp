@@ -1,7 +1,7 @@
 // Id maps from config: raw.idmap pass-through entries, isolated ranges
 // allocated from root's subordinate ids, and LXD's volatile.idmap.current form.
 #include "common/error.hpp"
-#include "daemon/profiles/values.hpp"
+#include "profiles/values.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace lodge::daemon {
+namespace lodge::profiles {
 
 namespace {
 
@@ -58,9 +58,9 @@ std::vector<RawIdmapEntry> parse_raw_idmap(const std::string& value) {
     return out;
 }
 
-} // namespace lodge::daemon
+} // namespace lodge::profiles
 
-namespace lodge::daemon {
+namespace lodge::profiles {
 
 namespace {
 
@@ -173,4 +173,4 @@ std::vector<IdBlock> idmap_blocks(const std::string& text) {
     return out;
 }
 
-} // namespace lodge::daemon
+} // namespace lodge::profiles

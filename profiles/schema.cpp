@@ -2,12 +2,12 @@
 // that validation, suggestions for misspelt keys and the live/restart
 // answer all read the same list. Key names and value forms are LXD's
 // (doc/reference/instance_options.md) unless they start with lodge.
-#include "daemon/profiles/schema.hpp"
+#include "profiles/schema.hpp"
 
 #include "common/error.hpp"
-#include "daemon/instances/schedule.hpp"
-#include "daemon/profiles/values.hpp"
-#include "daemon/server_config.hpp"
+#include "profiles/cron.hpp"
+#include "profiles/values.hpp"
+#include "profiles/expiry.hpp"
 #include "runtime/config.hpp"
 #include "runtime/security.hpp"
 
@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lodge::daemon {
+namespace lodge::profiles {
 
 namespace {
 
@@ -83,7 +83,8 @@ void check_pattern(const std::string& k, const std::string& v) {
 void check_syscalls(const std::string& k, const std::string& v) {
     runtime::SecurityPolicy p;
     p.caps_drop.clear();
-    p.syscalls_deny = name_list(v);
+    p.syscalls_deny.clear();
+    (k == "security.syscalls.allow" ? p.syscalls_allow : p.syscalls_deny) = name_list(v);
     try {
         p.validate();
     } catch (const Error& e) {
@@ -414,4 +415,4 @@ uint64_t memory_bytes(const std::string& v) {
     }
 }
 
-} // namespace lodge::daemon
+} // namespace lodge::profiles

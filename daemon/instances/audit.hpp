@@ -5,7 +5,7 @@
 // Answered by GET /1.0/instances/{name}/audit (API extension lodge_audit).
 #pragma once
 
-#include "daemon/profiles/baseline.hpp"
+#include "profiles/baseline.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -25,7 +25,7 @@ struct AuditReport {
     // the kernel is compared with what the instance was started with, where
     // the difference is only that).
     bool restart_pending = false;
-    std::vector<Finding> findings;
+    std::vector<profiles::Finding> findings;
 };
 
 void to_json(nlohmann::json& j, const AuditReport& r);

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace lodge::daemon {
+namespace lodge::profiles {
 
 inline bool truthy(const std::string& v) { return v == "true" || v == "1"; }
 
@@ -62,4 +62,4 @@ uint32_t allocate_isolated_base(uint32_t size, const std::vector<IdBlock>& taken
 std::string idmap_json(const runtime::IdMap& map);
 std::vector<IdBlock> idmap_blocks(const std::string& json);
 
-} // namespace lodge::daemon
+} // namespace lodge::profiles

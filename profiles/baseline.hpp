@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace lodge::daemon {
+namespace lodge::profiles {
 
 // One deviation lodge audit reports.
 struct Finding {
@@ -35,4 +35,4 @@ bool is_baseline(const api::Profile& profile);
 std::vector<Finding> baseline_drift(const api::ConfigMap& expanded, const api::DeviceMap& expanded_devices,
                                     const api::ConfigMap& local, const std::vector<api::Profile>& profiles);
 
-} // namespace lodge::daemon
+} // namespace lodge::profiles

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace lodge::daemon {
+namespace lodge::profiles {
 
 // Profiles carry what instances carry except lodged's own volatile.* keys.
 enum class ConfigScope { instance, profile };
@@ -39,4 +39,4 @@ std::string nearest_key(const std::string& key);
 // separated by new lines, commas or spaces.
 std::vector<std::string> name_list(const std::string& value);
 
-} // namespace lodge::daemon
+} // namespace lodge::profiles
