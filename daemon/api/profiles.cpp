@@ -7,7 +7,7 @@
 #include "daemon/db/instances.hpp"
 #include "daemon/db/profiles.hpp"
 #include "daemon/db/projects.hpp"
-#include "daemon/profiles/schema.hpp"
+#include "profiles/schema.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -66,8 +66,8 @@ void normalize_and_validate(api::Profile& p) {
     std::erase_if(p.config, [](const auto& kv) { return kv.second.empty(); });
     for (auto& [_, keys] : p.devices)
         std::erase_if(keys, [](const auto& kv) { return kv.first != "type" && kv.second.empty(); });
-    validate_config(p.config, ConfigScope::profile);
-    validate_devices(p.devices);
+    profiles::validate_config(p.config, profiles::ConfigScope::profile);
+    profiles::validate_devices(p.devices);
 }
 
 // The root disk of a device map: the disk mounted at "/", as LXD's
