@@ -255,6 +255,8 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
         std::string summary = c.summary;
         if (w.size() > gw.size() + 1) { // a group under this one
             static const std::map<std::string, std::string> groups{{"config", "Manage server configuration"},
+                                                                   {"config device", "Manage devices"},
+                                                                   {"profile device", "Manage devices"},
                                                                    {"file", "Manage files in instances"},
                                                                    {"profile", "Manage profiles"},
                                                                    {"remote", "Manage the list of remote servers"},

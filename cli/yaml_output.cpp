@@ -3,6 +3,7 @@
 #include "cli/yaml_output.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <regex>
 #include <set>
@@ -62,9 +63,47 @@ std::string literal_block(const std::string& s, int indent) {
     return out;
 }
 
-// A scalar on the rest of a line whose block content (if any) is indented
-// by `indent`.
-std::string scalar(const json& v, int indent) {
+// Strings that would read back as another type (numbers, booleans, null,
+// timestamps, "") are double-quoted by yaml.v2; other strings that cannot be
+// plain are single-quoted unless they hold characters only double quotes carry.
+bool reads_as_other_type(const std::string& s);
+
+bool single_quote_ok(const std::string& s) {
+    return std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+// yaml.v2's single-quoted scalar: ' doubled, and a space past column 80
+// (best_width) becomes a line break indented by `indent`, when neither
+// neighbour is a space and it is not the first or last character.
+std::string single_quoted(const std::string& s, int indent, int column) {
+    std::string out = "'";
+    ++column;
+    bool spaces_before = false;
+    for (size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == ' ') {
+            if (!spaces_before && column > 80 && i > 0 && i + 1 < s.size() && s[i + 1] != ' ') {
+                out += "\n" + std::string(static_cast<size_t>(indent), ' ');
+                column = indent;
+            } else {
+                out += c;
+                ++column;
+            }
+            spaces_before = true;
+            continue;
+        }
+        if (c == '\'') out += '\'', ++column;
+        out += c;
+        // UTF-8 continuation bytes take no column.
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++column;
+        spaces_before = false;
+    }
+    return out + "'";
+}
+
+// A scalar on the rest of a line starting at `column`, whose block content
+// (if any) is indented by `indent`.
+std::string scalar(const json& v, int indent, int column = 0) {
     if (v.is_null()) return "null";
     if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
     if (v.is_number()) return v.dump();
@@ -72,7 +111,15 @@ std::string scalar(const json& v, int indent) {
     if (v.is_array()) return "[]";
     const auto& s = v.get_ref<const std::string&>();
     if (literal_ok(s)) return literal_block(s, indent);
-    return yaml_needs_quotes(s) ? double_quoted(s) : s;
+    if (!yaml_needs_quotes(s)) return s;
+    if (reads_as_other_type(s) || !single_quote_ok(s)) return double_quoted(s);
+    return single_quoted(s, indent, column);
+}
+
+// The column where the next character of out goes.
+int column_of(const std::string& out) {
+    const auto nl = out.rfind('\n');
+    return static_cast<int>(nl == std::string::npos ? out.size() : out.size() - nl - 1);
 }
 
 bool is_block(const json& v) { return (v.is_object() || v.is_array()) && !v.empty(); }
@@ -103,7 +150,8 @@ void emit_object(std::string& out, const json& obj, int indent, const std::strin
             out += "\n"; // yaml.v2 does not indent a sequence under its key
             emit(out, value, indent, child_path(path, key), order);
         } else {
-            out += " " + scalar(value, indent + 2) + "\n";
+            out += " ";
+            out += scalar(value, indent + 2, column_of(out)) + "\n";
         }
     }
 }
@@ -117,7 +165,8 @@ void emit_array(std::string& out, const json& arr, int indent, const std::string
             emit(inner, item, indent + 2, path + "[]", order);
             out += spaces(indent) + "- " + inner.substr(static_cast<size_t>(indent) + 2);
         } else {
-            out += spaces(indent) + "- " + scalar(item, indent + 2) + "\n";
+            out += spaces(indent) + "- ";
+            out += scalar(item, indent + 2, column_of(out)) + "\n";
         }
     }
 }
@@ -131,9 +180,12 @@ void emit(std::string& out, const json& v, int indent, const std::string& path, 
 
 } // namespace
 
-bool yaml_needs_quotes(const std::string& s) {
+namespace {
+
+// What yaml.v2 resolves to something other than a string when read plain:
+// "", YAML 1.1 booleans and nulls, numbers, timestamps.
+bool reads_as_other_type(const std::string& s) {
     if (s.empty()) return true;
-    // YAML 1.1 booleans and nulls (what yaml.v2 resolves on reading).
     static const std::set<std::string> reserved{"y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",     "no",
                                                 "No",   "NO",   "true", "True",  "TRUE",  "false", "False", "FALSE",
                                                 "on",   "On",   "ON",   "off",   "Off",   "OFF",   "null",  "Null",
@@ -142,7 +194,13 @@ bool yaml_needs_quotes(const std::string& s) {
     if (reserved.count(s)) return true;
     static const std::regex number(R"(^[-+]?(0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?|\.[0-9_]+([eE][-+]?[0-9]+)?)$)");
     static const std::regex timestamp(R"(^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?$)");
-    if (std::regex_match(s, number) || std::regex_match(s, timestamp)) return true;
+    return std::regex_match(s, number) || std::regex_match(s, timestamp);
+}
+
+} // namespace
+
+bool yaml_needs_quotes(const std::string& s) {
+    if (reads_as_other_type(s)) return true;
     static const std::string indicators = "-?:,[]{}#&*!|>'\"%@`";
     if (indicators.find(s.front()) != std::string::npos) {
         // "-", "?" and ":" start a plain scalar when a non-space follows.

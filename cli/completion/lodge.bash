@@ -27,9 +27,9 @@ _lodge() {
 
     local verbs="config image info list ls profile remote storage version help"
     local -A subverbs=(
-        [config]="get set show unset trust"
+        [config]="device get set show unset trust"
         [image]="alias delete rm import info list ls show"
-        [profile]="list ls show"
+        [profile]="add assign apply copy cp create delete rm device edit get list ls remove rename mv set show unset"
         [remote]="add get-default list ls remove rm rename mv switch set-default"
         [storage]="create delete rm get info list ls set show unset volume"
     )
@@ -42,7 +42,8 @@ _lodge() {
         *)
             if [[ -z $verb ]]; then verb="${words[i]}"
             elif [[ -z $sub && -n ${subverbs[$verb]} ]]; then sub="${words[i]}"
-            elif [[ -z $subsub && ("$verb $sub" == "image alias" || "$verb $sub" == "storage volume") ]]; then
+            elif [[ -z $subsub && ("$verb $sub" == "image alias" || "$verb $sub" == "storage volume" ||
+                "$verb $sub" == "config device" || "$verb $sub" == "profile device") ]]; then
                 subsub="${words[i]}"
             fi
             ;;
@@ -70,6 +71,16 @@ _lodge() {
 
     if [[ "$verb $sub" == "image alias" && -z $subsub ]]; then
         COMPREPLY=($(compgen -W "create delete rm list ls --help" -- "$cur"))
+        return
+    fi
+
+    if [[ "$verb $sub" == "config device" && -z $subsub ]]; then
+        COMPREPLY=($(compgen -W "add get list ls override remove rm set show unset --help" -- "$cur"))
+        return
+    fi
+
+    if [[ "$verb $sub" == "profile device" && -z $subsub ]]; then
+        COMPREPLY=($(compgen -W "add get list ls remove rm set show unset --help" -- "$cur"))
         return
     fi
 
@@ -104,8 +115,19 @@ _lodge() {
         flags="--format --help"
         words="$(_lodge_remotes | sed 's/$/:/')"
         ;;
-    "profile show")
-        words="$(_lodge_names profile)"
+    "profile show" | "profile edit" | "profile get" | "profile set" | "profile unset" | "profile delete" | \
+        "profile rm" | "profile rename" | "profile mv" | "profile copy" | "profile cp")
+        # The profile comes first.
+        [[ $prev == "$sub" ]] && words="$(_lodge_names profile)"
+        [[ $sub == copy || $sub == cp ]] && flags="--target-project --help"
+        ;;
+    "profile add" | "profile remove" | "profile assign" | "profile apply")
+        # The instance, then the profile.
+        [[ $prev != "$sub" ]] && words="$(_lodge_names profile)"
+        ;;
+    "profile device")
+        # The profile comes first.
+        [[ $prev == "$subsub" ]] && words="$(_lodge_names profile)"
         ;;
     "storage show" | "storage info" | "storage get" | "storage set" | "storage unset" | "storage delete" | "storage rm")
         words="$(_lodge_names storage)"

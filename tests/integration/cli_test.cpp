@@ -54,8 +54,10 @@ TEST_F(LodgeCli, InfoPrintsTheServerAsYaml) {
 TEST_F(LodgeCli, ProfilesAndPoolsShowTheDefaults) {
     auto r = lodge({"profile", "list"});
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_NE(r.out.find("|  NAME   |"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("| default |"), std::string::npos) << r.out;
+    // The seeded profiles: default and hardened (the widest name sets the column).
+    EXPECT_NE(r.out.find("|   NAME   |"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("| default  |"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("| hardened |"), std::string::npos) << r.out;
     r = lodge({"profile", "show", "default"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("\n  root:\n    path: /\n    pool: default\n    type: disk\nname: default\n"), std::string::npos)
@@ -231,7 +233,7 @@ TEST_F(LodgeCli, BashCompletionKnowsTheVerbsAndRemotes) {
     auto r = run({"/usr/bin/env", "PATH=" + build_dir() + "/bin:/usr/bin:/bin", "LODGE_DIR=" + state_.path(),
                   "HOME=" + home_.path(), "bash", "-c", probe});
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, "remote\nswitch\nimages local ubuntu ubuntu-daily\ndefault\n");
+    EXPECT_EQ(r.out, "remote\nswitch\nimages local ubuntu ubuntu-daily\ndefault hardened\n");
 }
 
 } // namespace

@@ -300,7 +300,7 @@ TEST_F(Remote, LodgeAddsTheServerWithATokenAndManagesItOverTls) {
     EXPECT_NE(info.out.find("auth: trusted"), std::string::npos) << info.out;
     auto profiles = lodge(workstation_.path(), {"profile", "list", "srv:"});
     EXPECT_EQ(profiles.status, 0) << profiles.err;
-    EXPECT_NE(profiles.out.find("| default |"), std::string::npos) << profiles.out;
+    EXPECT_NE(profiles.out.find("| default  |"), std::string::npos) << profiles.out; // hardened sets the width
     auto trust = lodge(workstation_.path(), {"config", "trust", "list", "srv:", "--format", "csv"});
     ASSERT_EQ(trust.status, 0) << trust.err;
     EXPECT_NE(trust.out.find("client,laptop,"), std::string::npos) << trust.out;

@@ -94,3 +94,21 @@ TEST(CliYaml, ScalarsAtTheTop) {
 
 } // namespace
 } // namespace lodge::cli
+
+namespace lodge::cli {
+namespace {
+
+// yaml.v2 single-quotes strings that read back as strings but cannot be
+// plain, and folds them at a space past column 80.
+TEST(CliYaml, SingleQuotesAndFoldsLikeYamlV2) {
+    EXPECT_EQ(to_yaml(nlohmann::json{{"a", "x: y"}, {"b", "it's"}, {"c", "-1"}, {"d", "*x"}, {"e", "1"}}),
+              "a: 'x: y'\nb: it's\nc: \"-1\"\nd: '*x'\ne: \"1\"\n");
+    const std::string text = "lodge's hardened baseline: own id range, more syscalls denied, more capabilities "
+                             "dropped, limits (use with default: profiles default,hardened)";
+    EXPECT_EQ(to_yaml(nlohmann::json::array({{{"description", text}}})),
+              "- description: 'lodge''s hardened baseline: own id range, more syscalls denied, more\n"
+              "    capabilities dropped, limits (use with default: profiles default,hardened)'\n");
+}
+
+} // namespace
+} // namespace lodge::cli
