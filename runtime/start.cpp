@@ -4,6 +4,8 @@
 #include "common/file.hpp"
 #include "common/path.hpp"
 #include "common/reverter.hpp"
+#include "runtime/device_cgroup.hpp"
+#include "runtime/device_nodes.hpp"
 #include "runtime/devices.hpp"
 #include "runtime/message.hpp"
 #include "runtime/namespaces.hpp"
@@ -43,6 +45,7 @@ struct ChildPlan {
     const std::vector<unsigned char>& seccomp;
     std::vector<std::string> env;
     int listener_sock = -1; // where the seccomp listener goes to the monitor
+    std::vector<std::string> node_sources; // host copies of cfg.devices, in order
 };
 
 void set_ns(int fd, int type, const char* what) {
@@ -77,6 +80,18 @@ void reset_signals() {
     for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
 }
 
+// The config's device nodes, bound from their host copies; their mount
+// points (and missing parents) belong to the container's root.
+void bind_device_nodes(int root_fd, const ChildPlan& p) {
+    ContainerFsIds as_root(p.owner.uid, p.owner.gid);
+    for (size_t i = 0; i < p.cfg.devices.size(); ++i) {
+        UniqueFd target = make_file_in_root(root_fd, p.cfg.devices[i].path);
+        UniqueFd tree = clone_node_mount(p.node_sources[i]);
+        if (sys::move_mount(tree.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            throw_errno("mount device node " + p.cfg.devices[i].path);
+    }
+}
+
 [[noreturn]] void child_main(const ChildPlan& p, int report_fd) {
     try {
         const auto& cfg = p.cfg;
@@ -102,6 +117,7 @@ void reset_signals() {
         mount_proc(root.get());
         mount_sys(root.get());
         populate_dev(root.get(), p.owner, p.console);
+        bind_device_nodes(root.get(), p);
         pivot_into(cfg.rootfs);
         root.reset();
 
@@ -154,6 +170,13 @@ bool ends_with(const std::string& s, const char* tail) {
 
 } // namespace
 
+bool rootfs_idmapped(const ContainerConfig& cfg) {
+    if (cfg.privileged) return false;
+    struct statfs sfs;
+    if (::statfs(cfg.rootfs.c_str(), &sfs) < 0) throw_errno("statfs " + cfg.rootfs);
+    return sfs.f_type != overlayfs_magic;
+}
+
 std::vector<std::string> init_environment(const ContainerConfig& cfg) {
     std::vector<std::string> env = {
         "container=lxc",
@@ -176,7 +199,8 @@ int halt_signal_for(const ContainerConfig& cfg) {
     return SIGPWR;
 }
 
-RunningContainer start_container(const ContainerConfig& cfg, const std::string& console) {
+RunningContainer start_container(const ContainerConfig& cfg, const std::string& console,
+                                 const std::string& container_dir) {
     cfg.validate();
     RunningContainer rc; // outlives the reverter, whose undo steps use it
     Reverter revert;
@@ -190,11 +214,21 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
     rc.cgroup->create(static_cast<uid_t>(root_uid), static_cast<gid_t>(root_gid));
     revert.add([&] { rc.cgroup->destroy(); });
     rc.cgroup->apply(cfg.limits);
+    // Before any process runs in the cgroup; the cgroup's removal takes the
+    // rules and the program with it.
+    auto rules = device_rules(cfg);
+    DeviceProgram program = setup_device_cgroup(rc.cgroup->paths(), rules);
+    write_device_record(container_dir, {rules, program});
+    clear_host_nodes(container_dir);
+    std::vector<std::string> node_sources;
+    revert.add([&] { clear_host_nodes(container_dir); });
+    for (const auto& d : cfg.devices) {
+        make_host_node(container_dir, d, cfg);
+        node_sources.push_back(host_node_path(container_dir, d));
+    }
     rc.seccomp = compile_seccomp(cfg.security);
 
-    struct statfs sfs;
-    if (::statfs(cfg.rootfs.c_str(), &sfs) < 0) throw_errno("statfs " + cfg.rootfs);
-    bool idmap_root = !cfg.privileged && sfs.f_type != overlayfs_magic;
+    bool idmap_root = rootfs_idmapped(cfg);
     if (!cfg.privileged && !idmap_root) {
         // overlayfs can't be idmapped: ownership is shifted on disk once.
         shift_tree(cfg.rootfs, {static_cast<uint32_t>(root_uid), static_cast<uint32_t>(root_gid),
@@ -205,6 +239,7 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
     ChildPlan plan{cfg, ns, {}, console, idmap_root,
                    {static_cast<uid_t>(root_uid), static_cast<gid_t>(root_gid), static_cast<gid_t>(tty_gid)},
                    rc.seccomp, init_environment(cfg)};
+    plan.node_sources = std::move(node_sources);
     int cg_fd = rc.cgroup->unified_fd();
     for (const auto& dir : rc.cgroup->paths()) {
         // The v2 directory is joined atomically by clone3 when there is one.
