@@ -16,10 +16,12 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <grp.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,11 +80,11 @@ std::vector<std::string> cgroup_dirs(const Target& t) {
     return dirs;
 }
 
-// The user namespace of init, for idmapped mounts. Opened by pid, then
+// A namespace of init (user, mnt). Opened by pid, then
 // checked through the pidfd: if init still lives after the open, the pid
 // was not recycled and the namespace is its.
-UniqueFd open_user_namespace(const Target& t) {
-    UniqueFd ns(::open(("/proc/" + std::to_string(t.init_pid) + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
+UniqueFd open_namespace(const Target& t, const char* which) {
+    UniqueFd ns(::open(("/proc/" + std::to_string(t.init_pid) + "/ns/" + which).c_str(), O_RDONLY | O_CLOEXEC));
     if (!ns || sys::pidfd_send_signal(t.pidfd.get(), 0) < 0)
         throw Error(404, "container '" + t.name + "' is not running");
     return ns;
@@ -137,9 +139,117 @@ void detach_mount(int fd, int host_proc) {
     throw e;
 }
 
+void move_onto(int tree, int target, const std::string& what);
+bool gone(int err);
+
+// Error(status, message) from a helper process, as "STATUS MESSAGE".
+void report_error(int fd, const Error& e) {
+    std::string msg = std::to_string(e.status()) + " " + e.what();
+    (void)!::write(fd, msg.data(), msg.size());
+}
+
+// Moves `tree` (a detached mount the host's root made and set up) into the
+// container's mount namespace at `target` (a directory, or a file for a
+// device node), so that its flags stay as they are. A mount the host's root
+// puts straight into the container's namespace is not locked: the guest's
+// root could remount a read-only disk writable. The kernel locks the flags
+// of every mount it copies into a namespace of a less privileged user
+// namespace, so the tree takes that way: a helper parks it in a private
+// mount namespace, joins the container's user namespace, copies the mount
+// namespace (locking the flags), clones the tree from there and moves the
+// clone into the container. The guest may still unmount it.
+void attach_locked(const Target& t, int tree, const std::string& target, bool directory) {
+    UniqueFd userns = open_namespace(t, "user"), mntns = open_namespace(t, "mnt");
+    int pipefd[2];
+    check(::pipe2(pipefd, O_CLOEXEC), "pipe");
+    UniqueFd report_r(pipefd[0]), report_w(pipefd[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid == 0) {
+        try {
+            if (::unshare(CLONE_NEWNS) < 0) throw_errno("unshare a mount namespace");
+            if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) throw_errno("make / private");
+            // The parking place: a tmpfs over the run directory, seen by
+            // this helper only.
+            if (::mount("tmpfs", t.dir.c_str(), "tmpfs", MS_NOSUID, "mode=0711,size=16k") < 0)
+                throw_errno("mount a tmpfs for the helper");
+            if (::chdir(t.dir.c_str()) < 0) throw_errno("chdir " + t.dir);
+            if (directory ? ::mkdir("parked", 0700) < 0 : ::mknod("parked", S_IFREG | 0600, 0) < 0)
+                throw_errno("make the parking place");
+            if (sys::move_mount(tree, "", AT_FDCWD, "parked", MOVE_MOUNT_F_EMPTY_PATH) < 0) throw_errno("park the mount");
+            if (::setns(userns.get(), CLONE_NEWUSER) < 0) throw_errno("join the container's user namespace");
+            ::setgroups(0, nullptr);
+            if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) throw_errno("become the container's root");
+            // The copy: cwd moves along to the copy of the tmpfs.
+            if (::unshare(CLONE_NEWNS) < 0) throw_errno("unshare a mount namespace of the container's user namespace");
+            UniqueFd locked(sys::open_tree(AT_FDCWD, "parked",
+                                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (directory ? AT_RECURSIVE : 0)));
+            if (!locked) throw_errno("clone the parked mount");
+            if (::setns(mntns.get(), CLONE_NEWNS) < 0) throw_errno("enter the container's mount namespace");
+            UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!root) throw_errno("open the container's root");
+            UniqueFd dst;
+            try {
+                dst = directory ? make_dir_in_root(root.get(), target) : make_file_in_root(root.get(), target);
+            } catch (const SystemError& e) {
+                refuse_path(directory ? "mount target" : "device path", target, e);
+            }
+            move_onto(locked.get(), dst.get(), target);
+            ::_exit(0);
+        } catch (const Error& e) {
+            report_error(report_w.get(), e);
+        } catch (const std::exception& e) {
+            report_error(report_w.get(), Error(e.what()));
+        }
+        ::_exit(1);
+    }
+    report_w.reset();
+    std::string reply = read_to_eof(report_r.get());
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!reply.empty()) {
+        auto space = reply.find(' ');
+        throw Error(std::atoi(reply.substr(0, space).c_str()), reply.substr(space + 1));
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error("the mount helper of container '" + t.name + "' failed");
+}
+
 void move_onto(int tree, int target, const std::string& what) {
     if (sys::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         throw_errno("mount " + what);
+}
+
+// Puts tree at target inside the container (see attach_locked); a
+// privileged container has no user namespace to lock anything against, so
+// a thread in its mount namespace does it directly.
+void place_mount(const Target& t, UniqueFd tree, const std::string& target, bool directory) {
+    if (!t.cfg.privileged) return attach_locked(t, tree.get(), target, directory);
+    in_container_mounts(t, [&](int root, int) {
+        UniqueFd dst;
+        try {
+            dst = directory ? make_dir_in_root(root, target) : make_file_in_root(root, target);
+        } catch (const SystemError& e) {
+            refuse_path(directory ? "mount target" : "device path", target, e);
+        }
+        move_onto(tree.get(), dst.get(), target);
+    });
+}
+
+// Detaches what is mounted at path inside the container, if anything;
+// `expect` (may be empty) decides on the fd of what is there whether it is
+// ours. Symlinks are not followed: if the guest replaced the path, there is
+// nothing of ours there any more.
+void detach_at(const Target& t, const std::string& path, int open_flags,
+               const std::function<bool(int fd)>& expect = {}) {
+    in_container_mounts(t, [&](int root, int host_proc) {
+        int fd = try_open_in_root(root, path, O_PATH | O_NOFOLLOW | open_flags, 0, true);
+        if (gone(fd)) return;
+        if (fd < 0) throw SystemError("open " + path + " inside the container", -fd);
+        UniqueFd dst(fd);
+        if (!is_mount_root(dst.get()) || (expect && !expect(dst.get()))) return;
+        detach_mount(dst.get(), host_proc);
+    });
 }
 
 void validate_target(const std::string& target) {
@@ -188,27 +298,12 @@ void add_mount(const std::string& run_dir, const std::string& name, const Mount&
         if (m.target == mount.target)
             throw Error(409, "container '" + name + "' already has a mount at " + mount.target);
     UniqueFd userns;
-    if (rootfs_idmapped(t.cfg)) userns = open_user_namespace(t);
+    if (rootfs_idmapped(t.cfg)) userns = open_namespace(t, "user");
     // Made on the host side, where source means the host's path.
     UniqueFd tree = clone_directory_mount(mount.source, mount.readonly, userns ? userns.get() : -1);
-
+    place_mount(t, std::move(tree), mount.target, true);
     Reverter revert;
-    in_container_mounts(t, [&](int root, int host_proc) {
-        UniqueFd dst;
-        try {
-            ContainerFsIds as_root(container_root_uid(t.cfg), container_root_gid(t.cfg));
-            dst = make_dir_in_root(root, mount.target);
-        } catch (const SystemError& e) {
-            refuse_path("mount target", mount.target, e);
-        }
-        move_onto(tree.get(), dst.get(), mount.source + " on " + mount.target);
-        // The moved tree's fd now names the new mount's root.
-        revert.add([&t, fd = tree.release()] {
-            UniqueFd mnt(fd);
-            in_container_mounts(t, [&](int, int proc) { detach_mount(mnt.get(), proc); });
-        });
-        (void)host_proc;
-    });
+    revert.add([&] { detach_at(t, mount.target, O_DIRECTORY); });
     ContainerConfig cfg = t.cfg;
     cfg.mounts.push_back(mount);
     save_config(t, cfg);
@@ -220,13 +315,7 @@ void remove_mount(const std::string& run_dir, const std::string& name, const std
     Target t = open_target(run_dir, name);
     auto it = std::find_if(t.cfg.mounts.begin(), t.cfg.mounts.end(), [&](const Mount& m) { return m.target == target; });
     if (it == t.cfg.mounts.end()) throw Error(404, "container '" + name + "' has no mount at " + target);
-    in_container_mounts(t, [&](int root, int host_proc) {
-        int fd = try_open_in_root(root, target, O_PATH | O_DIRECTORY, 0, true);
-        if (gone(fd)) return;
-        if (fd < 0) throw SystemError("open " + target + " inside the container", -fd);
-        UniqueFd dst(fd);
-        if (is_mount_root(dst.get())) detach_mount(dst.get(), host_proc);
-    });
+    detach_at(t, target, O_DIRECTORY);
     ContainerConfig cfg = t.cfg;
     cfg.mounts.erase(cfg.mounts.begin() + (it - t.cfg.mounts.begin()));
     save_config(t, cfg);
@@ -249,21 +338,8 @@ void add_device(const std::string& run_dir, const std::string& name, const Devic
     // The rule first, so the node works as soon as it is visible.
     change_device_rules(t, cfg, revert);
 
-    UniqueFd tree = clone_node_mount(host_path);
-    in_container_mounts(t, [&](int root, int) {
-        UniqueFd dst;
-        try {
-            ContainerFsIds as_root(container_root_uid(t.cfg), container_root_gid(t.cfg));
-            dst = make_file_in_root(root, node.path);
-        } catch (const SystemError& e) {
-            refuse_path("device path", node.path, e);
-        }
-        move_onto(tree.get(), dst.get(), "device node " + node.path);
-        revert.add([&t, fd = tree.release()] {
-            UniqueFd mnt(fd);
-            in_container_mounts(t, [&](int, int proc) { detach_mount(mnt.get(), proc); });
-        });
-    });
+    place_mount(t, clone_node_mount(host_path), node.path, false);
+    revert.add([&] { detach_at(t, node.path, 0); });
     save_config(t, cfg);
     revert.success();
 }

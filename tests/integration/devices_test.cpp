@@ -237,6 +237,11 @@ TEST(Devices, HotPluggedDirectoryKeepsOwnersAndGoesAway) {
     Result rofs = c.exec({"touch", "/srv/ro/x"});
     EXPECT_NE(rofs.status, 0);
     EXPECT_NE(rofs.err.find("Read-only"), std::string::npos) << rofs.err;
+    // The guest's root can't make it writable: its flags are locked.
+    Result remount = c.exec({"mount", "-o", "remount,bind,rw", "/srv/ro"});
+    EXPECT_NE(remount.status, 0) << remount.out;
+    EXPECT_NE(c.exec({"touch", "/srv/ro/x"}).status, 0);
+    EXPECT_NE(::access((src + "/x").c_str(), F_OK), 0);
     EXPECT_EQ(config_of(c)["mounts"].size(), 2u);
     EXPECT_TRUE(config_of(c)["mounts"][1]["readonly"].get<bool>());
 
