@@ -320,3 +320,44 @@ TEST(Devices, V1RulesAndTheV2ProgramEachRefuseOnTheirOwn) {
     json st = device_state(c);
     EXPECT_NE(st["v1"], st["expected"]) << st.dump();
 }
+
+// What the config put in at start can be unplugged live like what was
+// hot-plugged, and is just as locked against the guest's remounts.
+TEST(Devices, ConfigMountsAndNodesCanBeUnpluggedLive) {
+    TempDir host("lodge-dv-cfg");
+    std::string src = host.path() + "/data";
+    ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
+    { std::ofstream(src + "/hello") << "hello\n"; }
+    Container c("dv-unplug", "busybox");
+    make_node(c.rootfs() + "/root/tun", S_IFCHR, 10, 200);
+    Result start = c.start({"--mount", src + ":/mnt/cfg:ro", "--device", "c:10:200:/dev/net/tun:0600"});
+    ASSERT_EQ(start.status, 0) << start.err;
+
+    EXPECT_EQ(c.exec({"cat", "/mnt/cfg/hello"}).out, "hello\n");
+    EXPECT_NE(c.exec({"mount", "-o", "remount,bind,rw", "/mnt/cfg"}).status, 0);
+    EXPECT_NE(c.exec({"touch", "/mnt/cfg/x"}).status, 0);
+    EXPECT_EQ(open_error(c, "/dev/net/tun"), "");
+
+    Result rm = c.runtime({"mount", "remove", c.name(), "/mnt/cfg"});
+    ASSERT_EQ(rm.status, 0) << rm.err;
+    EXPECT_FALSE(mounted_inside(c, "/mnt/cfg"));
+    Result rmdev = c.runtime({"device", "remove", c.name(), "/dev/net/tun"});
+    ASSERT_EQ(rmdev.status, 0) << rmdev.err;
+    EXPECT_NE(c.exec({"ls", "/dev/net/tun"}).status, 0);
+    EXPECT_NE(open_error(c, "/root/tun").find(eperm), std::string::npos);
+    EXPECT_EQ(config_of(c)["mounts"].size(), 0u);
+    EXPECT_EQ(config_of(c)["devices"].size(), 0u);
+}
+
+// A config whose mount target the image made a symlink fails to start,
+// naming the path, and leaves nothing behind.
+TEST(Devices, ImageSymlinkOnAMountTargetFailsTheStart) {
+    TempDir host("lodge-dv-img");
+    Container c("dv-imglink", "busybox");
+    ASSERT_EQ(::symlink("/etc", (c.rootfs() + "/mnt-evil").c_str()), 0);
+    Result start = c.start({"--mount", host.path() + ":/mnt-evil/sub"});
+    EXPECT_NE(start.status, 0);
+    EXPECT_NE(start.err.find("symlink"), std::string::npos) << start.err;
+    EXPECT_NE(::access((c.rootfs() + "/etc/sub").c_str(), F_OK), 0);
+    EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
+}
