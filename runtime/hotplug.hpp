@@ -7,12 +7,16 @@
 //   run one at a time; calls on different containers don't wait;
 // - finds init through the monitor (its pidfd, so a recycled pid is never
 //   entered) and enters only the container's mount namespace, in a thread of
-//   its own (unshare(CLONE_FS) + setns), so a multi-threaded caller is fine;
+//   its own (unshare(CLONE_FS) + setns) or a forked helper, so a
+//   multi-threaded caller is fine;
 // - resolves paths inside the container's root without following any
 //   symlink (the guest may have planted one): a symlink or a non-directory
 //   on the way is refused with Error(400), nothing is ever mounted outside
 //   the container's mount namespace; missing directories (and the mount
 //   point of a node) are created as the container's root;
+// - for an unprivileged container, puts mounts in through
+//   inject_locked_mount (runtime/inject.hpp), so the guest can unmount
+//   them but not change their flags (read-only stays read-only);
 // - keeps <run dir>/<name>/config.json in step (the Mount or DeviceNode is
 //   added or removed), and devices.json for device rules;
 // - on failure undoes what it did and throws lodge::Error: 400 bad input,
