@@ -374,3 +374,29 @@ TEST(Devices, ImageSymlinkOnAMountTargetFailsTheStart) {
     EXPECT_NE(::access((c.rootfs() + "/etc/sub").c_str(), F_OK), 0);
     EXPECT_TRUE(wait_until([&] { return leftovers(c.name(), c.rootfs()).empty(); }, 5));
 }
+
+// A privileged container has no user namespace to lock mounts against: its
+// hot-plug goes straight into its mount namespace, and works the same.
+TEST(Devices, HotPlugIntoAPrivilegedContainer) {
+    TempDir host("lodge-dv-privhot");
+    std::string src = host.path() + "/data";
+    ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
+    { std::ofstream(src + "/hello") << "hello\n"; }
+    ASSERT_EQ(::chown((src + "/hello").c_str(), 1000, 1000), 0);
+    Container c("dv-privhot", "busybox");
+    ASSERT_EQ(c.start({"--privileged"}).status, 0);
+
+    Result add = c.runtime({"mount", "add", c.name(), src, "/mnt/data", "--readonly"});
+    ASSERT_EQ(add.status, 0) << add.err;
+    EXPECT_EQ(c.exec({"stat", "-c", "%u %n", "/mnt/data/hello"}).out, "1000 /mnt/data/hello\n");
+    EXPECT_NE(c.exec({"touch", "/mnt/data/x"}).status, 0);
+    Result dev = c.runtime({"device", "add", c.name(), "--char", "--path", "/dev/net/tun", "--major", "10", "--minor", "200"});
+    ASSERT_EQ(dev.status, 0) << dev.err;
+    EXPECT_EQ(open_error(c, "/dev/net/tun"), "");
+
+    ASSERT_EQ(c.runtime({"device", "remove", c.name(), "/dev/net/tun"}).status, 0);
+    Result made = c.exec({"sh", "-c", "mknod /tmp/tun c 10 200 && dd if=/tmp/tun of=/dev/null bs=1 count=1"});
+    EXPECT_NE(made.err.find(eperm), std::string::npos) << made.err;
+    ASSERT_EQ(c.runtime({"mount", "remove", c.name(), "/mnt/data"}).status, 0);
+    EXPECT_FALSE(mounted_inside(c, "/mnt/data"));
+}
