@@ -7,9 +7,6 @@
 #include "runtime/syscalls.hpp"
 
 #include <fcntl.h>
-#include <linux/securebits.h>
-#include <sys/fsuid.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -42,14 +39,6 @@ std::string host_node_path(const std::string& container_dir, const DeviceNode& n
     return container_dir + "/devices/" + name;
 }
 
-uid_t container_root_uid(const ContainerConfig& cfg) {
-    return cfg.privileged ? 0 : static_cast<uid_t>(cfg.idmap.host_uid(0));
-}
-
-gid_t container_root_gid(const ContainerConfig& cfg) {
-    return cfg.privileged ? 0 : static_cast<gid_t>(cfg.idmap.host_gid(0));
-}
-
 void make_host_node(const std::string& container_dir, const DeviceNode& node, const ContainerConfig& cfg) {
     node.validate();
     int64_t uid = cfg.privileged ? node.uid : cfg.idmap.host_uid(node.uid);
@@ -74,22 +63,6 @@ void make_host_node(const std::string& container_dir, const DeviceNode& node, co
 void clear_host_nodes(const std::string& container_dir) {
     std::error_code ec;
     std::filesystem::remove_all(container_dir + "/devices", ec);
-}
-
-ContainerFsIds::ContainerFsIds(uid_t uid, gid_t gid) {
-    saved_bits_ = ::prctl(PR_GET_SECUREBITS);
-    if (saved_bits_ < 0) throw_errno("read the securebits");
-    // Without NO_SETUID_FIXUP a switch of fsuid away from 0 drops the
-    // capabilities that let root create anywhere.
-    if (::prctl(PR_SET_SECUREBITS, saved_bits_ | SECBIT_NO_SETUID_FIXUP) < 0) throw_errno("set the securebits");
-    saved_gid_ = static_cast<gid_t>(::setfsgid(gid));
-    saved_uid_ = static_cast<uid_t>(::setfsuid(uid));
-}
-
-ContainerFsIds::~ContainerFsIds() {
-    ::setfsuid(saved_uid_);
-    ::setfsgid(saved_gid_);
-    ::prctl(PR_SET_SECUREBITS, saved_bits_);
 }
 
 UniqueFd make_file_in_root(int root_fd, const std::string& path) {

@@ -1,15 +1,13 @@
 // Device nodes of a container's config (unix-char, unix-block): made by the
 // host's root under the container's run directory, since an unprivileged
 // container can't mknod, then bind-mounted to their path inside the
-// container (at start by the container's first process, later by hot-plug).
-// Also the way both place things inside a container's root: as its root
-// user, without following symlinks.
+// container (at start, or later by hot-plug; see runtime/inject.hpp).
+// Also how both make a mount point inside a container's root without
+// following symlinks.
 #pragma once
 
 #include "common/fd.hpp"
 #include "runtime/config.hpp"
-
-#include <sys/types.h>
 
 #include <string>
 
@@ -26,27 +24,6 @@ void make_host_node(const std::string& container_dir, const DeviceNode& node, co
 
 // Removes every host node of the container (before a start makes them anew).
 void clear_host_nodes(const std::string& container_dir);
-
-// The host ids of the container's root (0:0 when privileged).
-uid_t container_root_uid(const ContainerConfig& cfg);
-gid_t container_root_gid(const ContainerConfig& cfg);
-
-// While alive, the calling thread creates files as uid:gid (its fsuid and
-// fsgid) and keeps its capabilities: what is made through an idmapped
-// mount of the container then belongs to the container's root, which the
-// host's root (unmapped there) could not create at all.
-class ContainerFsIds {
-public:
-    ContainerFsIds(uid_t uid, gid_t gid);
-    ~ContainerFsIds();
-    ContainerFsIds(const ContainerFsIds&) = delete;
-    ContainerFsIds& operator=(const ContainerFsIds&) = delete;
-
-private:
-    int saved_bits_;
-    uid_t saved_uid_;
-    gid_t saved_gid_;
-};
 
 // The mount point for a node or file at `path` inside root_fd: parent
 // directories made when missing, an empty file made unless something that

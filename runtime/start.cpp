@@ -84,10 +84,10 @@ void reset_signals() {
     for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
 }
 
-// The config's device nodes, bound from their host copies; their mount
-// points (and missing parents) belong to the container's root.
+// The config's device nodes of a privileged container, bound from their
+// host copies before pivot (unprivileged ones are injected, see
+// inject_config_mounts).
 void bind_device_nodes(int root_fd, const ChildPlan& p) {
-    ContainerFsIds as_root(p.owner.uid, p.owner.gid);
     for (size_t i = 0; i < p.cfg.devices.size(); ++i) {
         UniqueFd target = make_file_in_root(root_fd, p.cfg.devices[i].path);
         UniqueFd tree = clone_node_mount(p.node_sources[i]);
