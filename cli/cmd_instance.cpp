@@ -187,6 +187,13 @@ int show_instance_info(Context& ctx, const std::string& arg, bool show_log) {
     if (state.value("pid", 0) > 0) out << "PID: " << state.value("pid", 0) << "\n";
     out << "Created: " << short_time(inst.value("created_at", "")) << "\n";
     if (auto used = short_time(inst.value("last_used_at", "")); !used.empty()) out << "Last Used: " << used << "\n";
+    // lodge's own line (lxc has none): what opting out of the user
+    // namespace costs on a host without an LSM.
+    if (const auto cfg = inst.value("expanded_config", json::object());
+        cfg.is_object() && (cfg.value("security.privileged", "") == "true" || cfg.value("security.privileged", "") == "1"))
+        out << "Security: privileged: no user namespace, so root inside is root on the host; with no LSM here it "
+               "could remount /proc/sys and /sys writable. The seccomp deny list, capability drops, cgroup "
+               "namespace and device cgroup still apply.\n";
     if (status != "STOPPED") {
         out << "\nResources:\n";
         out << "  Processes: " << state.value("processes", 0) << "\n";

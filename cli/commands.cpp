@@ -41,6 +41,7 @@ const std::vector<Command>& command_table() {
         add_monitor_commands(t);
         add_server_commands(t);
         add_profile_commands(t);
+        add_audit_commands(t);
         add_remote_commands(t);
         add_storage_commands(t);
         add_storage_volume_commands(t);

@@ -63,6 +63,7 @@ const std::vector<Command>& command_table();
 void add_remote_commands(std::vector<Command>& table);
 void add_server_commands(std::vector<Command>& table);
 void add_profile_commands(std::vector<Command>& table);
+void add_audit_commands(std::vector<Command>& table); // lodge audit
 void add_storage_commands(std::vector<Command>& table);        // pools
 void add_storage_volume_commands(std::vector<Command>& table); // storage volume ...
 void add_exec_commands(std::vector<Command>& table); // exec, console

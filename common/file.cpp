@@ -50,7 +50,9 @@ std::string read_to_eof(int fd) noexcept {
 }
 
 int try_write_file(const std::string& path, const std::string& data) noexcept {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    // O_TRUNC, as a shell's ">" does: kernel files ignore it, and a plain
+    // file (a test's stand-in for one) holds just the new value.
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
     if (!fd) return errno;
     ssize_t n = ::write(fd.get(), data.data(), data.size());
     if (n < 0) return errno;

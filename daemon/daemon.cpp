@@ -58,6 +58,7 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
         db::seed_defaults(*db_, state_dir_);
         spdlog::info("database: new, with the default project, storage pool and profile");
     }
+    if (previous < 4) db::seed_baseline_profiles(*db_);
     images_ = std::make_unique<ImageStore>(state_dir_ + "/images");
     pools_ = std::make_unique<Pools>(*this);
     instances_ = std::make_unique<Instances>(*this);
@@ -110,6 +111,10 @@ void Daemon::record(const api::Operation& op) {
 
 void Daemon::start_background_tasks() {
     if (!scheduler_) scheduler_ = std::make_unique<SnapshotScheduler>(*this);
+    // After a host boot, not after a restart of lodged alone: instances
+    // that kept running under their monitors need nothing.
+    if (!autostart_.joinable() && instances_->first_start_since_boot())
+        autostart_ = std::jthread([this](std::stop_token stop) { instances_->autostart(stop); });
 }
 
 bool Daemon::is_trusted_certificate(const std::string& fingerprint) {

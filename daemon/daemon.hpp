@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <thread>
 #include <mutex>
 #include <set>
 #include <string>
@@ -88,6 +89,7 @@ private:
     std::unique_ptr<Pools> pools_;
     std::unique_ptr<Instances> instances_;
     std::unique_ptr<SnapshotScheduler> scheduler_; // after instances_: stopped before they go
+    std::jthread autostart_;                       // likewise: joined before instances_ go
     // Last: destroyed first, so running work finishes while the database
     // and the events hub live.
     Operations operations_;

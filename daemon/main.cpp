@@ -10,6 +10,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -41,8 +46,12 @@ public:
 void usage(std::FILE* out) {
     std::fprintf(out,
                  "Usage: lodged [--state-dir DIR] [--verbose] [--debug]\n"
+                 "       lodged shutdown|activate [--state-dir DIR]\n"
                  "\n"
                  "Serves the lodge API (LXD's /1.0 REST API) on DIR/unix.socket.\n"
+                 "`lodged shutdown` asks the running lodged to stop every instance for the\n"
+                 "host's shutdown (boot.stop.priority order), then to exit; `lodged activate`\n"
+                 "starts a socket-activated lodged (which starts boot.autostart instances).\n"
                  "\n"
                  "  --state-dir DIR  state directory (default: $LODGE_DIR, else /var/lib/lodge)\n"
                  "  --verbose        log informational messages\n"
@@ -57,14 +66,54 @@ std::string https_address(lodge::daemon::Daemon& daemon) {
     return it == config.end() ? "" : it->second;
 }
 
+// `lodged shutdown` and `lodged activate`: one request over the unix
+// socket (the shutdown's is answered once every instance has stopped).
+// Small enough not to need an HTTP client library.
+int request(const std::string& socket_path, const std::string& method, const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (fd < 0 || socket_path.size() >= sizeof(addr.sun_path)) {
+        std::fprintf(stderr, "lodged: cannot use %s\n", socket_path.c_str());
+        return 1;
+    }
+    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+        std::fprintf(stderr, "lodged: connecting to %s: %s\n", socket_path.c_str(), std::strerror(errno));
+        ::close(fd);
+        return 1;
+    }
+    const std::string request = method + " " + path + " HTTP/1.1\r\nHost: lodged\r\nContent-Length: 0\r\n"
+                                "Connection: close\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+        std::fprintf(stderr, "lodged: sending the request: %s\n", std::strerror(errno));
+        ::close(fd);
+        return 1;
+    }
+    std::string answer;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) answer.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    if (answer.rfind("HTTP/1.1 200", 0) != 0) {
+        std::fprintf(stderr, "lodged: %s %s: %s\n", method.c_str(), path.c_str(),
+                     answer.substr(0, answer.find("\r\n")).c_str());
+        return 1;
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     const char* state_dir_flag = nullptr;
     auto level = spdlog::level::warn;
+    std::string command; // shutdown, activate
+
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
-        if (arg == "--state-dir" && i + 1 < argc) {
+        if ((arg == "shutdown" || arg == "activate") && i == 1) {
+            command = arg;
+        } else if (arg == "--state-dir" && i + 1 < argc) {
             state_dir_flag = argv[++i];
         } else if (arg.rfind("--state-dir=", 0) == 0) {
             state_dir_flag = argv[i] + std::strlen("--state-dir=");
@@ -83,6 +132,11 @@ int main(int argc, char** argv) {
             usage(stderr);
             return 2;
         }
+    }
+
+    if (!command.empty()) {
+        const auto socket = lodge::daemon::default_state_dir(state_dir_flag) + "/unix.socket";
+        return command == "shutdown" ? request(socket, "PUT", "/internal/shutdown") : request(socket, "GET", "/1.0");
     }
 
     auto logger = spdlog::stderr_color_mt("lodged");

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/time.hpp"
+#include "profiles/expiry.hpp"
 
 #include <map>
 #include <optional>
@@ -24,11 +25,6 @@ void validate_server_config_key(const std::string& key, const std::string& value
 // strings, numbers or booleans (clients send all three); null or "" unsets.
 // Throws Error(400) and changes nothing on the first bad key or value.
 ConfigMap apply_server_config(const ConfigMap& current, const nlohmann::json& request_config, bool replace);
-
-// core.remote_token_expiry: LXD's expiry expression ("1H", "2d 12H",
-// units S M H d w m y, each at most once) added to from; nullopt for "".
-// Error(400) for anything else.
-std::optional<api::Time> expiry_after(api::Time from, const std::string& expression);
 
 // The keys lodged implements, for messages and documentation.
 std::vector<std::string> known_server_config_keys();

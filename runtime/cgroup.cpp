@@ -179,6 +179,42 @@ std::string v2_cpu_max(const Limits& l) {
     return (l.cpu_quota_us ? std::to_string(*l.cpu_quota_us) : "max") + " " + std::to_string(l.cpu_period_us);
 }
 
+std::optional<uint64_t> parse_limit(std::string_view text) {
+    text = trim(text);
+    if (text == "max" || text == "-1") return std::nullopt;
+    auto v = parse_u64(text);
+    // v1 memory shows "unlimited" as PAGE_COUNTER_MAX pages in bytes.
+    constexpr uint64_t v1_unlimited = 0x7ffffffffffff000ULL;
+    if (v && *v >= v1_unlimited) return std::nullopt;
+    if (!v) throw Error("unexpected cgroup limit value '" + std::string(text) + "'");
+    return v;
+}
+
+uint64_t weight_from_v1_shares(uint64_t shares) {
+    // shares = floor(weight * 10.24) steps by more than one per weight, so
+    // the weight is the smallest one that reaches these shares.
+    uint64_t weight = (shares * 100 + 1023) / 1024;
+    return std::clamp<uint64_t>(weight, 1, 10000);
+}
+
+std::optional<std::pair<std::optional<uint64_t>, uint64_t>> parse_cpu_max(std::string_view text) {
+    text = trim(text);
+    auto sp = text.find(' ');
+    if (sp == std::string_view::npos) return std::nullopt;
+    auto quota = text.substr(0, sp);
+    auto period = parse_u64(text.substr(sp + 1));
+    if (!period) return std::nullopt;
+    if (quota == "max") return std::make_pair(std::optional<uint64_t>(), *period);
+    auto q = parse_u64(quota);
+    if (!q) return std::nullopt;
+    return std::make_pair(q, *period);
+}
+
+Limits without_defaults(Limits l) {
+    if (l.cpu_weight == 100u) l.cpu_weight.reset();
+    return l;
+}
+
 namespace {
 
 bool uses(const Limits& l, std::string_view controller) {
@@ -220,6 +256,12 @@ std::pair<Limits, Limits> split_limits(const Limits& limits, const HasController
     return out;
 }
 
+Limits merge_limits(const Limits& first, const Limits& second, const HasController& from_first) {
+    Limits out;
+    for (auto c : controllers_used) copy_group(from_first(c) ? first : second, out, c);
+    return out;
+}
+
 // ---- reading figures ----
 
 std::optional<uint64_t> parse_u64(std::string_view text) {
@@ -256,9 +298,6 @@ bool path_exists(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0;
 }
 
-namespace {
-
-// The file's contents, or nullopt when it does not exist.
 std::optional<std::string> read_if_present(const std::string& path) {
     try {
         return read_file(path);
@@ -267,6 +306,8 @@ std::optional<std::string> read_if_present(const std::string& path) {
         throw;
     }
 }
+
+namespace {
 
 // Directories of the subtree at dir, children before their parents; empty
 // when dir does not exist.
@@ -487,6 +528,12 @@ void HybridCgroup::apply(const Limits& limits) {
     require_controllers(on_v1, [&](std::string_view c) { return v1_.has_controller(c); });
     v1_.apply(on_v1);
     v2_.apply(on_v2);
+}
+
+Limits HybridCgroup::read_limits() const {
+    // The same split as apply(): v1 answers for the controllers it has.
+    return merge_limits(v1_.read_limits(), v2_.read_limits(),
+                        [&](std::string_view c) { return v1_.has_controller(c) || !v2_.has_controller(c); });
 }
 
 void HybridCgroup::attach(pid_t pid) {

@@ -12,9 +12,13 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace lodge::runtime {
 
-// Resource limits; unset fields are left at the kernel's default.
+// Resource limits; an unset field means the kernel's default (no limit,
+// weight 100, the parent's cpus), and apply() writes that default, so
+// unsetting a field on a running container lifts the limit.
 struct Limits {
     std::optional<uint64_t> memory_bytes;      // hard limit on memory
     std::optional<uint64_t> memory_swap_bytes; // limit on swap on top of memory (0: no swap)
@@ -23,7 +27,14 @@ struct Limits {
     uint64_t cpu_period_us = 100000;
     std::optional<std::string> cpuset_cpus;    // "0-1", "0,2"
     std::optional<uint64_t> pids_max;
+
+    bool operator==(const Limits&) const = default;
 };
+
+// Limits as JSON (the monitor's config.json, the daemon's audit): unset
+// fields are absent.
+void to_json(nlohmann::json& j, const Limits& l);
+void from_json(const nlohmann::json& j, Limits& l);
 
 // Figures read from the host side.
 struct Usage {
@@ -52,8 +63,21 @@ public:
     // the cgroup already exists (another container by that name).
     virtual void create(uid_t owner_uid, gid_t owner_gid) = 0;
 
-    // Writes the limits; callable again on a running container.
+    // Writes the limits; callable again on a running container. Every
+    // field is written, unset ones as the kernel's default ("max", -1,
+    // weight 100 / 1024 shares, the parent's cpus), so a limit that was
+    // lifted goes away; on v1, swap is only limited together with memory.
     virtual void apply(const Limits& limits) = 0;
+
+    // The limits in force now, read from the kernel's files (v1, v2 or
+    // both), mapped back as apply() maps them forward: apply(x) then
+    // read_limits() gives x, except that the kernel keeps memory in whole
+    // pages (a limit reads back rounded down to 4 KiB) and normalises cpu
+    // lists ("0,1" reads "0-1"), and a field set to its default (weight 100,
+    // the parent's cpus) reads back as unset, which means the same. Fields
+    // whose controller the host lacks are unset. Throws SystemError(ENOENT)
+    // when the cgroup does not exist.
+    virtual Limits read_limits() const = 0;
 
     // Moves pid into the cgroup in every hierarchy (writes cgroup.procs).
     virtual void attach(pid_t pid) = 0;

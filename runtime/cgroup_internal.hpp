@@ -71,6 +71,18 @@ std::optional<uint64_t> v1_memsw_target(const Limits& limits);
 bool v1_memsw_first(std::optional<uint64_t> new_memory, uint64_t current_memsw);
 std::string v2_cpu_max(const Limits& limits);
 
+// ---- reading limits back ----
+// A limit file's value: nullopt for the kernel's "no limit" ("max", "-1",
+// or v1 memory's 9223372036854771712, the largest page count in bytes).
+std::optional<uint64_t> parse_limit(std::string_view text);
+// The weight apply() would have written as these v1 shares (the inverse of
+// v1_shares_from_weight for the shares it produces).
+uint64_t weight_from_v1_shares(uint64_t shares);
+// cpu.max ("QUOTA PERIOD", QUOTA may be "max"); nullopt when malformed.
+std::optional<std::pair<std::optional<uint64_t>, uint64_t>> parse_cpu_max(std::string_view text);
+// Normalises what was read: the default weight reads as unset.
+Limits without_defaults(Limits limits);
+
 // The controllers each group of Limits fields needs.
 inline constexpr std::string_view controllers_used[] = {"memory", "cpu", "cpuset", "pids"};
 using HasController = std::function<bool(std::string_view)>;
@@ -79,6 +91,9 @@ using HasController = std::function<bool(std::string_view)>;
 void require_controllers(const Limits& limits, const HasController& has);
 // Splits limits into those whose controller `first` takes and the rest.
 std::pair<Limits, Limits> split_limits(const Limits& limits, const HasController& first);
+// The reverse: each controller's fields from `first` where from_first(c),
+// else from `second` (the hybrid layout's v1 and v2 halves).
+Limits merge_limits(const Limits& first, const Limits& second, const HasController& from_first);
 
 // Value of "key N" in a flat-keyed file (memory.events, cpu.stat, oom_control).
 std::optional<uint64_t> keyed_value(std::string_view text, std::string_view key);
@@ -97,6 +112,8 @@ Usage to_usage(const UsageParts& parts);
 // ---- Filesystem pieces shared by v1 and v2 (cgroup.cpp) ----
 
 bool path_exists(const std::string& path);
+// The file's contents, or nullopt when it does not exist.
+std::optional<std::string> read_if_present(const std::string& path);
 // Reads a number from a file; nullopt when the file does not exist (a
 // controller or kernel feature that is not there).
 std::optional<uint64_t> read_u64_if_present(const std::string& path);
@@ -134,6 +151,7 @@ public:
     CgroupV1(std::vector<Hierarchy> hierarchies, std::string parent, std::string name);
     void create(uid_t owner_uid, gid_t owner_gid) override;
     void apply(const Limits& limits) override;
+    Limits read_limits() const override;
     void attach(pid_t pid) override;
     int unified_fd() const override { return -1; }
     Usage usage() const override { return to_usage(usage_parts()); }
@@ -166,6 +184,7 @@ public:
     CgroupV2(std::string mount, std::string parent, std::string name);
     void create(uid_t owner_uid, gid_t owner_gid) override;
     void apply(const Limits& limits) override;
+    Limits read_limits() const override;
     void attach(pid_t pid) override { attach_pid(dir_, pid); }
     int unified_fd() const override;
     Usage usage() const override { return to_usage(usage_parts()); }
@@ -195,6 +214,7 @@ public:
     HybridCgroup(CgroupV1 v1, CgroupV2 v2) : v1_(std::move(v1)), v2_(std::move(v2)) {}
     void create(uid_t owner_uid, gid_t owner_gid) override;
     void apply(const Limits& limits) override;
+    Limits read_limits() const override;
     void attach(pid_t pid) override;
     int unified_fd() const override { return v2_.unified_fd(); }
     Usage usage() const override;

@@ -6,6 +6,7 @@
 #include "common/reverter.hpp"
 #include "runtime/cgroup_internal.hpp"
 
+#include <algorithm>
 #include <csignal>
 
 namespace lodge::runtime::cgroup_detail {
@@ -90,19 +91,46 @@ void CgroupV1::apply(const Limits& limits) {
     if (auto* h = find("pids")) write_file(dir_of(*h) + "/pids.max", value_or(limits.pids_max, "max"));
 }
 
+Limits CgroupV1::read_limits() const {
+    Limits l;
+    if (auto* h = find("memory")) {
+        std::string dir = dir_of(*h);
+        l.memory_bytes = parse_limit(read_file(dir + "/memory.limit_in_bytes"));
+        // memsw is memory plus swap; apply() sets it only with a memory limit.
+        auto memsw = read_if_present(dir + "/memory.memsw.limit_in_bytes");
+        if (auto both = memsw ? parse_limit(*memsw) : std::nullopt; both && l.memory_bytes)
+            l.memory_swap_bytes = *both - std::min(*both, *l.memory_bytes);
+    }
+    if (auto* h = find("cpu")) {
+        std::string dir = dir_of(*h);
+        if (auto shares = read_u64_if_present(dir + "/cpu.shares")) l.cpu_weight = weight_from_v1_shares(*shares);
+        if (auto quota = read_if_present(dir + "/cpu.cfs_quota_us")) l.cpu_quota_us = parse_limit(*quota);
+        if (auto period = read_u64_if_present(dir + "/cpu.cfs_period_us")) l.cpu_period_us = *period;
+    }
+    if (auto* h = find("cpuset")) {
+        // apply() writes the parent's list for "no limit".
+        std::string dir = dir_of(*h);
+        std::string cpus(trim(read_file(dir + "/cpuset.cpus")));
+        if (cpus != trim(read_file(parent_dir(dir) + "/cpuset.cpus"))) l.cpuset_cpus = cpus;
+    }
+    if (auto* h = find("pids")) l.pids_max = parse_limit(read_file(dir_of(*h) + "/pids.max"));
+    return without_defaults(l);
+}
+
 void CgroupV1::apply_memory(const std::string& dir, const Limits& limits) {
     std::string memory = dir + "/memory.limit_in_bytes";
     std::string memsw = dir + "/memory.memsw.limit_in_bytes";
     std::string memory_value = value_or(limits.memory_bytes, "-1");
     // memsw exists only with swap accounting on; without it swap is not
     // limited by cgroups at all, and there is nothing to write.
-    auto current_memsw = read_u64_if_present(memsw);
-    if (!current_memsw) {
+    auto memsw_text = read_if_present(memsw);
+    if (!memsw_text) {
         write_file(memory, memory_value);
         return;
     }
+    uint64_t current_memsw = parse_limit(*memsw_text).value_or(UINT64_MAX);
     std::string memsw_value = value_or(v1_memsw_target(limits), "-1");
-    if (v1_memsw_first(limits.memory_bytes, *current_memsw)) {
+    if (v1_memsw_first(limits.memory_bytes, current_memsw)) {
         write_file(memsw, memsw_value);
         write_file(memory, memory_value);
     } else {

@@ -84,6 +84,26 @@ void CgroupV2::apply(const Limits& limits) {
     if (has("pids")) write_file(dir_ + "/pids.max", value_or(limits.pids_max, "max"));
 }
 
+Limits CgroupV2::read_limits() const {
+    require_dir(dir_);
+    // A file is there exactly when its controller is enabled for the
+    // directory.
+    Limits l;
+    if (auto v = read_if_present(dir_ + "/memory.max")) l.memory_bytes = parse_limit(*v);
+    if (auto v = read_if_present(dir_ + "/memory.swap.max")) l.memory_swap_bytes = parse_limit(*v);
+    if (auto v = read_u64_if_present(dir_ + "/cpu.weight")) l.cpu_weight = *v;
+    if (auto v = read_if_present(dir_ + "/cpu.max")) {
+        auto quota_period = parse_cpu_max(*v);
+        if (!quota_period) throw Error("unexpected contents of " + dir_ + "/cpu.max: '" + *v + "'");
+        l.cpu_quota_us = quota_period->first;
+        l.cpu_period_us = quota_period->second;
+    }
+    // Empty means the nearest ancestor's: no limit of the container's own.
+    if (auto v = read_if_present(dir_ + "/cpuset.cpus"); v && !trim(*v).empty()) l.cpuset_cpus = std::string(trim(*v));
+    if (auto v = read_if_present(dir_ + "/pids.max")) l.pids_max = parse_limit(*v);
+    return without_defaults(l);
+}
+
 int CgroupV2::unified_fd() const {
     if (!fd_) {
         fd_.reset(::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));

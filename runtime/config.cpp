@@ -11,41 +11,6 @@
 
 namespace lodge::runtime {
 
-namespace {
-
-template <typename T>
-void opt_to_json(nlohmann::json& j, const char* key, const std::optional<T>& v) {
-    if (v) j[key] = *v;
-}
-
-template <typename T>
-void opt_from_json(const nlohmann::json& j, const char* key, std::optional<T>& v) {
-    if (auto it = j.find(key); it != j.end() && !it->is_null()) v = it->get<T>();
-}
-
-void limits_to_json(nlohmann::json& j, const Limits& l) {
-    j = nlohmann::json::object();
-    opt_to_json(j, "memory_bytes", l.memory_bytes);
-    opt_to_json(j, "memory_swap_bytes", l.memory_swap_bytes);
-    opt_to_json(j, "cpu_weight", l.cpu_weight);
-    opt_to_json(j, "cpu_quota_us", l.cpu_quota_us);
-    j["cpu_period_us"] = l.cpu_period_us;
-    opt_to_json(j, "cpuset_cpus", l.cpuset_cpus);
-    opt_to_json(j, "pids_max", l.pids_max);
-}
-
-void limits_from_json(const nlohmann::json& j, Limits& l) {
-    opt_from_json(j, "memory_bytes", l.memory_bytes);
-    opt_from_json(j, "memory_swap_bytes", l.memory_swap_bytes);
-    opt_from_json(j, "cpu_weight", l.cpu_weight);
-    opt_from_json(j, "cpu_quota_us", l.cpu_quota_us);
-    l.cpu_period_us = j.value("cpu_period_us", l.cpu_period_us);
-    opt_from_json(j, "cpuset_cpus", l.cpuset_cpus);
-    opt_from_json(j, "pids_max", l.pids_max);
-}
-
-} // namespace
-
 bool valid_container_name(const std::string& name) {
     if (name.empty() || name.size() > 63) return false;
     if (name.front() == '-' || (name.front() >= '0' && name.front() <= '9') || name.back() == '-') return false;
@@ -142,8 +107,7 @@ void from_json(const nlohmann::json& j, DeviceNode& d) {
 }
 
 void to_json(nlohmann::json& j, const ContainerConfig& c) {
-    nlohmann::json limits;
-    limits_to_json(limits, c.limits);
+    nlohmann::json limits = c.limits;
     j = {{"name", c.name},       {"rootfs", c.rootfs},         {"init", c.init},
          {"env", c.env},         {"halt_signal", c.halt_signal}, {"privileged", c.privileged},
          {"idmap", c.idmap},     {"limits", limits},           {"security", c.security},
@@ -162,7 +126,7 @@ void from_json(const nlohmann::json& j, ContainerConfig& c) {
     c.halt_signal = j.value("halt_signal", 0);
     c.privileged = j.value("privileged", false);
     if (j.contains("idmap")) c.idmap = j.at("idmap").get<IdMap>();
-    if (j.contains("limits")) limits_from_json(j.at("limits"), c.limits);
+    if (j.contains("limits")) from_json(j.at("limits"), c.limits);
     if (j.contains("security")) c.security = j.at("security").get<SecurityPolicy>();
     c.console_log_bytes = j.value("console_log_bytes", c.console_log_bytes);
     if (j.contains("mounts"))

@@ -62,7 +62,7 @@ api::Response create_token(Daemon& daemon, api::CertificatesPost req) {
                         {"fingerprint", daemon.environment().certificate_fingerprint},
                         {"addresses", https_listen_addresses(https_address)},
                         {"request", req}};
-    if (auto expires = expiry_after(api::now(), config_value(daemon, "core.remote_token_expiry")))
+    if (auto expires = profiles::expiry_after(api::now(), config_value(daemon, "core.remote_token_expiry")))
         meta["expiresAt"] = api::format_time(*expires);
     OperationSpec spec;
     spec.description = "Certificate add token";

@@ -102,6 +102,10 @@ api::Response post_exec(Daemon& daemon, const Request& request) {
         throw;
     }
     auto post = parse_exec_post(request.body);
+    // The instance's environment.* keys, under what the client sent (as
+    // LXD): changed keys reach the next command without a restart.
+    for (const auto& [key, value] : daemon.instances().get(where, name).expanded_config)
+        if (key.rfind("environment.", 0) == 0) post.environment.try_emplace(key.substr(12), value);
     ExecTarget target{daemon.instances().run_dir(), loc.runtime_name, exec_request(post)};
 
     OperationSpec spec;

@@ -152,15 +152,21 @@ api::Response update_instance(Daemon& daemon, const Request& request, bool merge
         }
         return daemon.instances().restore(project_id, request.param("name"), snap);
     }
-    daemon.instances().update(project_id, request.param("name"), body, merge);
-    if (merge) return api::sync_response(nullptr);
+    const bool restart = daemon.instances().update(project_id, request.param("name"), body, merge);
+    // lodge's own: what could not be applied to the running instance waits
+    // for its restart, and the answer says so (lxc ignores the metadata).
+    const nlohmann::json restart_note =
+        restart ? nlohmann::json{{"restart_required", {request.param("name")}}} : nlohmann::json(nullptr);
+    if (merge) return api::sync_response(restart_note);
     // PUT answers with an operation in LXD (the `lxc config set` trace
     // waits for it); the update itself is already done.
     OperationSpec spec;
     spec.description = "Updating instance";
     spec.resources = std::map<std::string, std::vector<std::string>>{
         {"instances", {"/1.0/instances/" + request.param("name")}}};
-    auto op = daemon.operations().start(std::move(spec), [](OperationContext&) {});
+    auto op = daemon.operations().start(std::move(spec), [restart_note](OperationContext& ctx) {
+        if (!restart_note.is_null()) ctx.set_metadata(restart_note);
+    });
     return api::async_response("/1.0/operations/" + op.id, op);
 }
 

@@ -35,6 +35,8 @@ void add_resources_routes(Router& router, Daemon& daemon);    // /1.0/resources
 void add_certificate_routes(Router& router, Daemon& daemon);  // /1.0/certificates
 void add_image_routes(Router& router, Daemon& daemon);        // /1.0/images, /1.0/images/aliases
 void add_backup_routes(Router& router, Daemon& daemon);       // /1.0/instances/{name}/backups
+void add_internal_routes(Router& router, Daemon& daemon);     // /internal/shutdown (unix socket only)
+void add_audit_routes(Router& router, Daemon& daemon);        // /1.0/instances/{name}/audit
 // POST /1.0/instances with a backup tarball (Content-Type application/octet-stream).
 bool is_backup_upload(const Request& request);
 api::Response import_instance_backup(Daemon& daemon, Request& request);
@@ -57,6 +59,8 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_certificate_routes(router, daemon);
     add_image_routes(router, daemon);
     add_backup_routes(router, daemon);
+    add_internal_routes(router, daemon);
+    add_audit_routes(router, daemon);
 }
 
 // The id of the project a request names with ?project= (default:

@@ -34,4 +34,34 @@ void seed_defaults(Database& db, const std::string& state_dir) {
     });
 }
 
+void seed_baseline_profiles(Database& db) {
+    db.transaction([&] {
+        const auto project = project_id(db, "default");
+        if (!project || get_profile_contents(db, *project, "hardened")) return;
+        api::Profile hardened;
+        hardened.name = "hardened";
+        hardened.description = "lodge's hardened baseline: own id range, more syscalls denied, more capabilities "
+                               "dropped, limits (use with default: profiles default,hardened)";
+        hardened.config = {
+            // Instances may tighten these but not weaken them; lodge audit
+            // reports any that does.
+            {"lodge.baseline", "true"},
+            {"security.privileged", "false"},
+            {"security.nesting", "false"},
+            {"security.idmap.isolated", "true"},
+            // Kernel interfaces system containers do not need and that
+            // keep turning up in container escapes.
+            {"security.syscalls.deny", "bpf\nperf_event_open\nuserfaultfd\nadd_key\nkeyctl\nrequest_key"},
+            {"lodge.security.personality", "linux"},
+            // Tracing other processes, raw sockets and the kernel log.
+            {"lodge.security.caps.drop", "sys_ptrace,net_raw,syslog"},
+            {"limits.memory", "2GiB"},
+            {"limits.memory.swap", "false"},
+            {"limits.cpu.allowance", "200ms/100ms"},
+            {"limits.processes", "2000"},
+        };
+        create_profile(db, *project, hardened);
+    });
+}
+
 } // namespace lodge::daemon::db

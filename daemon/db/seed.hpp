@@ -14,4 +14,9 @@ namespace lodge::daemon::db {
 // changes the profile does not get them back on the next start.
 void seed_defaults(Database& db, const std::string& state_dir);
 
+// lodge's baseline profiles in the default project: `hardened` (see
+// seed.cpp). Called once, when the database reaches schema v4; a profile of
+// that name that an admin made is left as it is.
+void seed_baseline_profiles(Database& db);
+
 } // namespace lodge::daemon::db

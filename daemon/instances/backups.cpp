@@ -3,7 +3,7 @@
 // (.<backup>.json), made from the instance's volume and its snapshots'; and
 // instances made from uploaded backups, all or nothing.
 #include "daemon/instances/instances.hpp"
-#include "daemon/profiles/schema.hpp"
+#include "profiles/schema.hpp"
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -421,7 +421,7 @@ api::Response Instances::import_backup(std::int64_t project_id, std::string tarb
     std::erase_if(instance.config, [](const auto& kv) {
         return kv.first.rfind("volatile.", 0) == 0 && kv.first != "volatile.base_image";
     });
-    validate_config(instance.config, ConfigScope::instance);
+    profiles::validate_config(instance.config, profiles::ConfigScope::instance);
 
     const auto pool = daemon_.with_db([&](db::Database& db) {
         if (db::instance_id(db, project_id, instance.name))

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "api/instance.hpp"
+#include "profiles/baseline.hpp"
 #include "daemon/api/images_pull.hpp"
 #include "api/response.hpp"
 #include "api/status.hpp"
@@ -22,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 
 namespace lodge::daemon {
@@ -110,7 +112,9 @@ public:
     // PUT (replace) and PATCH (merge) of description, config, devices,
     // profiles and ephemeral. volatile.* keys sent back by clients are
     // ignored: they are lodged's own.
-    void update(std::int64_t project_id, const std::string& name, const nlohmann::json& body, bool merge);
+    // Returns whether the running instance needs a restart for part of the
+    // change (what could be applied live has been).
+    bool update(std::int64_t project_id, const std::string& name, const nlohmann::json& body, bool merge);
 
     // After a profile's config or devices changed (instances/live.cpp):
     // every running instance using it gets the change at once where it can
@@ -189,6 +193,20 @@ public:
     std::vector<std::string> prune_expired_backups();
     // --- end of backups ---
 
+    // The host's boot (instances/boot.cpp). first_start_since_boot() is
+    // true once per host boot (lodged keeps the boot id it last ran under);
+    // autostart() then starts what boot.autostart (or, unset, the state
+    // the host's shutdown left) asks for. shutdown_all() stops every
+    // running instance for the host's shutdown.
+    bool first_start_since_boot();
+    void autostart(std::stop_token stop);
+    void shutdown_all();
+
+    // For lodge audit (instances/live.cpp, instances/audit.cpp): whether
+    // config changed since the start waits for a restart, and how the
+    // running container's kernel state differs from what its config says.
+    bool restart_pending(const InstanceLocation& where, const api::Instance& instance) const;
+    std::vector<profiles::Finding> kernel_drift(const InstanceLocation& where, const api::Instance& instance) const;
     // What the runtime is given to start the instance (exposed for tests).
     runtime::ContainerConfig container_config(const api::Instance& instance, const InstanceLocation& where) const;
 
@@ -211,12 +229,23 @@ private:
     // pid, since a booted guest stays booted until it stops.
     std::string guest_state(const std::string& runtime_name, pid_t init_pid) const;
     void stop_now(const InstanceLocation& where, int timeout, bool force);
+    // Before a start (instances/live.cpp): gives an isolated instance its
+    // own host id range once (volatile.idmap.base, kept across restarts)
+    // and records the map it runs with (volatile.idmap.current).
+    void assign_idmap(const InstanceLocation& where, api::Instance& instance);
+    // Applies what can change under a running container (cgroup limits,
+    // devices) from the instance's current expanded config; returns
+    // whether something else differs from what it was started with.
+    bool apply_live(const InstanceLocation& where, const api::Instance& instance);
+    // What apply_live compares against: the expanded config of this start.
+    void record_started_config(const InstanceLocation& where, const api::Instance& instance) const;
 
     Daemon& daemon_;
     std::string run_dir_;
     std::mutex mutex_;
     std::map<std::string, std::shared_ptr<std::mutex>> locks_;
     std::set<std::string> reserved_; // names being created or renamed to
+    std::mutex idmap_mutex_;         // one isolated range given out at a time
     mutable std::mutex ready_mutex_;
     mutable std::map<std::string, std::pair<pid_t, std::string>> ready_; // runtime name -> (init pid, state)
 };

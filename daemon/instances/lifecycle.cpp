@@ -3,7 +3,7 @@
 // for bad input), then runs as an operation; every step undoes itself when
 // a later one fails.
 #include "daemon/instances/instances.hpp"
-#include "daemon/profiles/schema.hpp"
+#include "profiles/schema.hpp"
 
 #include "api/time.hpp"
 #include "common/error.hpp"
@@ -184,7 +184,8 @@ api::Response Instances::create(std::int64_t project_id, InstanceCreate request)
     // volatile.base_image); lodged sets volatile keys itself.
     if (request.source_type == "copy")
         std::erase_if(instance.config, [](const auto& kv) { return kv.first.rfind("volatile.", 0) == 0; });
-    validate_config(instance.config, ConfigScope::instance);
+    profiles::validate_config(instance.config, profiles::ConfigScope::instance);
+    profiles::validate_devices(instance.devices);
     for (const auto& [key, value] : instance.config)
         if (key.rfind("volatile.", 0) == 0) throw Error(400, "Invalid config: volatile keys are set by lodged: " + key);
 
@@ -329,7 +330,9 @@ void Instances::start_now(std::int64_t project_id, const InstanceLocation& where
     // refuse nothing, but keeping it would show a stale exit.
     forget(where.runtime_name);
     apply_templates(where.dir, "start", template_view(*instance, instance->expanded_config));
+    assign_idmap(where, *instance);
     runtime::launch_container(container_config(*instance, where), run_dir_);
+    record_started_config(where, *instance);
     daemon_.with_db([&](db::Database& db) {
         db::set_instance_config(db, where.id, "volatile.last_state.power", "RUNNING");
         db::touch_instance(db, where.id, api::format_time(api::now()));
@@ -464,7 +467,7 @@ api::Response Instances::rename(std::int64_t project_id, const std::string& name
     return response;
 }
 
-void Instances::update(std::int64_t project_id, const std::string& name, const nlohmann::json& body, bool merge) {
+bool Instances::update(std::int64_t project_id, const std::string& name, const nlohmann::json& body, bool merge) {
     if (!body.is_object()) throw Error(400, "The request body must be a JSON object");
     auto lock = lock_for(name);
     std::lock_guard guard(*lock);
@@ -485,10 +488,11 @@ void Instances::update(std::int64_t project_id, const std::string& name, const n
             std::erase_if(next.config, [](const auto& kv) { return kv.first.rfind("volatile.", 0) != 0; });
             for (const auto& [k, v] : incoming) next.config[k] = v;
         }
-        validate_config(next.config, ConfigScope::instance);
+        profiles::validate_config(next.config, profiles::ConfigScope::instance);
     }
     if (body.contains("devices")) {
         auto devices = body.at("devices").is_null() ? api::DeviceMap{} : body.at("devices").get<api::DeviceMap>();
+        profiles::validate_devices(devices);
         if (merge)
             for (const auto& [k, v] : devices) next.devices[k] = v;
         else
@@ -512,7 +516,19 @@ void Instances::update(std::int64_t project_id, const std::string& name, const n
             throw;
         }
     }
+    bool restart = false;
+    try {
+        restart = apply_live(where, updated);
+    } catch (...) {
+        // The running instance cannot take it (a device whose source is
+        // missing, a limit the kernel refuses): nothing is kept.
+        daemon_.with_db([&](db::Database& db) { db.transaction([&] { db::update_instance(db, where.id, current); }); });
+        if (root_size(updated.expanded_devices) != root_size(current.expanded_devices))
+            apply_root_size(daemon_.pools().driver(where.pool), where.volume, current.expanded_devices);
+        throw;
+    }
     daemon_.events().lifecycle("instance-updated", instance_url(name));
+    return restart;
 }
 
 } // namespace lodge::daemon

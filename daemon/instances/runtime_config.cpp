@@ -5,11 +5,14 @@
 
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
-#include "daemon/profiles/values.hpp"
+#include "profiles/schema.hpp"
+#include "profiles/values.hpp"
 #include "daemon/server_config.hpp"
 #include "runtime/idmap.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <set>
 #include <string_view>
 
@@ -29,21 +32,28 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
     if (auto sig = get("linux.halt_signal"); !sig.empty()) cfg.halt_signal = runtime::signal_from_name(sig);
     for (const auto& [key, value] : c)
         if (key.rfind("environment.", 0) == 0) cfg.env.push_back(key.substr(12) + "=" + value);
-    cfg.privileged = truthy(get("security.privileged"));
-    if (!cfg.privileged) {
-        const auto size = get("security.idmap.size");
-        cfg.idmap = runtime::root_idmap(size.empty() ? runtime::default_idmap_size
-                                                     : static_cast<uint32_t>(std::stoul(size)));
-    }
+    cfg.privileged = profiles::truthy(get("security.privileged"));
+    if (!cfg.privileged) cfg.idmap = profiles::instance_idmap(c);
+    // The runtime's default deny list is security.syscalls.deny_default
+    // (on unless set to false); the other lists add to it.
+    if (get("security.syscalls.deny_default") == "false" || get("security.syscalls.deny_default") == "0")
+        cfg.security.syscalls_deny.clear();
+    for (const auto& name : profiles::name_list(get("security.syscalls.deny")))
+        if (std::find(cfg.security.syscalls_deny.begin(), cfg.security.syscalls_deny.end(), name) ==
+            cfg.security.syscalls_deny.end())
+            cfg.security.syscalls_deny.push_back(name);
+    for (const auto& name : profiles::name_list(get("lodge.security.caps.drop")))
+        if (std::find(cfg.security.caps_drop.begin(), cfg.security.caps_drop.end(), name) == cfg.security.caps_drop.end())
+            cfg.security.caps_drop.push_back(name);
     if (auto mem = get("limits.memory"); !mem.empty()) {
-        cfg.limits.memory_bytes = memory_bytes(mem);
+        cfg.limits.memory_bytes = profiles::memory_bytes(mem);
         // LXD's limits.memory.swap=false means no swap beyond the memory limit.
         if (get("limits.memory.swap") == "false") cfg.limits.memory_swap_bytes = 0;
     }
     if (auto n = get("limits.processes"); !n.empty()) cfg.limits.pids_max = std::stoull(n);
-    if (auto cpus = get("limits.cpu"); !cpus.empty()) cfg.limits.cpuset_cpus = cpuset_from(cpus);
+    if (auto cpus = get("limits.cpu"); !cpus.empty()) cfg.limits.cpuset_cpus = profiles::cpuset_from(cpus);
     if (auto a = get("limits.cpu.allowance"); !a.empty()) {
-        const auto allowance = parse_allowance(a);
+        const auto allowance = profiles::parse_allowance(a);
         if (allowance.weight) cfg.limits.cpu_weight = std::max<uint64_t>(1, *allowance.weight);
         cfg.limits.cpu_quota_us = allowance.quota_us;
         cfg.limits.cpu_period_us = allowance.period_us;
@@ -51,22 +61,33 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
     // limits.cpu.priority 0..10 as LXD; 5 is the default weight.
     if (auto p = get("limits.cpu.priority"); !p.empty())
         cfg.limits.cpu_weight = std::max<uint64_t>(1, std::min<uint64_t>(10, std::stoull(p)) * 20);
-    // Disk devices other than the root: custom volumes of a pool, mounted
-    // at their path. (Host directories as sources come with devices.)
+    // Disk devices other than the root: a pool's custom volume, or a host
+    // directory, mounted idmapped at their path (host files keep their
+    // owners; the container sees them through its own map).
     for (const auto& [dev, keys] : instance.expanded_devices) {
         auto key = [&](const char* k) {
             auto it = keys.find(k);
             return it == keys.end() ? std::string() : it->second;
         };
         if (key("type") != "disk" || key("path") == "/") continue;
-        if (key("pool").empty() || key("source").empty() || key("path").empty())
-            throw Error(400, "Device \"" + dev + "\": a disk needs a pool, a source volume and a path");
+        if (key("source").empty() || key("path").empty())
+            throw Error(400, "Device \"" + dev + "\": a disk needs a source and a path");
+        if (key("pool").empty()) {
+            std::error_code ec;
+            if (!std::filesystem::is_directory(key("source"), ec)) {
+                // required=false: a missing source is skipped, as LXD does.
+                if (key("required") == "false") continue;
+                throw Error(400, "Device \"" + dev + "\": source \"" + key("source") + "\" is not a directory on the host");
+            }
+            cfg.mounts.push_back({key("source"), key("path"), profiles::truthy(key("readonly"))});
+            continue;
+        }
         const storage::Volume volume{storage::VolumeType::Custom, Pools::disk_name(where.project, key("source")), {}};
         auto& driver = daemon_.pools().driver(key("pool"));
         if (!driver.exists(volume))
             throw Error(404, "Device \"" + dev + "\": storage volume \"" + key("source") + "\" not found in pool \"" +
                                  key("pool") + "\"");
-        cfg.mounts.push_back({driver.path(volume), key("path"), truthy(key("readonly"))});
+        cfg.mounts.push_back({driver.path(volume), key("path"), profiles::truthy(key("readonly"))});
     }
     cfg.validate();
     return cfg;

@@ -1,10 +1,9 @@
-// snapshots.schedule: cron expressions as LXD takes them ("0 6 * * *",
-// "@daily", several joined by ", "), and the task that takes scheduled
-// snapshots and removes expired ones.
+// The task that takes the snapshots snapshots.schedule asks for
+// (profiles/cron.hpp parses it) and removes expired ones.
 #pragma once
 
-#include <array>
-#include <bitset>
+#include "profiles/cron.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -16,25 +15,6 @@
 namespace lodge::daemon {
 
 class Daemon;
-
-class CronSchedule {
-public:
-    // Error(400) naming the bad part; "" parses to a schedule that never matches.
-    static CronSchedule parse(const std::string& spec);
-    // Whether the minute `t` (local time, seconds ignored) is scheduled.
-    bool matches(const std::tm& t) const;
-
-private:
-    struct Entry {
-        std::bitset<60> minutes;
-        std::bitset<24> hours;
-        std::bitset<32> days;   // 1-31
-        std::bitset<13> months; // 1-12
-        std::bitset<7> weekdays; // 0 = Sunday
-        bool any_day = false, any_weekday = false;
-    };
-    std::vector<Entry> entries_;
-};
 
 // A thread in lodged: at each new minute it snapshots the instances whose
 // schedule matches (running ones, and stopped ones with

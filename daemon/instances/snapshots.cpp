@@ -132,7 +132,7 @@ void Instances::scheduled_snapshot(std::int64_t project_id, const std::string& n
     const auto snap = next_snapshot_name(config("snapshots.pattern").empty() ? "snap%d" : config("snapshots.pattern"),
                                          existing);
     std::string expires_at;
-    if (auto t = expiry_after(api::now(), config("snapshots.expiry"))) expires_at = api::format_time(*t);
+    if (auto t = profiles::expiry_after(api::now(), config("snapshots.expiry"))) expires_at = api::format_time(*t);
     take_snapshot(where, snap, expires_at);
     spdlog::info("instance {}: took scheduled snapshot {}", name, snap);
 }
@@ -161,7 +161,7 @@ api::Response Instances::snapshot(std::int64_t project_id, const std::string& na
     if (is_zero_time(request.expires_at)) {
         request.expires_at.clear();
         if (!config("snapshots.expiry").empty())
-            if (auto t = expiry_after(api::now(), config("snapshots.expiry"))) request.expires_at = api::format_time(*t);
+            if (auto t = profiles::expiry_after(api::now(), config("snapshots.expiry"))) request.expires_at = api::format_time(*t);
     } else {
         api::Time t{};
         if (!api::parse_time(request.expires_at, t))

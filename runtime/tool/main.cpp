@@ -6,6 +6,7 @@
 #include "runtime/device_cgroup.hpp"
 #include "runtime/exec.hpp"
 #include "runtime/hotplug.hpp"
+#include "runtime/inspect.hpp"
 #include "runtime/inventory.hpp"
 #include "runtime/monitor_client.hpp"
 #include "runtime/tool/relay.hpp"
@@ -34,9 +35,11 @@ const char usage_text[] =
     "        [--memory SIZE] [--memory-swap SIZE] [--pids N] [--cpu-weight N]\n"
     "        [--cpu-quota USEC] [--cpuset CPUS] [--idmap-size N] [--privileged]\n"
     "        [--mount SOURCE:TARGET[:ro]]... [--device c|b:MAJOR:MINOR:PATH[:MODE]]...\n"
+    "        [--security JSON]  (keys of the policy to change, over the defaults)\n"
     "  exec NAME [-t] [--env K=V]... [--cwd DIR] [--user UID[:GID]] -- CMD [ARG]...\n"
     "  stop NAME [--timeout SECONDS] [--force]\n"
     "  state NAME | usage NAME | freeze NAME | unfreeze NAME | delete NAME\n"
+    "  inspect NAME  (the kernel's view of a running container, as JSON)\n"
     "  console NAME [--log]\n"
     "  device add NAME (--char|--block) --path P --major M --minor N [--uid U] [--gid G] [--mode OCTAL]\n"
     "  device remove NAME PATH\n"
@@ -129,6 +132,15 @@ int cmd_start(const std::string& run_dir, const std::string& name, const Args& a
         if (n < 4) usage_error("--device needs c|b:MAJOR:MINOR:PATH[:MODE]");
         d.type = type, d.major = major, d.minor = minor, d.path = path, d.mode = mode;
         cfg.devices.push_back(d);
+    }
+    if (a.has("--security")) {
+        nlohmann::json policy;
+        try {
+            policy = nlohmann::json::parse(a.get("--security"));
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(400, std::string("--security is not JSON: ") + e.what());
+        }
+        from_json(policy, cfg.security);
     }
     launch_container(cfg, run_dir);
     return 0;
@@ -307,6 +319,11 @@ int run(int argc, char** argv) {
         }
         freeze_container(run_dir, name, cmd == "freeze");
         std::printf("%s\n", state_of(run_dir, name).dump().c_str());
+        return 0;
+    }
+    if (cmd == "inspect") {
+        nlohmann::json j = inspect_container(run_dir, name);
+        std::printf("%s\n", j.dump().c_str());
         return 0;
     }
     if (cmd == "delete") {

@@ -10,6 +10,7 @@
 #include "runtime/syscalls.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -293,6 +294,33 @@ TEST(Cgroup, LimitsReachTheKernelAndResetToDefaults) {
     }
 }
 
+// read_limits() maps the kernel's files back to what apply() was given,
+// including the defaults a lifted limit is reset to.
+TEST(Cgroup, LimitsReadBackAsApplied) {
+    TestCgroup cg("readback");
+    cg->create(0, 0);
+    const uint64_t mib = 1 << 20;
+    EXPECT_EQ(cg->read_limits(), Limits{});
+    bool swap_accounted = cg.with("memory.memsw.limit_in_bytes") || cg.with("memory.swap.max");
+    for (Limits l : {Limits{.memory_bytes = 256 * mib,
+                            .memory_swap_bytes = 64 * mib,
+                            .cpu_weight = 33,
+                            .cpu_quota_us = 25000,
+                            .cpu_period_us = 50000,
+                            .cpuset_cpus = "0",
+                            .pids_max = 77},
+                     Limits{.memory_bytes = 64 * mib, .memory_swap_bytes = 0},
+                     Limits{.memory_bytes = 64 * mib}, Limits{.cpu_weight = 1, .pids_max = 1}, Limits{}}) {
+        auto started = std::chrono::steady_clock::now();
+        cg->apply(l);
+        auto took = std::chrono::steady_clock::now() - started;
+        RecordProperty("apply_us", std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
+        if (!swap_accounted) l.memory_swap_bytes.reset();
+        EXPECT_EQ(nlohmann::json(cg->read_limits()), nlohmann::json(l));
+    }
+    cg.expect("pids.max", "max");
+}
+
 TEST(Cgroup, ARunningProcessIsCountedFrozenThawedAndKilled) {
     TestCgroup cg("lifecycle");
     cg->create(0, 0);
@@ -483,6 +511,7 @@ TEST(Cgroup, UnifiedBackendOnItsOwn) {
 
     auto controllers = read_file(cg->paths()[0] + "/cgroup.controllers");
     EXPECT_NO_THROW(cg->apply({})); // defaults only where controllers are
+    EXPECT_EQ(cg->read_limits(), Limits{});
     if (controllers.find("pids") == std::string::npos) {
         EXPECT_EQ(status_of([&] { cg->apply({.pids_max = 10}); }), 400);
     }

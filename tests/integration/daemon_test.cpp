@@ -79,7 +79,8 @@ TEST(DaemonLodged, ConfigAndDefaultsSurviveARestart) {
     EXPECT_EQ(lodged.request("GET", "/1.0").json()["metadata"]["config"],
               json({{"user.owner", "ops"}, {"images.auto_update_interval", "24"}}));
     // The defaults were made once, not again on the second start.
-    EXPECT_EQ(lodged.request("GET", "/1.0/profiles").json()["metadata"], json::array({"/1.0/profiles/default"}));
+    EXPECT_EQ(lodged.request("GET", "/1.0/profiles").json()["metadata"],
+              json::array({"/1.0/profiles/default", "/1.0/profiles/hardened"}));
     EXPECT_EQ(lodged.request("GET", "/1.0/storage-pools").json()["metadata"],
               json::array({"/1.0/storage-pools/default"}));
     auto profile = lodged.request("GET", "/1.0/profiles/default").json();

@@ -173,14 +173,14 @@ TEST(DaemonHttpsAddress, ParsesWhatLxdAccepts) {
 TEST(DaemonHttpsAddress, ExpiryExpressions) {
     api::Time t0;
     ASSERT_TRUE(api::parse_time("2026-01-31T10:00:00Z", t0));
-    auto at = [&](const std::string& e) { return api::format_time(*daemon::expiry_after(t0, e)); };
+    auto at = [&](const std::string& e) { return api::format_time(*profiles::expiry_after(t0, e)); };
     EXPECT_EQ(at("30S"), "2026-01-31T10:00:30Z");
     EXPECT_EQ(at("1H 30M"), "2026-01-31T11:30:00Z");
     EXPECT_EQ(at("1w"), "2026-02-07T10:00:00Z");
     EXPECT_EQ(at("1y"), "2027-01-31T10:00:00Z");
-    EXPECT_FALSE(daemon::expiry_after(t0, "").has_value());
+    EXPECT_FALSE(profiles::expiry_after(t0, "").has_value());
     for (auto bad : {"1", "H", "1H 2H", "1h", "soon", "-1H"})
-        EXPECT_THROW(daemon::expiry_after(t0, bad), lodge::Error) << bad;
+        EXPECT_THROW(profiles::expiry_after(t0, bad), lodge::Error) << bad;
 }
 
 TEST(CommonCertificate, RoundTripsAndFingerprints) {

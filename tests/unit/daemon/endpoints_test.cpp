@@ -96,9 +96,11 @@ TEST_F(DaemonEndpoints, PatchAndPutServerConfig) {
 
 TEST_F(DaemonEndpoints, ProfilesMatchReference) {
     auto list = get("/1.0/profiles");
-    EXPECT_EQ(list["metadata"], json::array({"/1.0/profiles/default"}));
+    // LXD's default profile and lodge's hardened baseline.
+    EXPECT_EQ(list["metadata"], json::array({"/1.0/profiles/default", "/1.0/profiles/hardened"}));
     auto full = get("/1.0/profiles", {{"recursion", "1"}});
-    EXPECT_TRUE(same_shape(full, load_reference("profiles-recursion1.json"), {".metadata[].config"}));
+    // hardened has no devices of its own (the root disk comes from default).
+    EXPECT_TRUE(same_shape(full, load_reference("profiles-recursion1.json"), {".metadata[].config", ".metadata[].devices"}));
     auto one = get("/1.0/profiles/default");
     EXPECT_TRUE(same_shape(one, load_reference("profile-default.json"), {".metadata.config"}));
     // The same devices as LXD's default profile.

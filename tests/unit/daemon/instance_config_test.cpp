@@ -3,7 +3,7 @@
 #include "common/error.hpp"
 #include "daemon/api/filter.hpp"
 #include "daemon/instances/instances.hpp"
-#include "daemon/profiles/schema.hpp"
+#include "profiles/schema.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@ namespace lodge::daemon {
 namespace {
 
 TEST(InstanceConfig, AcceptsLxdKeysAndRefusesOthers) {
-    EXPECT_NO_THROW(validate_config({{"limits.memory", "512MiB"},
+    EXPECT_NO_THROW(profiles::validate_config({{"limits.memory", "512MiB"},
                                               {"limits.memory", "50%"},
                                               {"limits.cpu", "2"},
                                               {"limits.cpu.allowance", "25ms/100ms"},
@@ -22,7 +22,7 @@ TEST(InstanceConfig, AcceptsLxdKeysAndRefusesOthers) {
                                               {"environment.FOO", "bar"},
                                               {"user.anything", "x"},
                                               {"linux.halt_signal", "SIGRTMIN+3"}},
-                                    ConfigScope::instance));
+                                    profiles::ConfigScope::instance));
     for (const api::ConfigMap& bad : std::vector<api::ConfigMap>{{{"bogus.key", "1"}},
                                                                 {{"limits.memory", "lots"}},
                                                                 {{"limits.processes", "-1"}},
@@ -32,7 +32,7 @@ TEST(InstanceConfig, AcceptsLxdKeysAndRefusesOthers) {
                                                                 {{"security.privileged", "maybe"}},
                                                                 {{"linux.halt_signal", "SIGNOPE"}}}) {
         try {
-            validate_config(bad, ConfigScope::instance);
+            profiles::validate_config(bad, profiles::ConfigScope::instance);
             ADD_FAILURE() << bad.begin()->first << "=" << bad.begin()->second << " was accepted";
         } catch (const Error& e) {
             EXPECT_EQ(e.status(), 400);

@@ -5,6 +5,8 @@
 #include "daemon/images/template_render.hpp"
 #include "daemon/images/templates.hpp"
 
+#include "tests/unit/temp_dir.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -19,19 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using daemon::RenderContext;
 
-// A scratch directory removed with everything in it.
-struct TempDir {
-    explicit TempDir(const std::string& prefix) {
-        std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
-        if (::mkdtemp(tmpl.data())) path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (!path_.empty()) fs::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-    std::string path_;
-};
 using daemon::render_template;
 
 RenderContext context() {

@@ -85,13 +85,62 @@ TEST(SecurityPolicy, JsonRoundTrip) {
     p.syscalls_deny = {"bpf", "userfaultfd"};
     p.deny_forced_umount = false;
     p.caps_drop = {"sys_admin"};
+    p.deny_compat = true;
+    p.restrict_personality = true;
     nlohmann::json j = p;
-    EXPECT_EQ(j, nlohmann::json::parse(R"({"syscalls_deny":["bpf","userfaultfd"],"deny_forced_umount":false,
-                                           "caps_drop":["sys_admin"]})"));
+    EXPECT_EQ(j, nlohmann::json::parse(R"({"syscalls_deny":["bpf","userfaultfd"],"syscalls_allow":[],
+                                           "deny_compat":true,"restrict_personality":true,
+                                           "deny_forced_umount":false,"caps_drop":["sys_admin"]})"));
     auto back = j.get<SecurityPolicy>();
     EXPECT_EQ(back.syscalls_deny, p.syscalls_deny);
+    EXPECT_EQ(back.syscalls_allow, p.syscalls_allow);
+    EXPECT_EQ(back.deny_compat, p.deny_compat);
+    EXPECT_EQ(back.restrict_personality, p.restrict_personality);
     EXPECT_EQ(back.deny_forced_umount, p.deny_forced_umount);
     EXPECT_EQ(back.caps_drop, p.caps_drop);
+
+    SecurityPolicy allow;
+    allow.syscalls_allow = {"read", "write"};
+    auto allow_back = nlohmann::json(allow).get<SecurityPolicy>();
+    EXPECT_EQ(allow_back.syscalls_allow, allow.syscalls_allow);
+    EXPECT_TRUE(allow_back.syscalls_deny.empty());
+}
+
+TEST(SecurityPolicy, NewKeysDefaultOff) {
+    auto p = SecurityPolicy::defaults();
+    EXPECT_TRUE(p.syscalls_allow.empty());
+    EXPECT_FALSE(p.deny_compat);
+    EXPECT_FALSE(p.restrict_personality);
+    // A config.json written before these keys existed still reads.
+    from_json(nlohmann::json::parse(R"({"syscalls_deny":["bpf"]})"), p);
+    EXPECT_FALSE(p.deny_compat);
+}
+
+TEST(SecurityPolicy, AllowAndDenyListsAreMutuallyExclusive) {
+    auto p = SecurityPolicy::defaults();
+    p.syscalls_allow = {"read"};
+    try {
+        p.validate();
+        ADD_FAILURE() << "accepted an allow list beside the deny list";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_TRUE(contains(e.what(), "mutually exclusive")) << e.what();
+    }
+    EXPECT_THROW(compile_seccomp(p), Error);
+    p.syscalls_deny.clear();
+    EXPECT_NO_THROW(p.validate());
+}
+
+TEST(SecurityPolicy, ValidateRefusesUnknownAllowedSyscallsNamingTheList) {
+    SecurityPolicy p;
+    p.syscalls_allow = {"read", "no_such_call"};
+    try {
+        p.validate();
+        ADD_FAILURE() << "accepted no_such_call";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_TRUE(contains(e.what(), "'no_such_call' in syscalls_allow")) << e.what();
+    }
 }
 
 TEST(SecurityPolicy, JsonOverlaysOnlyPresentKeys) {
@@ -104,7 +153,9 @@ TEST(SecurityPolicy, JsonOverlaysOnlyPresentKeys) {
 
 TEST(SecurityPolicy, JsonRefusesBadShapes) {
     for (const char* text : {R"([])", R"({"syscall_deny":["bpf"]})", R"({"syscalls_deny":"bpf"})",
-                             R"({"caps_drop":[1]})", R"({"deny_forced_umount":"yes"})"}) {
+                             R"({"caps_drop":[1]})", R"({"deny_forced_umount":"yes"})",
+                             R"({"syscalls_allow":"read"})", R"({"deny_compat":1})",
+                             R"({"restrict_personality":"linux"})"}) {
         SecurityPolicy p;
         try {
             from_json(nlohmann::json::parse(text), p);
@@ -312,6 +363,114 @@ TEST(Seccomp, SameCallsReachTheKernelUnfiltered) {
     // from the filter.
     ASSERT_TRUE(WIFEXITED(r.status)) << "child killed by " << strsignal(WTERMSIG(r.status)) << "\n" << r.report;
     EXPECT_EQ(WEXITSTATUS(r.status), 0) << "EPERM without the filter:\n" << r.report;
+}
+
+// --- policies beyond the defaults, in a child ---------------------------------
+
+// Loads the filter compiled for policy in a child and runs body there; the
+// child's exit code (body returns the number of surprises, reported on
+// stderr), or 200+ when it could not load the filter.
+template <typename Body>
+int in_filtered_child(const SecurityPolicy& policy, Body body) {
+    auto program = compile_seccomp(policy);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) _exit(200);
+        // The listener (reboot) is not needed here; without it the kernel
+        // answers reboot(2) with ENOSYS.
+        if (load_seccomp(program) < 0) _exit(201);
+        _exit(body());
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int expect_result(const char* what, long got, long want) {
+    if (got == want) return 0;
+    std::fprintf(stderr, "%s: got %ld, want %ld\n", what, got, want);
+    return 1;
+}
+
+TEST(Seccomp, AllowListDeniesEverythingElse) {
+    if (!i386_abi_works()) GTEST_SKIP() << "this kernel runs no i386 code (ia32 emulation off)";
+    SecurityPolicy p;
+    p.syscalls_allow = {"getpid", "getppid"};
+    int rc = in_filtered_child(p, [] {
+        int bad = 0;
+        bad += expect_result("getpid", raw(syscall(SYS_getpid)), ::getpid());
+        bad += expect_result("getuid", raw(syscall(SYS_getuid)), -EPERM);
+        bad += expect_result("uname", raw(syscall(SYS_uname, nullptr)), -EPERM);
+        bad += expect_result("i386 getpid", int80(i386_getpid), ::getpid());
+        bad += expect_result("i386 getuid", int80(24 /* i386 getuid */), -EPERM);
+        // The runtime's own calls stay allowed: write and exit are needed
+        // to report here at all.
+        bad += expect_result("close", raw(syscall(SYS_close, -1)), -EBADF);
+        return bad;
+    });
+    EXPECT_EQ(rc, 0);
+}
+
+TEST(Seccomp, AllowListKeepsForcedUmountDenied) {
+    SecurityPolicy p;
+    p.syscalls_allow = {"umount2"};
+    int rc = in_filtered_child(p, [] {
+        int bad = 0;
+        bad += expect_result("umount2 0", raw(umount2("/nonexistent", 0)), -ENOENT);
+        bad += expect_result("umount2 MNT_FORCE", raw(umount2("/nonexistent", MNT_FORCE)), -EPERM);
+        return bad;
+    });
+    EXPECT_EQ(rc, 0);
+}
+
+TEST(Seccomp, DenyCompatRefusesTheOtherAbis) {
+    if (!i386_abi_works()) GTEST_SKIP() << "this kernel runs no i386 code (ia32 emulation off)";
+    auto p = SecurityPolicy::defaults();
+    p.deny_compat = true;
+    int rc = in_filtered_child(p, [] {
+        int bad = 0;
+        bad += expect_result("getpid", raw(syscall(SYS_getpid)), ::getpid());
+        bad += expect_result("i386 getpid", int80(i386_getpid), -EPERM);
+        bad += expect_result("x32 getpid", raw(syscall(x32_bit | SYS_getpid)), -EPERM);
+        bad += expect_result("kexec_load", raw(syscall(SYS_kexec_load, 0, kexec_too_many_segments, 0,
+                                                       kexec_bad_flags)), -EPERM);
+        return bad;
+    });
+    EXPECT_EQ(rc, 0);
+}
+
+TEST(Seccomp, RestrictedPersonalityAllowsOnlyLinuxPersonas) {
+    if (!i386_abi_works()) GTEST_SKIP() << "this kernel runs no i386 code (ia32 emulation off)";
+    for (bool allow_list : {false, true}) {
+        SecurityPolicy p = SecurityPolicy::defaults();
+        p.restrict_personality = true;
+        if (allow_list) {
+            p.syscalls_deny.clear();
+            p.syscalls_allow = {"personality", "getpid"};
+        }
+        int rc = in_filtered_child(p, [] {
+            constexpr long i386_personality = 136;
+            int bad = 0;
+            bad += expect_result("query", raw(syscall(SYS_personality, 0xffffffffUL)), 0);
+            bad += expect_result("PER_LINUX", raw(syscall(SYS_personality, 0UL)), 0);
+            bad += expect_result("PER_LINUX32", raw(syscall(SYS_personality, 8UL)), 0);
+            bad += expect_result("back to PER_LINUX", raw(syscall(SYS_personality, 0UL)), 8);
+            bad += expect_result("READ_IMPLIES_EXEC", raw(syscall(SYS_personality, 0x0400000UL)), -EPERM);
+            bad += expect_result("ADDR_NO_RANDOMIZE", raw(syscall(SYS_personality, 0x0040000UL)), -EPERM);
+            // Only the low 32 bits reach the kernel: high bits hide nothing.
+            bad += expect_result("high bits", raw(syscall(SYS_personality, 0x100400000UL)), -EPERM);
+            bad += expect_result("i386 READ_IMPLIES_EXEC", int80(i386_personality, 0x0400000), -EPERM);
+            bad += expect_result("i386 query", int80(i386_personality, 0xffffffffL), 0);
+            return bad;
+        });
+        EXPECT_EQ(rc, 0) << (allow_list ? "with an allow list" : "with the deny list");
+    }
+    // Without the restriction, the same persona is the kernel's to set.
+    int rc = in_filtered_child(SecurityPolicy::defaults(), [] {
+        int bad = expect_result("READ_IMPLIES_EXEC", raw(syscall(SYS_personality, 0x0400000UL)), 0);
+        return bad + expect_result("back", raw(syscall(SYS_personality, 0UL)), 0x0400000);
+    });
+    EXPECT_EQ(rc, 0);
 }
 
 // --- the bounding set --------------------------------------------------------

@@ -2,12 +2,12 @@
 // that validation, suggestions for misspelt keys and the live/restart
 // answer all read the same list. Key names and value forms are LXD's
 // (doc/reference/instance_options.md) unless they start with lodge.
-#include "daemon/profiles/schema.hpp"
+#include "profiles/schema.hpp"
 
 #include "common/error.hpp"
-#include "daemon/instances/schedule.hpp"
-#include "daemon/profiles/values.hpp"
-#include "daemon/server_config.hpp"
+#include "profiles/cron.hpp"
+#include "profiles/values.hpp"
+#include "profiles/expiry.hpp"
 #include "runtime/config.hpp"
 #include "runtime/security.hpp"
 
@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lodge::daemon {
+namespace lodge::profiles {
 
 namespace {
 
@@ -63,8 +63,20 @@ void check_enforce(const std::string& k, const std::string& v) {
 void check_signal(const std::string& k, const std::string& v) {
     if (!v.empty() && runtime::signal_from_name(v) < 0) bad_value(k, v, "not a signal");
 }
-void check_cron(const std::string&, const std::string& v) { CronSchedule::parse(v); }
-void check_expiry(const std::string&, const std::string& v) { expiry_after(api::now(), v); }
+void check_cron(const std::string& k, const std::string& v) {
+    try {
+        CronSchedule::parse(v);
+    } catch (const Error& e) {
+        bad_value(k, v, e.what());
+    }
+}
+void check_expiry(const std::string& k, const std::string& v) {
+    try {
+        expiry_after(api::now(), v);
+    } catch (const Error& e) {
+        bad_value(k, v, e.what());
+    }
+}
 void check_pattern(const std::string& k, const std::string& v) {
     if (v.find('/') != std::string::npos) bad_value(k, v, "a snapshot name cannot hold /");
 }
@@ -138,7 +150,7 @@ constexpr KeySpec key_table[] = {
     {"security.protection.delete", check_bool, true},
     {"raw.idmap", check_raw_idmap, false},
     {"linux.init", check_any, false},
-    {"linux.halt_signal", check_signal, true},
+    {"linux.halt_signal", check_signal, false},
     {"snapshots.schedule", check_cron, true},
     {"snapshots.schedule.stopped", check_bool, true},
     {"snapshots.pattern", check_pattern, true},
@@ -192,6 +204,12 @@ std::vector<std::string> name_list(const std::string& value) {
             current += c;
         }
     }
+    return out;
+}
+
+std::vector<std::string> schema_keys() {
+    std::vector<std::string> out;
+    for (const auto& spec : key_table) out.emplace_back(spec.name);
     return out;
 }
 
@@ -396,4 +414,4 @@ uint64_t memory_bytes(const std::string& v) {
     }
 }
 
-} // namespace lodge::daemon
+} // namespace lodge::profiles

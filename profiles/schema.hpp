@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace lodge::daemon {
+namespace lodge::profiles {
 
 // Profiles carry what instances carry except lodged's own volatile.* keys.
 enum class ConfigScope { instance, profile };
@@ -28,6 +28,10 @@ void validate_devices(const api::DeviceMap& devices);
 // raw.idmap, linux.init).
 bool applies_live(const std::string& key);
 
+// Every key of the schema (free-form namespaces aside), for listings and
+// for tests that check each one.
+std::vector<std::string> schema_keys();
+
 // The valid key nearest to a misspelt one, or "" when none is close.
 std::string nearest_key(const std::string& key);
 
@@ -35,4 +39,4 @@ std::string nearest_key(const std::string& key);
 // separated by new lines, commas or spaces.
 std::vector<std::string> name_list(const std::string& value);
 
-} // namespace lodge::daemon
+} // namespace lodge::profiles

@@ -1,0 +1,230 @@
+// Config that lodged turns into kernel state: isolated id ranges that never
+// overlap and survive restarts, limits changed on running instances, and the
+// host's boot and shutdown (autostart order, clean stops in priority order).
+// Driven through LXD's `lxc` and the API against a real lodged.
+#include "tests/integration/lxc_session.hpp"
+
+#include "common/file.hpp"
+#include "runtime/cgroup.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace lodge::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class InstanceConfig : public LxcSession {
+protected:
+    InstanceConfig() : LxcSession("lodge-prof") {}
+
+    void launch(const std::string& name, const std::vector<std::string>& config = {}) {
+        if (lxc({"image", "info", "bb"}).status != 0) import(busybox_image_tarball(), "bb");
+        std::vector<std::string> args{"launch", "bb", name};
+        for (const auto& c : config) {
+            args.push_back("-c");
+            args.push_back(c);
+        }
+        auto r = lxc(args);
+        ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    }
+
+    json instance(const std::string& name) {
+        return lodged_->request("GET", "/1.0/instances/" + name).json()["metadata"];
+    }
+
+    pid_t init_pid(const std::string& name) {
+        return lodged_->request("GET", "/1.0/instances/" + name + "/state").json()["metadata"]["pid"].get<pid_t>();
+    }
+
+    // The first host uid of init's map (the host id of the container's root).
+    std::pair<uint64_t, uint64_t> root_range(pid_t pid) {
+        std::istringstream map(read_file("/proc/" + std::to_string(pid) + "/uid_map"));
+        uint64_t inside = 0, host = 0, count = 0;
+        map >> inside >> host >> count;
+        EXPECT_EQ(inside, 0u);
+        return {host, count};
+    }
+
+    // The v1 memory limit (or v2 memory.max) of the instance's cgroup.
+    std::string memory_limit(const std::string& name) {
+        for (const auto& dir : runtime::open_cgroup(name)->paths()) {
+            std::error_code ec;
+            if (fs::exists(dir + "/memory.limit_in_bytes", ec)) return trim(read_file(dir + "/memory.limit_in_bytes"));
+            if (fs::exists(dir + "/memory.max", ec)) return trim(read_file(dir + "/memory.max"));
+        }
+        return "";
+    }
+
+    static std::string trim(std::string s) {
+        while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+        return s;
+    }
+
+    void restart_lodged() {
+        lodged_->stop();
+        lodged_ = std::make_unique<Lodged>(state_.path());
+    }
+};
+
+TEST_F(InstanceConfig, IsolatedIdRangesAreDisjointAndPersist) {
+    launch("pr-shared");
+    launch("pr-iso1", {"security.idmap.isolated=true"});
+    launch("pr-iso2", {"security.idmap.isolated=true"});
+    const auto shared = root_range(init_pid("pr-shared"));
+    const auto a = root_range(init_pid("pr-iso1"));
+    const auto b = root_range(init_pid("pr-iso2"));
+    auto disjoint = [](std::pair<uint64_t, uint64_t> x, std::pair<uint64_t, uint64_t> y) {
+        return x.first + x.second <= y.first || y.first + y.second <= x.first;
+    };
+    EXPECT_TRUE(disjoint(a, b)) << a.first << " " << b.first;
+    EXPECT_TRUE(disjoint(a, shared)) << a.first << " " << shared.first;
+    EXPECT_TRUE(disjoint(b, shared)) << b.first << " " << shared.first;
+    EXPECT_EQ(instance("pr-iso1")["config"]["volatile.idmap.base"], std::to_string(a.first));
+    EXPECT_NE(instance("pr-iso1")["config"]["volatile.idmap.current"].get<std::string>().find(
+                  "\"Hostid\":" + std::to_string(a.first)),
+              std::string::npos);
+    // Files the guest makes are its own ids, whatever the host range.
+    auto r = lxc({"exec", "pr-iso1", "--", "sh", "-c", "touch /root/mine && stat -c %u:%g /root/mine"});
+    EXPECT_EQ(r.out, "0:0\n") << r.err;
+
+    // The same ranges after a restart of the instance and of lodged.
+    ASSERT_EQ(lxc({"restart", "-f", "pr-iso1"}).status, 0) << lodged_->log();
+    EXPECT_EQ(root_range(init_pid("pr-iso1")), a);
+    restart_lodged();
+    ASSERT_EQ(lxc({"stop", "-f", "pr-iso2"}).status, 0) << lodged_->log();
+    ASSERT_EQ(lxc({"start", "pr-iso2"}).status, 0) << lodged_->log();
+    EXPECT_EQ(root_range(init_pid("pr-iso2")), b);
+    EXPECT_EQ(root_range(init_pid("pr-iso1")), a);
+
+    // A copy gets a range of its own, not its source's.
+    ASSERT_EQ(lxc({"copy", "pr-iso1", "pr-iso3"}).status, 0) << lodged_->log();
+    ASSERT_EQ(lxc({"start", "pr-iso3"}).status, 0) << lodged_->log();
+    const auto c = root_range(init_pid("pr-iso3"));
+    EXPECT_TRUE(disjoint(c, a) && disjoint(c, b) && disjoint(c, shared)) << c.first;
+}
+
+TEST_F(InstanceConfig, RawIdmapMapsHostIdsThrough) {
+    TempDir shared("lodge-prof-raw");
+    ASSERT_EQ(::chown(shared.path().c_str(), 1234, 1234), 0);
+    launch("pr-raw", {"raw.idmap=both 1234 1000"});
+    // shift=false: a plain bind, seen through the instance's own map.
+    ASSERT_EQ(lxc({"config", "device", "add", "pr-raw", "data", "disk", "source=" + shared.path(), "path=/mnt/data",
+                   "shift=false"})
+                  .status,
+              0)
+        << lodged_->log();
+    ASSERT_EQ(lxc({"restart", "-f", "pr-raw"}).status, 0) << lodged_->log();
+    auto r = lxc({"exec", "pr-raw", "--", "stat", "-c", "%u:%g", "/mnt/data"});
+    // Host 1234 is container 1000: the raw entry, not the range's 1234.
+    EXPECT_EQ(r.out, "1000:1000\n") << r.err << lodged_->log();
+}
+
+// A host directory as a disk: idmapped, so the host's owners show inside
+// as the same ids, and nothing on the host is chowned.
+TEST_F(InstanceConfig, HostDirectoryDiskKeepsHostOwners) {
+    TempDir shared("lodge-prof-disk");
+    const auto file = shared.path() + "/owned";
+    std::ofstream(file) << "data\n";
+    ASSERT_EQ(::chown(file.c_str(), 1000, 1000), 0);
+    launch("pr-disk");
+    auto r = lxc({"config", "device", "add", "pr-disk", "data", "disk", "source=" + shared.path(), "path=/mnt/data"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    ASSERT_EQ(lxc({"restart", "-f", "pr-disk"}).status, 0) << lodged_->log();
+    r = lxc({"exec", "pr-disk", "--", "sh", "-c", "stat -c %u:%g /mnt/data/owned && cat /mnt/data/owned"});
+    EXPECT_EQ(r.out, "1000:1000\ndata\n") << r.err << lodged_->log();
+    struct stat st {};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1000u);
+    EXPECT_EQ(st.st_gid, 1000u);
+    // A source that is not a directory is refused, naming the device, and
+    // not kept.
+    r = lxc({"config", "device", "add", "pr-disk", "gone", "disk", "source=/nonexistent/dir", "path=/mnt/gone"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("\"gone\""), std::string::npos) << r.err;
+    EXPECT_FALSE(instance("pr-disk")["devices"].contains("gone"));
+}
+
+TEST_F(InstanceConfig, LimitsChangeOnARunningInstance) {
+    launch("pr-lim");
+    ASSERT_EQ(lxc({"config", "set", "pr-lim", "limits.memory", "256MiB"}).status, 0) << lodged_->log();
+    EXPECT_EQ(memory_limit("pr-lim"), std::to_string(256ull << 20));
+    // A key that needs a restart says so (lodge's answer), and is stored.
+    auto r = lodged_->request("PATCH", "/1.0/instances/pr-lim", R"({"config": {"security.idmap.isolated": "true"}})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json()["metadata"]["restart_required"], json::array({"pr-lim"})) << r.body;
+    r = lodged_->request("PATCH", "/1.0/instances/pr-lim", R"({"config": {"limits.memory": "128MiB"}})");
+    EXPECT_EQ(memory_limit("pr-lim"), std::to_string(128ull << 20));
+    // A bad value changes nothing.
+    r = lodged_->request("PATCH", "/1.0/instances/pr-lim", R"({"config": {"limits.memory": "lots"}})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(memory_limit("pr-lim"), std::to_string(128ull << 20));
+    auto typo = lxc({"config", "set", "pr-lim", "limits.memroy", "1GiB"});
+    EXPECT_NE(typo.status, 0);
+    EXPECT_NE(typo.err.find("did you mean limits.memory"), std::string::npos) << typo.err;
+}
+
+// The host's boot and shutdown, as lodged sees them: a start with a new boot
+// id starts what boot.autostart asks for, highest priority first; `lodged
+// shutdown` stops the running instances in boot.stop.priority order and the
+// ones that ran come back at the next boot.
+TEST_F(InstanceConfig, AutostartAfterBootAndCleanStopsAtShutdown) {
+    launch("pr-low", {"boot.autostart=true", "boot.autostart.priority=1", "boot.stop.priority=1"});
+    launch("pr-high", {"boot.autostart=true", "boot.autostart.priority=3", "boot.autostart.delay=1",
+                       "boot.stop.priority=3"});
+    launch("pr-mid", {"boot.autostart.priority=2", "boot.stop.priority=2"}); // follows its last state
+    launch("pr-never", {"boot.autostart=false"});
+
+    // The host shuts down.
+    auto r = run({bin("lodged"), "shutdown", "--state-dir", state_.path()}, "", 120);
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    EXPECT_EQ(lodged_->stop(SIGTERM, 20), 0) << lodged_->log();
+    const auto log = lodged_->log();
+    const auto high = log.find("instance pr-high: stopped for the host's shutdown");
+    const auto mid = log.find("instance pr-mid: stopped for the host's shutdown");
+    const auto low = log.find("instance pr-low: stopped for the host's shutdown");
+    ASSERT_NE(high, std::string::npos) << log;
+    ASSERT_NE(mid, std::string::npos) << log;
+    ASSERT_NE(low, std::string::npos) << log;
+    EXPECT_LT(high, mid);
+    EXPECT_LT(mid, low);
+    for (const char* name : {"pr-low", "pr-high", "pr-mid", "pr-never"}) {
+        const auto exit = json::parse(read_file(state_.path() + "/run/" + name + "/exit.json"));
+        EXPECT_FALSE(exit.value("forced", true)) << name << ": " << exit.dump();
+    }
+
+    // lodged again without a boot in between: nothing starts.
+    lodged_ = std::make_unique<Lodged>(state_.path());
+    EXPECT_EQ(lxc({"list", "--format", "csv", "-c", "ns"}).out,
+              "pr-high,STOPPED\npr-low,STOPPED\npr-mid,STOPPED\npr-never,STOPPED\n");
+
+    // The host boots: lodged sees a boot id it has not run under.
+    lodged_->stop();
+    fs::remove(state_.path() + "/boot_id");
+    lodged_ = std::make_unique<Lodged>(state_.path());
+    ASSERT_TRUE(wait_until([&] { return lxc({"list", "--format", "csv", "-c", "ns"}).out ==
+                                        "pr-high,RUNNING\npr-low,RUNNING\npr-mid,RUNNING\npr-never,STOPPED\n"; },
+                           30))
+        << lxc({"list"}).out << lodged_->log();
+    // Started in priority order: high, then (a second later) mid, then low.
+    auto started = [&](const std::string& name) {
+        std::istringstream stat(read_file("/proc/" + std::to_string(init_pid(name)) + "/stat"));
+        std::string field;
+        for (int i = 0; i < 22 && stat >> field; ++i) {
+        }
+        return std::stoull(field); // starttime, in clock ticks since boot
+    };
+    EXPECT_LT(started("pr-high"), started("pr-mid"));
+    EXPECT_LE(started("pr-mid"), started("pr-low"));
+}
+
+} // namespace
+} // namespace lodge::test
