@@ -114,7 +114,7 @@ void to_json(nlohmann::json& j, const ContainerConfig& c) {
          {"console_log_bytes", c.console_log_bytes}};
     auto& mounts = j["mounts"] = nlohmann::json::array();
     for (const auto& m : c.mounts)
-        mounts.push_back({{"source", m.source}, {"target", m.target}, {"readonly", m.readonly}});
+        mounts.push_back({{"source", m.source}, {"target", m.target}, {"readonly", m.readonly}, {"shift", m.shift}});
     j["devices"] = c.devices;
 }
 
@@ -132,7 +132,7 @@ void from_json(const nlohmann::json& j, ContainerConfig& c) {
     if (j.contains("mounts"))
         for (const auto& m : j.at("mounts"))
             c.mounts.push_back({m.at("source").get<std::string>(), m.at("target").get<std::string>(),
-                                m.value("readonly", false)});
+                                m.value("readonly", false), m.value("shift", true)});
     if (j.contains("devices")) c.devices = j.at("devices").get<std::vector<DeviceNode>>();
 }
 

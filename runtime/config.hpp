@@ -18,6 +18,10 @@ struct Mount {
     std::string source; // absolute host path of a directory
     std::string target; // absolute path inside the container; made when missing
     bool readonly = false;
+    // Idmapped with the container's user namespace (LXD's shift), so host
+    // uid N shows as N inside. false: a plain bind, seen through the id
+    // map (host uid N shows as whatever container id maps to N).
+    bool shift = true;
 };
 
 // A device node made for the container (LXD's unix-char and unix-block

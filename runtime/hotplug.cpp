@@ -216,7 +216,7 @@ void add_mount(const std::string& run_dir, const std::string& name, const Mount&
         if (m.target == mount.target)
             throw Error(409, "container '" + name + "' already has a mount at " + mount.target);
     UniqueFd userns;
-    if (rootfs_idmapped(t.cfg)) userns = open_namespace(t, "user");
+    if (mount.shift && rootfs_idmapped(t.cfg)) userns = open_namespace(t, "user");
     // Made on the host side, where source means the host's path.
     UniqueFd tree = clone_directory_mount(mount.source, mount.readonly, userns ? userns.get() : -1);
     place_mount(t, std::move(tree), mount.target, true);

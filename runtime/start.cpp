@@ -175,7 +175,7 @@ void inject_config_mounts(const ContainerConfig& cfg, const ChildPlan& plan, pid
     int userns = plan.ns.user.get();
     try {
         for (const auto& m : cfg.mounts) {
-            UniqueFd tree = clone_directory_mount(m.source, m.readonly, plan.idmap_root ? userns : -1);
+            UniqueFd tree = clone_directory_mount(m.source, m.readonly, plan.idmap_root && m.shift ? userns : -1);
             inject_locked_mount(userns, mntns.get(), container_dir, tree.get(), m.target, true);
         }
         for (size_t i = 0; i < cfg.devices.size(); ++i) {

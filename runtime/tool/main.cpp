@@ -44,7 +44,7 @@ const char usage_text[] =
     "  device add NAME (--char|--block) --path P --major M --minor N [--uid U] [--gid G] [--mode OCTAL]\n"
     "  device remove NAME PATH\n"
     "  device list NAME        (the device cgroup rules in force, and lodge's v2 program)\n"
-    "  mount add NAME SOURCE TARGET [--readonly]\n"
+    "  mount add NAME SOURCE TARGET [--readonly] [--no-shift]\n"
     "  mount remove NAME TARGET\n"
     "  list\n";
 
@@ -255,8 +255,12 @@ int cmd_mount(const std::string& run_dir, int argc, char** argv, int i) {
         if (pos.size() != 2) usage_error("mount add needs NAME SOURCE TARGET");
         Mount m{std::filesystem::absolute(pos[0]).lexically_normal().string(), pos[1], false};
         for (const auto& o : opts) {
-            if (o != "--readonly") usage_error("unknown option '" + o + "'");
-            m.readonly = true;
+            if (o == "--readonly")
+                m.readonly = true;
+            else if (o == "--no-shift")
+                m.shift = false;
+            else
+                usage_error("unknown option '" + o + "'");
         }
         add_mount(run_dir, name, m);
         return 0;

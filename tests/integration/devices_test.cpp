@@ -258,6 +258,11 @@ TEST(Devices, HotPluggedDirectoryKeepsOwnersAndGoesAway) {
     EXPECT_EQ(config_of(c)["mounts"].size(), 2u);
     EXPECT_TRUE(config_of(c)["mounts"][1]["readonly"].get<bool>());
 
+    // Without shift, a plain bind: host uid 1000 is outside the id map.
+    ASSERT_EQ(c.runtime({"mount", "add", c.name(), src, "/mnt/plain", "--no-shift"}).status, 0);
+    EXPECT_EQ(c.exec({"stat", "-c", "%u:%g", "/mnt/plain/hello"}).out, "65534:65534\n");
+    ASSERT_EQ(c.runtime({"mount", "remove", c.name(), "/mnt/plain"}).status, 0);
+
     ASSERT_EQ(c.runtime({"mount", "remove", c.name(), "/mnt/data"}).status, 0);
     EXPECT_FALSE(mounted_inside(c, "/mnt/data"));
     EXPECT_NE(c.exec({"cat", "/mnt/data/hello"}).status, 0);

@@ -108,6 +108,7 @@ TEST(DeviceNodeConfig, RoundTripsThroughJson) {
     cfg.privileged = true;
     cfg.devices.push_back({"/dev/net/tun", 'c', 10, 200, 0, 5, 0620});
     cfg.devices.push_back({"/srv/disk", 'b', 254, 1, 1000, 1000, 0600});
+    cfg.mounts.push_back({"/srv/a", "/mnt/a", true, false});
     nlohmann::json j = cfg;
     EXPECT_EQ(j["devices"][0]["type"], "c");
     EXPECT_EQ(j["devices"][1]["major"], 254);
@@ -118,6 +119,13 @@ TEST(DeviceNodeConfig, RoundTripsThroughJson) {
     EXPECT_EQ(back.devices[1].minor, 1u);
     EXPECT_EQ(back.devices[0].gid, 5u);
     EXPECT_EQ(back.devices[0].mode, 0620u);
+    ASSERT_EQ(back.mounts.size(), 1u);
+    EXPECT_TRUE(back.mounts[0].readonly);
+    EXPECT_FALSE(back.mounts[0].shift);
+    EXPECT_TRUE(nlohmann::json::parse(R"({"name":"a","rootfs":"/r","mounts":[{"source":"/s","target":"/t"}]})")
+                    .get<ContainerConfig>()
+                    .mounts[0]
+                    .shift);
     EXPECT_NO_THROW(back.validate());
 }
 
