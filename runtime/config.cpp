@@ -61,6 +61,49 @@ void ContainerConfig::validate() const {
         if (m.target.empty() || m.target.front() != '/' || m.target == "/")
             throw Error(400, "a mount's target must be an absolute path other than /");
     }
+    for (size_t i = 0; i < devices.size(); ++i) {
+        const auto& d = devices[i];
+        d.validate();
+        for (size_t k = 0; k < i; ++k)
+            if (devices[k].path == d.path) throw Error(400, "two device nodes at " + d.path);
+        if (!privileged && (idmap.host_uid(d.uid) < 0 || idmap.host_gid(d.gid) < 0))
+            throw Error(400, "device node " + d.path + ": owner " + std::to_string(d.uid) + ":" + std::to_string(d.gid) +
+                                 " is not in the container's id map");
+    }
+}
+
+void DeviceNode::validate() const {
+    if (path.empty() || path.front() != '/' || path.find_first_not_of('/') == std::string::npos)
+        throw Error(400, "a device node's path must be an absolute path other than /");
+    for (size_t pos = 0; pos <= path.size();) {
+        size_t end = path.find('/', pos);
+        if (end == std::string::npos) end = path.size();
+        if (path.compare(pos, end - pos, "..") == 0)
+            throw Error(400, "device node path " + path + " must not contain '..'");
+        pos = end + 1;
+    }
+    if (type != 'c' && type != 'b') throw Error(400, "device node " + path + ": type must be 'c' or 'b'");
+    // The limits of dev_t's encoding (12-bit major, 20-bit minor).
+    if (major >= (1U << 12)) throw Error(400, "device node " + path + ": major " + std::to_string(major) + " is out of range");
+    if (minor >= (1U << 20)) throw Error(400, "device node " + path + ": minor " + std::to_string(minor) + " is out of range");
+    if (mode > 07777) throw Error(400, "device node " + path + ": mode must be permission bits (at most 07777)");
+}
+
+void to_json(nlohmann::json& j, const DeviceNode& d) {
+    j = {{"path", d.path}, {"type", std::string(1, d.type)}, {"major", d.major}, {"minor", d.minor},
+         {"uid", d.uid},   {"gid", d.gid},                  {"mode", d.mode}};
+}
+
+void from_json(const nlohmann::json& j, DeviceNode& d) {
+    d.path = j.at("path").get<std::string>();
+    std::string type = j.value("type", std::string("c"));
+    if (type.size() != 1) throw Error(400, "device node " + d.path + ": type must be 'c' or 'b'");
+    d.type = type[0];
+    d.major = j.at("major").get<uint32_t>();
+    d.minor = j.at("minor").get<uint32_t>();
+    d.uid = j.value("uid", 0U);
+    d.gid = j.value("gid", 0U);
+    d.mode = j.value("mode", 0660U);
 }
 
 void to_json(nlohmann::json& j, const ContainerConfig& c) {
@@ -71,7 +114,8 @@ void to_json(nlohmann::json& j, const ContainerConfig& c) {
          {"console_log_bytes", c.console_log_bytes}};
     auto& mounts = j["mounts"] = nlohmann::json::array();
     for (const auto& m : c.mounts)
-        mounts.push_back({{"source", m.source}, {"target", m.target}, {"readonly", m.readonly}});
+        mounts.push_back({{"source", m.source}, {"target", m.target}, {"readonly", m.readonly}, {"shift", m.shift}});
+    j["devices"] = c.devices;
 }
 
 void from_json(const nlohmann::json& j, ContainerConfig& c) {
@@ -88,7 +132,8 @@ void from_json(const nlohmann::json& j, ContainerConfig& c) {
     if (j.contains("mounts"))
         for (const auto& m : j.at("mounts"))
             c.mounts.push_back({m.at("source").get<std::string>(), m.at("target").get<std::string>(),
-                                m.value("readonly", false)});
+                                m.value("readonly", false), m.value("shift", true)});
+    if (j.contains("devices")) c.devices = j.at("devices").get<std::vector<DeviceNode>>();
 }
 
 uint64_t parse_size(const std::string& s) {

@@ -18,6 +18,26 @@ struct Mount {
     std::string source; // absolute host path of a directory
     std::string target; // absolute path inside the container; made when missing
     bool readonly = false;
+    // Idmapped with the container's user namespace (LXD's shift), so host
+    // uid N shows as N inside. false: a plain bind, seen through the id
+    // map (host uid N shows as whatever container id maps to N).
+    bool shift = true;
+};
+
+// A device node made for the container (LXD's unix-char and unix-block
+// devices). The host makes the node (an unprivileged container can't) and
+// binds it in at `path`; the device cgroup allows it (rwm).
+struct DeviceNode {
+    std::string path;  // absolute path inside the container, any directory; made when missing
+    char type = 'c';   // 'c' (character) or 'b' (block)
+    uint32_t major = 0;
+    uint32_t minor = 0;
+    uint32_t uid = 0;  // owner inside the container (mapped through the id map)
+    uint32_t gid = 0;
+    uint32_t mode = 0660; // permission bits only
+
+    // Throws lodge::Error(400) naming the node for invalid values.
+    void validate() const;
 };
 
 struct ContainerConfig {
@@ -32,6 +52,7 @@ struct ContainerConfig {
     SecurityPolicy security = SecurityPolicy::defaults();
     size_t console_log_bytes = 128 * 1024; // ring buffer of console output
     std::vector<Mount> mounts;
+    std::vector<DeviceNode> devices;
 
     // Throws lodge::Error(400) naming the field for invalid values.
     void validate() const;
@@ -39,6 +60,8 @@ struct ContainerConfig {
 
 void to_json(nlohmann::json& j, const ContainerConfig& c);
 void from_json(const nlohmann::json& j, ContainerConfig& c);
+void to_json(nlohmann::json& j, const DeviceNode& d);
+void from_json(const nlohmann::json& j, DeviceNode& d);
 
 // A valid container name: what LXD accepts (letters, digits and dashes, not
 // starting with a digit or dash, at most 63 characters).

@@ -196,7 +196,8 @@ Spawned spawn_in_container(const ExecContext& ctx, const ExecRequest& req) {
                           ::fcntl(err, F_DUPFD_CLOEXEC, 3)};
             for (int i = 0; i < 3; ++i) ::dup2(fds[i], i);
         }
-        if (::setns(ctx.init_pidfd, all_namespaces) < 0) fail(report_w.get(), "enter the container");
+        int namespaces = ctx.own_user_ns ? all_namespaces : all_namespaces & ~CLONE_NEWUSER;
+        if (::setns(ctx.init_pidfd, namespaces) < 0) fail(report_w.get(), "enter the container");
         int slave = -1;
         if (req.pty) {
             int master = open_container_pty(req, slave);

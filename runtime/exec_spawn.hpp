@@ -39,6 +39,9 @@ struct ExecContext {
     int cgroup_v2_fd = -1;              // joined through CLONE_INTO_CGROUP; -1 for none
     std::vector<unsigned char> seccomp; // init's compiled filter
     std::vector<int> caps_drop;         // capability numbers out of the bounding set
+    // False for a privileged container, which shares the host's user
+    // namespace: setns refuses to "enter" the namespace one is already in.
+    bool own_user_ns = true;
 };
 
 struct Spawned {

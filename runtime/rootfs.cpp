@@ -99,9 +99,7 @@ UniqueFd mount_root(const std::string& rootfs, int userns_fd) {
     return root;
 }
 
-void mount_directory(int root_fd, const std::string& source, const std::string& target, bool readonly,
-                     int userns_fd) {
-    UniqueFd dst = open_in_root(root_fd, target, O_PATH | O_DIRECTORY, 0, true);
+UniqueFd clone_directory_mount(const std::string& source, bool readonly, int userns_fd) {
     UniqueFd tree(sys::open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
     if (!tree) throw_errno("clone mount of " + source);
     struct mount_attr attr = {};
@@ -113,6 +111,13 @@ void mount_directory(int root_fd, const std::string& source, const std::string& 
     attr.attr_set |= MOUNT_ATTR_NODEV;
     if (sys::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
         throw_errno("set up the mount of " + source);
+    return tree;
+}
+
+void mount_directory(int root_fd, const std::string& source, const std::string& target, bool readonly,
+                     int userns_fd) {
+    UniqueFd dst = open_in_root(root_fd, target, O_PATH | O_DIRECTORY, 0, true);
+    UniqueFd tree = clone_directory_mount(source, readonly, userns_fd);
     if (sys::move_mount(tree.get(), "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         throw_errno("mount " + source + " on " + target);
 }

@@ -17,6 +17,11 @@ namespace lodge::runtime {
 // disk). Returns an O_PATH fd of the new mount's root.
 UniqueFd mount_root(const std::string& rootfs, int userns_fd);
 
+// A detached recursive copy of the mount of host directory `source`, set up
+// as a container sees it: idmapped with userns_fd (-1: not), nodev, and
+// read-only when asked; ready for move_mount.
+UniqueFd clone_directory_mount(const std::string& source, bool readonly, int userns_fd);
+
 // Mounts source (a host directory) on target inside the mounted root, idmapped
 // with userns_fd (-1: not), read-only when asked. The target directory must
 // exist already (made through the raw root, as the host's root cannot create

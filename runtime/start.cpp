@@ -4,7 +4,10 @@
 #include "common/file.hpp"
 #include "common/path.hpp"
 #include "common/reverter.hpp"
+#include "runtime/device_cgroup.hpp"
+#include "runtime/device_nodes.hpp"
 #include "runtime/devices.hpp"
+#include "runtime/inject.hpp"
 #include "runtime/message.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/rootfs.hpp"
@@ -43,6 +46,10 @@ struct ChildPlan {
     const std::vector<unsigned char>& seccomp;
     std::vector<std::string> env;
     int listener_sock = -1; // where the seccomp listener goes to the monitor
+    std::vector<std::string> node_sources; // host copies of cfg.devices, in order
+    // The config's mounts and nodes are put in by the parent once the
+    // child has its own mount namespace (unprivileged: see start_container).
+    bool inject = false;
 };
 
 void set_ns(int fd, int type, const char* what) {
@@ -77,6 +84,18 @@ void reset_signals() {
     for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
 }
 
+// The config's device nodes of a privileged container, bound from their
+// host copies before pivot (unprivileged ones are injected, see
+// inject_config_mounts).
+void bind_device_nodes(int root_fd, const ChildPlan& p) {
+    for (size_t i = 0; i < p.cfg.devices.size(); ++i) {
+        UniqueFd target = make_file_in_root(root_fd, p.cfg.devices[i].path);
+        UniqueFd tree = clone_node_mount(p.node_sources[i]);
+        if (sys::move_mount(tree.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            throw_errno("mount device node " + p.cfg.devices[i].path);
+    }
+}
+
 [[noreturn]] void child_main(const ChildPlan& p, int report_fd) {
     try {
         const auto& cfg = p.cfg;
@@ -87,7 +106,8 @@ void reset_signals() {
             UniqueFd raw(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!raw) throw_errno("open root filesystem " + cfg.rootfs);
             for (const char* d : {"proc", "sys", "dev"}) make_dir_in_root(raw.get(), d);
-            for (const auto& m : cfg.mounts) make_dir_in_root(raw.get(), m.target);
+            if (!p.inject)
+                for (const auto& m : cfg.mounts) make_dir_in_root(raw.get(), m.target);
         }
         for (const auto& procs : p.cgroup_procs) write_file(procs, "0");
 
@@ -97,11 +117,12 @@ void reset_signals() {
         if (::sethostname(cfg.name.data(), cfg.name.size()) < 0) throw_errno("sethostname");
 
         UniqueFd root = mount_root(cfg.rootfs, p.idmap_root ? p.ns.user.get() : -1);
-        for (const auto& m : cfg.mounts)
-            mount_directory(root.get(), m.source, m.target, m.readonly, p.idmap_root ? p.ns.user.get() : -1);
+        if (!p.inject)
+            for (const auto& m : cfg.mounts) mount_directory(root.get(), m.source, m.target, m.readonly, -1);
         mount_proc(root.get());
         mount_sys(root.get());
         populate_dev(root.get(), p.owner, p.console);
+        if (!p.inject) bind_device_nodes(root.get(), p);
         pivot_into(cfg.rootfs);
         root.reset();
 
@@ -109,6 +130,10 @@ void reset_signals() {
         // A mount namespace of the container's own: everything above was
         // mounted by the host's root and is now locked in place.
         if (::unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0) throw_errno("unshare mount and cgroup namespaces");
+        if (p.inject) {
+            send_message(p.listener_sock, "mounts");
+            if (recv_message(p.listener_sock) != "go") throw Error("the monitor did not put in the mounts");
+        }
 
         attach_console();
         drop_bounding_caps(cfg.security);
@@ -133,6 +158,36 @@ void reset_signals() {
     ::_exit(127);
 }
 
+// The config's mounts and device nodes of an unprivileged container, put
+// into the child's own mount namespace once it has one (it says "mounts"
+// and waits for "go"): made before, by the host's root, they would be
+// locked to their place, and neither a later unplug nor the guest could
+// unmount them; put in this way their flags are locked (a read-only disk
+// stays read-only) but they can be unplugged.
+void inject_config_mounts(const ContainerConfig& cfg, const ChildPlan& plan, pid_t child,
+                          const std::string& container_dir, int sock, int report_fd) {
+    if (recv_message(sock) != "mounts") {
+        std::string error = read_to_eof(report_fd);
+        throw Error("container '" + cfg.name + "' failed to start: " + (error.empty() ? "init ended early" : error));
+    }
+    UniqueFd mntns(::open(("/proc/" + std::to_string(child) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!mntns) throw_errno("open the mount namespace of container '" + cfg.name + "'");
+    int userns = plan.ns.user.get();
+    try {
+        for (const auto& m : cfg.mounts) {
+            UniqueFd tree = clone_directory_mount(m.source, m.readonly, plan.idmap_root && m.shift ? userns : -1);
+            inject_locked_mount(userns, mntns.get(), container_dir, tree.get(), m.target, true);
+        }
+        for (size_t i = 0; i < cfg.devices.size(); ++i) {
+            UniqueFd tree = clone_node_mount(plan.node_sources[i]);
+            inject_locked_mount(userns, mntns.get(), container_dir, tree.get(), cfg.devices[i].path, false);
+        }
+    } catch (const Error& e) {
+        throw Error(e.status(), "container '" + cfg.name + "' failed to start: " + e.what());
+    }
+    send_message(sock, "go");
+}
+
 // The file the container's init resolves to inside its root ("" when it
 // can't be resolved), to tell which halt signal it understands.
 std::string init_target(const ContainerConfig& cfg) {
@@ -153,6 +208,13 @@ bool ends_with(const std::string& s, const char* tail) {
 }
 
 } // namespace
+
+bool rootfs_idmapped(const ContainerConfig& cfg) {
+    if (cfg.privileged) return false;
+    struct statfs sfs;
+    if (::statfs(cfg.rootfs.c_str(), &sfs) < 0) throw_errno("statfs " + cfg.rootfs);
+    return sfs.f_type != overlayfs_magic;
+}
 
 std::vector<std::string> init_environment(const ContainerConfig& cfg) {
     std::vector<std::string> env = {
@@ -176,7 +238,8 @@ int halt_signal_for(const ContainerConfig& cfg) {
     return SIGPWR;
 }
 
-RunningContainer start_container(const ContainerConfig& cfg, const std::string& console) {
+RunningContainer start_container(const ContainerConfig& cfg, const std::string& console,
+                                 const std::string& container_dir) {
     cfg.validate();
     RunningContainer rc; // outlives the reverter, whose undo steps use it
     Reverter revert;
@@ -190,11 +253,21 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
     rc.cgroup->create(static_cast<uid_t>(root_uid), static_cast<gid_t>(root_gid));
     revert.add([&] { rc.cgroup->destroy(); });
     rc.cgroup->apply(cfg.limits);
+    // Before any process runs in the cgroup; the cgroup's removal takes the
+    // rules and the program with it.
+    auto rules = device_rules(cfg);
+    DeviceProgram program = setup_device_cgroup(rc.cgroup->paths(), rules);
+    write_device_record(container_dir, {rules, program});
+    clear_host_nodes(container_dir);
+    std::vector<std::string> node_sources;
+    revert.add([&] { clear_host_nodes(container_dir); });
+    for (const auto& d : cfg.devices) {
+        make_host_node(container_dir, d, cfg);
+        node_sources.push_back(host_node_path(container_dir, d));
+    }
     rc.seccomp = compile_seccomp(cfg.security);
 
-    struct statfs sfs;
-    if (::statfs(cfg.rootfs.c_str(), &sfs) < 0) throw_errno("statfs " + cfg.rootfs);
-    bool idmap_root = !cfg.privileged && sfs.f_type != overlayfs_magic;
+    bool idmap_root = rootfs_idmapped(cfg);
     if (!cfg.privileged && !idmap_root) {
         // overlayfs can't be idmapped: ownership is shifted on disk once.
         shift_tree(cfg.rootfs, {static_cast<uint32_t>(root_uid), static_cast<uint32_t>(root_gid),
@@ -205,6 +278,8 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
     ChildPlan plan{cfg, ns, {}, console, idmap_root,
                    {static_cast<uid_t>(root_uid), static_cast<gid_t>(root_gid), static_cast<gid_t>(tty_gid)},
                    rc.seccomp, init_environment(cfg)};
+    plan.node_sources = std::move(node_sources);
+    plan.inject = !cfg.privileged && (!cfg.mounts.empty() || !cfg.devices.empty());
     int cg_fd = rc.cgroup->unified_fd();
     for (const auto& dir : rc.cgroup->paths()) {
         // The v2 directory is joined atomically by clone3 when there is one.
@@ -245,6 +320,7 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
     });
     report_w.reset();
     listener_w.reset();
+    if (plan.inject) inject_config_mounts(cfg, plan, pid, container_dir, listener_r.get(), report_r.get());
 
     // The pipe closes on exec; anything read from it is the child's error.
     std::string error = read_to_eof(report_r.get());

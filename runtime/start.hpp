@@ -21,9 +21,19 @@ struct RunningContainer {
 };
 
 // Starts cfg's init with `console` (host path of a pty slave; may be empty)
-// as /dev/console. Returns once init has been exec'd; on any failure
-// everything made so far is undone and lodge::Error says what failed.
-RunningContainer start_container(const ContainerConfig& cfg, const std::string& console);
+// as /dev/console. container_dir is the container's run directory: the
+// host copies of its device nodes (devices/) and the record of its device
+// cgroup (devices.json) go there. Returns once init has been exec'd; on any
+// failure everything made so far is undone and lodge::Error says what
+// failed.
+RunningContainer start_container(const ContainerConfig& cfg, const std::string& console,
+                                 const std::string& container_dir);
+
+// True when the container's root filesystem (and so its host directory
+// mounts) is mounted idmapped with its user namespace: unprivileged, and
+// not on overlayfs (which can't be idmapped; its ownership is shifted on
+// disk instead).
+bool rootfs_idmapped(const ContainerConfig& cfg);
 
 // The environment init starts with: container=lxc (what guests built for
 // LXD expect), PATH, TERM, then cfg.env.

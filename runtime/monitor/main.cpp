@@ -88,7 +88,7 @@ int create(const std::string& name, const std::string& run_dir) {
         pty = open_console_pty();
         listener = listen_on(dir + "/monitor.sock");
         try {
-            rc = start_container(cfg, pty.slave_path);
+            rc = start_container(cfg, pty.slave_path, dir);
         } catch (...) {
             ::unlink((dir + "/monitor.sock").c_str());
             throw;

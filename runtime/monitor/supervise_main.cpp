@@ -15,6 +15,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,6 +74,10 @@ int supervise(char** argv) {
         else v2_dir.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     }
     ctx.cgroup_v2_fd = v2_dir.get();
+    struct stat own_ns, init_ns;
+    if (::stat("/proc/self/ns/user", &own_ns) == 0 &&
+        ::stat(("/proc/" + std::to_string(init.init_pid) + "/ns/user").c_str(), &init_ns) == 0)
+        ctx.own_user_ns = own_ns.st_ino != init_ns.st_ino || own_ns.st_dev != init_ns.st_dev;
 
     // An open slave keeps the console's master from signalling hangup
     // whenever the guest has closed its console.

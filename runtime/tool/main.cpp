@@ -3,7 +3,9 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "runtime/control.hpp"
+#include "runtime/device_cgroup.hpp"
 #include "runtime/exec.hpp"
+#include "runtime/hotplug.hpp"
 #include "runtime/inspect.hpp"
 #include "runtime/inventory.hpp"
 #include "runtime/monitor_client.hpp"
@@ -32,12 +34,18 @@ const char usage_text[] =
     "  start NAME --rootfs DIR [--init PATH] [--halt-signal SIG] [--env K=V]...\n"
     "        [--memory SIZE] [--memory-swap SIZE] [--pids N] [--cpu-weight N]\n"
     "        [--cpu-quota USEC] [--cpuset CPUS] [--idmap-size N] [--privileged]\n"
+    "        [--mount SOURCE:TARGET[:ro]]... [--device c|b:MAJOR:MINOR:PATH[:MODE]]...\n"
     "        [--security JSON]  (keys of the policy to change, over the defaults)\n"
     "  exec NAME [-t] [--env K=V]... [--cwd DIR] [--user UID[:GID]] -- CMD [ARG]...\n"
     "  stop NAME [--timeout SECONDS] [--force]\n"
     "  state NAME | usage NAME | freeze NAME | unfreeze NAME | delete NAME\n"
     "  inspect NAME  (the kernel's view of a running container, as JSON)\n"
     "  console NAME [--log]\n"
+    "  device add NAME (--char|--block) --path P --major M --minor N [--uid U] [--gid G] [--mode OCTAL]\n"
+    "  device remove NAME PATH\n"
+    "  device list NAME        (the device cgroup rules in force, and lodge's v2 program)\n"
+    "  mount add NAME SOURCE TARGET [--readonly] [--no-shift]\n"
+    "  mount remove NAME TARGET\n"
     "  list\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -104,6 +112,27 @@ int cmd_start(const std::string& run_dir, const std::string& name, const Args& a
     if (a.has("--cpu-weight")) cfg.limits.cpu_weight = std::stoull(a.get("--cpu-weight"));
     if (a.has("--cpu-quota")) cfg.limits.cpu_quota_us = std::stoull(a.get("--cpu-quota"));
     if (a.has("--cpuset")) cfg.limits.cpuset_cpus = a.get("--cpuset");
+    for (const auto& spec : a.all("--mount")) {
+        auto colon = spec.find(':');
+        if (colon == std::string::npos) usage_error("--mount needs SOURCE:TARGET[:ro]");
+        Mount m{spec.substr(0, colon), spec.substr(colon + 1), false};
+        if (m.target.size() > 3 && m.target.compare(m.target.size() - 3, 3, ":ro") == 0) {
+            m.target.resize(m.target.size() - 3);
+            m.readonly = true;
+        }
+        m.source = std::filesystem::absolute(m.source).lexically_normal().string();
+        cfg.mounts.push_back(m);
+    }
+    for (const auto& spec : a.all("--device")) {
+        DeviceNode d;
+        unsigned major = 0, minor = 0, mode = 0660;
+        char type = 0;
+        char path[4096] = {};
+        int n = std::sscanf(spec.c_str(), "%c:%u:%u:%4095[^:]:%o", &type, &major, &minor, path, &mode);
+        if (n < 4) usage_error("--device needs c|b:MAJOR:MINOR:PATH[:MODE]");
+        d.type = type, d.major = major, d.minor = minor, d.path = path, d.mode = mode;
+        cfg.devices.push_back(d);
+    }
     if (a.has("--security")) {
         nlohmann::json policy;
         try {
@@ -164,6 +193,86 @@ int cmd_console(const std::string& run_dir, const std::string& name, const Args&
     return 0;
 }
 
+uint32_t number_arg(const Args& a, const std::string& key, uint32_t def, int base = 10) {
+    if (!a.has(key)) return def;
+    std::string v = a.get(key);
+    char* end = nullptr;
+    unsigned long n = std::strtoul(v.c_str(), &end, base);
+    if (v.empty() || *end || n > 0xffffffffUL) usage_error(key + " needs a number, not '" + v + "'");
+    return static_cast<uint32_t>(n);
+}
+
+// device add|remove|list NAME ...
+int cmd_device(const std::string& run_dir, int argc, char** argv, int i) {
+    if (i + 1 >= argc) usage_error("device needs an action and a container name");
+    std::string action = argv[i], name = argv[i + 1];
+    i += 2;
+    if (action == "add") {
+        Args a = parse_args(argc, argv, i, {"--char", "--block"});
+        if (a.has("--char") == a.has("--block")) usage_error("device add needs one of --char and --block");
+        if (!a.has("--path") || !a.has("--major") || !a.has("--minor"))
+            usage_error("device add needs --path, --major and --minor");
+        DeviceNode node;
+        node.path = a.get("--path");
+        node.type = a.has("--block") ? 'b' : 'c';
+        node.major = number_arg(a, "--major", 0);
+        node.minor = number_arg(a, "--minor", 0);
+        node.uid = number_arg(a, "--uid", 0);
+        node.gid = number_arg(a, "--gid", 0);
+        node.mode = number_arg(a, "--mode", 0660, 8);
+        add_device(run_dir, name, node);
+        return 0;
+    }
+    if (action == "remove") {
+        if (i + 1 != argc) usage_error("device remove needs NAME and PATH");
+        remove_device(run_dir, name, argv[i]);
+        return 0;
+    }
+    if (action == "list") {
+        DeviceCgroupState s = read_device_cgroup(run_dir, name);
+        nlohmann::json j = {{"expected", s.expected}, {"v2", s.has_v2}};
+        if (s.v1) j["v1"] = *s.v1;
+        if (s.has_v2) {
+            j["v2_program"] = s.v2_expected;
+            j["v2_attached"] = s.v2_attached;
+            j["v2_intact"] = s.v2_intact;
+        }
+        std::printf("%s\n", j.dump().c_str());
+        return 0;
+    }
+    usage_error("unknown device action '" + action + "'");
+}
+
+// mount add|remove NAME ...
+int cmd_mount(const std::string& run_dir, int argc, char** argv, int i) {
+    if (i + 1 >= argc) usage_error("mount needs an action and a container name");
+    std::string action = argv[i], name = argv[i + 1];
+    i += 2;
+    std::vector<std::string> pos;
+    std::vector<std::string> opts;
+    for (; i < argc; ++i) (std::strncmp(argv[i], "--", 2) == 0 ? opts : pos).push_back(argv[i]);
+    if (action == "add") {
+        if (pos.size() != 2) usage_error("mount add needs NAME SOURCE TARGET");
+        Mount m{std::filesystem::absolute(pos[0]).lexically_normal().string(), pos[1], false};
+        for (const auto& o : opts) {
+            if (o == "--readonly")
+                m.readonly = true;
+            else if (o == "--no-shift")
+                m.shift = false;
+            else
+                usage_error("unknown option '" + o + "'");
+        }
+        add_mount(run_dir, name, m);
+        return 0;
+    }
+    if (action == "remove") {
+        if (pos.size() != 1 || !opts.empty()) usage_error("mount remove needs NAME TARGET");
+        remove_mount(run_dir, name, pos[0]);
+        return 0;
+    }
+    usage_error("unknown mount action '" + action + "'");
+}
+
 nlohmann::json state_of(const std::string& run_dir, const std::string& name) {
     return to_json(container_status(run_dir, name));
 }
@@ -185,6 +294,8 @@ int run(int argc, char** argv) {
         std::fputs(usage_text, stdout);
         return 0;
     }
+    if (cmd == "device") return cmd_device(run_dir, argc, argv, i);
+    if (cmd == "mount") return cmd_mount(run_dir, argc, argv, i);
     if (i >= argc) usage_error(cmd + " needs a container name");
     std::string name = argv[i++];
     if (!valid_container_name(name)) throw Error(400, "invalid container name '" + name + "'");
