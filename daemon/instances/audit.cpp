@@ -10,10 +10,12 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "runtime/device_cgroup.hpp"
 #include "runtime/inspect.hpp"
 #include "runtime/monitor_client.hpp"
 #include "runtime/security.hpp"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -135,6 +137,26 @@ std::vector<profiles::Finding> Instances::kernel_drift(const InstanceLocation& w
                 "the program kept for the container is not the one its policy compiles to");
     } catch (const std::exception& e) {
         add("seccomp.program", "readable", "unreadable", run + "/seccomp.bpf", e.what());
+    }
+
+    // Devices the cgroup allows: the rules lodge applied, still in force.
+    try {
+        const auto devices = runtime::read_device_cgroup(run_dir_, where.runtime_name);
+        if (devices.v1) {
+            std::set<std::string> have(devices.v1->begin(), devices.v1->end());
+            std::string extra;
+            for (const auto& rule : have)
+                if (std::find(devices.expected.begin(), devices.expected.end(), rule) == devices.expected.end())
+                    extra += (extra.empty() ? "" : ", ") + rule;
+            if (!extra.empty())
+                add("devices.v1", "only lodge's rules", "also " + extra, "devices.list",
+                    "the v1 device cgroup allows devices the config does not");
+        }
+        if (devices.has_v2 && !devices.v2_intact)
+            add("devices.v2", "lodge's device program", devices.v2_attached.empty() ? "none" : "another program",
+                "BPF_PROG_QUERY", "the device program lodge attached is not the one in force");
+    } catch (const Error& e) {
+        if (e.status() != 404) add("devices", "readable", "unreadable", run, e.what());
     }
 
     // Limits: the instance's config now, since limits apply live.

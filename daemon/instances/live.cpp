@@ -12,8 +12,11 @@
 #include "profiles/values.hpp"
 #include "runtime/monitor_client.hpp"
 #include "runtime/cgroup.hpp"
+#include "runtime/hotplug.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace lodge::daemon {
 
@@ -116,6 +119,36 @@ bool Instances::apply_live(const InstanceLocation& where, const api::Instance& i
         runtime::open_cgroup(where.runtime_name)->apply(next.limits);
         spdlog::info("instance {}: limits applied to the running container", where.name);
     }
+    // Disks and unix devices: what went or changed is taken out, then what
+    // is new goes in. The run directory's config follows each step, so a
+    // failure halfway leaves it telling the truth.
+    auto same_mount = [](const runtime::Mount& a, const runtime::Mount& b) {
+        return a.source == b.source && a.target == b.target && a.readonly == b.readonly && a.shift == b.shift;
+    };
+    auto same_node = [](const runtime::DeviceNode& a, const runtime::DeviceNode& b) {
+        return a.path == b.path && a.type == b.type && a.major == b.major && a.minor == b.minor && a.uid == b.uid &&
+               a.gid == b.gid && a.mode == b.mode;
+    };
+    for (const auto& m : running->mounts)
+        if (std::none_of(next.mounts.begin(), next.mounts.end(), [&](const auto& n) { return same_mount(m, n); })) {
+            runtime::remove_mount(run_dir_, where.runtime_name, m.target);
+            spdlog::info("instance {}: {} unmounted", where.name, m.target);
+        }
+    for (const auto& d : running->devices)
+        if (std::none_of(next.devices.begin(), next.devices.end(), [&](const auto& n) { return same_node(d, n); })) {
+            runtime::remove_device(run_dir_, where.runtime_name, d.path);
+            spdlog::info("instance {}: device {} removed", where.name, d.path);
+        }
+    for (const auto& m : next.mounts)
+        if (std::none_of(running->mounts.begin(), running->mounts.end(), [&](const auto& r) { return same_mount(m, r); })) {
+            runtime::add_mount(run_dir_, where.runtime_name, m);
+            spdlog::info("instance {}: {} mounted at {}", where.name, m.source, m.target);
+        }
+    for (const auto& d : next.devices)
+        if (std::none_of(running->devices.begin(), running->devices.end(), [&](const auto& r) { return same_node(d, r); })) {
+            runtime::add_device(run_dir_, where.runtime_name, d);
+            spdlog::info("instance {}: device {} added", where.name, d.path);
+        }
     return restart_pending(where, instance);
 }
 

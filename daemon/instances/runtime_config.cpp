@@ -11,6 +11,9 @@
 #include "runtime/idmap.hpp"
 
 #include <algorithm>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <cctype>
 #include <filesystem>
 #include <set>
@@ -93,7 +96,7 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
                 if (key("required") == "false") continue;
                 throw Error(400, "Device \"" + dev + "\": source \"" + key("source") + "\" is not a directory on the host");
             }
-            cfg.mounts.push_back({key("source"), key("path"), profiles::truthy(key("readonly"))});
+            cfg.mounts.push_back({key("source"), key("path"), profiles::truthy(key("readonly")), key("shift") != "false"});
             continue;
         }
         const storage::Volume volume{storage::VolumeType::Custom, Pools::disk_name(where.project, key("source")), {}};
@@ -101,7 +104,40 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
         if (!driver.exists(volume))
             throw Error(404, "Device \"" + dev + "\": storage volume \"" + key("source") + "\" not found in pool \"" +
                                  key("pool") + "\"");
-        cfg.mounts.push_back({driver.path(volume), key("path"), profiles::truthy(key("readonly"))});
+        cfg.mounts.push_back({driver.path(volume), key("path"), profiles::truthy(key("readonly")), key("shift") != "false"});
+    }
+    // unix-char and unix-block: a node at `path` (else at `source`'s path),
+    // with the numbers given or those of the host's `source`.
+    for (const auto& [dev, keys] : instance.expanded_devices) {
+        auto key = [&](const char* k) {
+            auto it = keys.find(k);
+            return it == keys.end() ? std::string() : it->second;
+        };
+        const auto type = key("type");
+        if (type != "unix-char" && type != "unix-block") continue;
+        runtime::DeviceNode node;
+        node.type = type == "unix-char" ? 'c' : 'b';
+        node.path = key("path").empty() ? key("source") : key("path");
+        if (!key("major").empty() && !key("minor").empty()) {
+            node.major = static_cast<uint32_t>(std::stoul(key("major")));
+            node.minor = static_cast<uint32_t>(std::stoul(key("minor")));
+        } else {
+            struct stat st {};
+            if (key("source").empty() || ::stat(key("source").c_str(), &st) != 0) {
+                if (key("required") == "false") continue;
+                throw Error(400, "Device \"" + dev + "\": source \"" + key("source") + "\" is not on the host "
+                                 "(give major and minor to make the node without one)");
+            }
+            if ((node.type == 'c' && !S_ISCHR(st.st_mode)) || (node.type == 'b' && !S_ISBLK(st.st_mode)))
+                throw Error(400, "Device \"" + dev + "\": source \"" + key("source") + "\" is not a " +
+                                     (node.type == 'c' ? "character" : "block") + " device");
+            node.major = ::major(st.st_rdev);
+            node.minor = ::minor(st.st_rdev);
+        }
+        if (!key("uid").empty()) node.uid = static_cast<uint32_t>(std::stoul(key("uid")));
+        if (!key("gid").empty()) node.gid = static_cast<uint32_t>(std::stoul(key("gid")));
+        if (!key("mode").empty()) node.mode = static_cast<uint32_t>(std::stoul(key("mode"), nullptr, 8));
+        cfg.devices.push_back(node);
     }
     cfg.validate();
     return cfg;

@@ -129,7 +129,6 @@ TEST_F(InstanceConfig, RawIdmapMapsHostIdsThrough) {
                   .status,
               0)
         << lodged_->log();
-    ASSERT_EQ(lxc({"restart", "-f", "pr-raw"}).status, 0) << lodged_->log();
     auto r = lxc({"exec", "pr-raw", "--", "stat", "-c", "%u:%g", "/mnt/data"});
     // Host 1234 is container 1000: the raw entry, not the range's 1234.
     EXPECT_EQ(r.out, "1000:1000\n") << r.err << lodged_->log();
@@ -145,9 +144,13 @@ TEST_F(InstanceConfig, HostDirectoryDiskKeepsHostOwners) {
     launch("pr-disk");
     auto r = lxc({"config", "device", "add", "pr-disk", "data", "disk", "source=" + shared.path(), "path=/mnt/data"});
     ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
-    ASSERT_EQ(lxc({"restart", "-f", "pr-disk"}).status, 0) << lodged_->log();
+    // Hot-plugged into the running instance.
     r = lxc({"exec", "pr-disk", "--", "sh", "-c", "stat -c %u:%g /mnt/data/owned && cat /mnt/data/owned"});
     EXPECT_EQ(r.out, "1000:1000\ndata\n") << r.err << lodged_->log();
+    // And there after a restart too.
+    ASSERT_EQ(lxc({"restart", "-f", "pr-disk"}).status, 0) << lodged_->log();
+    r = lxc({"exec", "pr-disk", "--", "sh", "-c", "stat -c %u:%g /mnt/data/owned"});
+    EXPECT_EQ(r.out, "1000:1000\n") << r.err << lodged_->log();
     struct stat st {};
     ASSERT_EQ(::stat(file.c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, 1000u);
@@ -158,6 +161,32 @@ TEST_F(InstanceConfig, HostDirectoryDiskKeepsHostOwners) {
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("\"gone\""), std::string::npos) << r.err;
     EXPECT_FALSE(instance("pr-disk")["devices"].contains("gone"));
+    // Removed from the running instance.
+    ASSERT_EQ(lxc({"config", "device", "remove", "pr-disk", "data"}).status, 0) << lodged_->log();
+    r = lxc({"exec", "pr-disk", "--", "sh", "-c", "test -e /mnt/data/owned || echo unmounted"});
+    EXPECT_EQ(r.out, "unmounted\n") << r.err;
+    EXPECT_TRUE(fs::exists(file));
+}
+
+// A unix-char device hot-plugged into a running instance is usable inside
+// and gone after its removal.
+TEST_F(InstanceConfig, UnixCharDeviceHotPlug) {
+    if (!fs::exists("/dev/net/tun")) GTEST_SKIP() << "no /dev/net/tun on this host";
+    launch("pr-dev");
+    const std::string open_tun = "exec 3<>/dev/net/tun && echo opened";
+    auto r = lxc({"exec", "pr-dev", "--", "sh", "-c", open_tun});
+    EXPECT_NE(r.out, "opened\n") << "tun usable before it was added";
+    r = lxc({"config", "device", "add", "pr-dev", "tun", "unix-char", "source=/dev/net/tun", "path=/dev/net/tun"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    r = lxc({"exec", "pr-dev", "--", "sh", "-c", open_tun});
+    EXPECT_EQ(r.out, "opened\n") << r.err << lodged_->log();
+    ASSERT_EQ(lxc({"config", "device", "remove", "pr-dev", "tun"}).status, 0) << lodged_->log();
+    r = lxc({"exec", "pr-dev", "--", "sh", "-c", "test -e /dev/net/tun || echo gone"});
+    EXPECT_EQ(r.out, "gone\n") << r.err;
+    // A device that does not exist on the host is refused and not kept.
+    r = lxc({"config", "device", "add", "pr-dev", "ghost", "unix-char", "source=/dev/no-such-device"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_FALSE(instance("pr-dev")["devices"].contains("ghost"));
 }
 
 TEST_F(InstanceConfig, LimitsChangeOnARunningInstance) {
