@@ -25,7 +25,7 @@ _lodge() {
         cur="${words[cword]}" prev="${words[cword-1]}"
     fi
 
-    local verbs="config image info list ls profile remote storage version help"
+    local verbs="audit config image info list ls profile remote storage version help"
     local -A subverbs=(
         [config]="device get set show unset trust"
         [image]="alias delete rm import info list ls show"

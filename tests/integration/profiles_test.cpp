@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -187,6 +188,38 @@ TEST_F(InstanceConfig, UnixCharDeviceHotPlug) {
     r = lxc({"config", "device", "add", "pr-dev", "ghost", "unix-char", "source=/dev/no-such-device"});
     EXPECT_NE(r.status, 0);
     EXPECT_FALSE(instance("pr-dev")["devices"].contains("ghost"));
+}
+
+// Two profiles and local config stack in order; a profile in use cannot
+// be deleted; a profile's new memory limit reaches the running instance.
+TEST_F(InstanceConfig, ProfileStackingAndLiveProfileLimits) {
+    ASSERT_EQ(lxc({"profile", "create", "pr-base"}).status, 0);
+    ASSERT_EQ(lxc({"profile", "create", "pr-web"}).status, 0);
+    for (auto [profile, key, value] : {std::tuple{"pr-base", "limits.memory", "512MiB"},
+                                       {"pr-base", "limits.processes", "300"},
+                                       {"pr-base", "user.tier", "base"},
+                                       {"pr-web", "limits.memory", "256MiB"},
+                                       {"pr-web", "user.tier", "web"}})
+        ASSERT_EQ(lxc({"profile", "set", profile, key, value}).status, 0) << profile << " " << key;
+    if (lxc({"image", "info", "bb"}).status != 0) import(busybox_image_tarball(), "bb");
+    auto r = lxc({"launch", "bb", "pr-stack", "-p", "default", "-p", "pr-base", "-p", "pr-web", "-c", "user.tier=local"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    const auto i = instance("pr-stack");
+    EXPECT_EQ(i["expanded_config"]["limits.memory"], "256MiB");  // pr-web over pr-base
+    EXPECT_EQ(i["expanded_config"]["limits.processes"], "300");  // pr-base only
+    EXPECT_EQ(i["expanded_config"]["user.tier"], "local");       // the instance over both
+    EXPECT_EQ(i["config"].value("limits.memory", ""), "");       // not the instance's own
+    EXPECT_EQ(i["expanded_devices"]["root"]["pool"], "default"); // from default
+    EXPECT_EQ(memory_limit("pr-stack"), std::to_string(256ull << 20));
+
+    r = lxc({"profile", "delete", "pr-web"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("pr-stack"), std::string::npos) << r.err;
+
+    ASSERT_EQ(lxc({"profile", "set", "pr-web", "limits.memory", "192MiB"}).status, 0) << lodged_->log();
+    EXPECT_EQ(memory_limit("pr-stack"), std::to_string(192ull << 20));
+    ASSERT_EQ(lxc({"profile", "unset", "pr-web", "limits.memory"}).status, 0) << lodged_->log();
+    EXPECT_EQ(memory_limit("pr-stack"), std::to_string(512ull << 20)); // pr-base's again
 }
 
 TEST_F(InstanceConfig, LimitsChangeOnARunningInstance) {
