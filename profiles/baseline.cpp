@@ -20,11 +20,6 @@ namespace {
 
 constexpr double unlimited = std::numeric_limits<double>::infinity();
 
-std::string value_of(const api::ConfigMap& c, const std::string& key) {
-    auto it = c.find(key);
-    return it == c.end() ? std::string() : it->second;
-}
-
 // The bound a limit sets, comparable across its forms; unset or
 // unreadable: unlimited.
 double memory_bound(const std::string& v) {

@@ -64,11 +64,6 @@ namespace lodge::profiles {
 
 namespace {
 
-std::string value_of(const api::ConfigMap& c, const std::string& key) {
-    auto it = c.find(key);
-    return it == c.end() ? std::string() : it->second;
-}
-
 bool overlaps(uint32_t a, uint32_t an, uint32_t b, uint32_t bn) {
     return uint64_t(a) < uint64_t(b) + bn && uint64_t(b) < uint64_t(a) + an;
 }

@@ -6,6 +6,7 @@
 #include "runtime/idmap.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,12 @@
 namespace lodge::profiles {
 
 inline bool truthy(const std::string& v) { return v == "true" || v == "1"; }
+
+// A config or device key's value, "" when it is not set.
+inline std::string value_of(const std::map<std::string, std::string>& c, const std::string& key) {
+    auto it = c.find(key);
+    return it == c.end() ? std::string() : it->second;
+}
 
 // limits.cpu: a count ("2": the first two cpus) or a set ("0-1,3"), as the
 // cpuset it means. Error(400) naming the key otherwise.

@@ -22,11 +22,6 @@ namespace lodge::daemon {
 
 namespace {
 
-std::string value_of(const api::ConfigMap& c, const std::string& key) {
-    auto it = c.find(key);
-    return it == c.end() ? std::string() : it->second;
-}
-
 // The config the runtime started the container with, from its run
 // directory; nullopt when there is none to read.
 std::optional<runtime::ContainerConfig> running_config(const std::string& run_dir, const std::string& name) {
@@ -48,10 +43,10 @@ constexpr const char* started_config_file = "lodge-started-config.json";
 
 void Instances::assign_idmap(const InstanceLocation& where, api::Instance& instance) {
     auto& c = instance.expanded_config;
-    if (profiles::truthy(value_of(c, "security.privileged"))) return;
+    if (profiles::truthy(profiles::value_of(c, "security.privileged"))) return;
     std::lock_guard guard(idmap_mutex_);
-    if (profiles::truthy(value_of(c, "security.idmap.isolated"))) {
-        const auto size_text = value_of(c, "security.idmap.size");
+    if (profiles::truthy(profiles::value_of(c, "security.idmap.isolated"))) {
+        const auto size_text = profiles::value_of(c, "security.idmap.size");
         const uint32_t size =
             size_text.empty() ? runtime::default_idmap_size : static_cast<uint32_t>(std::stoul(size_text));
         // Every other instance's blocks, whatever its project, and the
@@ -67,7 +62,7 @@ void Instances::assign_idmap(const InstanceLocation& where, api::Instance& insta
         const auto shared = runtime::root_idmap(runtime::default_idmap_size);
         taken.push_back({shared.uids.at(0).host, shared.uids.at(0).count});
         taken.push_back({shared.gids.at(0).host, shared.gids.at(0).count});
-        auto base_text = value_of(c, "volatile.idmap.base");
+        auto base_text = profiles::value_of(c, "volatile.idmap.base");
         bool keep = !base_text.empty() && base_text != "0";
         if (keep) {
             // A base copied from elsewhere (or made by hand) that now overlaps
@@ -78,7 +73,7 @@ void Instances::assign_idmap(const InstanceLocation& where, api::Instance& insta
         }
         if (!keep) {
             uint32_t base;
-            if (auto wanted = value_of(c, "security.idmap.base"); !wanted.empty()) {
+            if (auto wanted = profiles::value_of(c, "security.idmap.base"); !wanted.empty()) {
                 base = static_cast<uint32_t>(std::stoul(wanted));
                 for (const auto& t : taken)
                     if (uint64_t(base) < uint64_t(t.host) + t.count && uint64_t(t.host) < uint64_t(base) + size)
@@ -91,8 +86,8 @@ void Instances::assign_idmap(const InstanceLocation& where, api::Instance& insta
         }
     }
     const auto current = profiles::idmap_json(profiles::instance_idmap(c));
-    if (value_of(c, "volatile.idmap.current") == current && !value_of(c, "volatile.idmap.base").empty()) return;
-    if (value_of(c, "volatile.idmap.base").empty())
+    if (profiles::value_of(c, "volatile.idmap.current") == current && !profiles::value_of(c, "volatile.idmap.base").empty()) return;
+    if (profiles::value_of(c, "volatile.idmap.base").empty())
         c["volatile.idmap.base"] = instance.config["volatile.idmap.base"] = "0";
     c["volatile.idmap.current"] = instance.config["volatile.idmap.current"] = current;
     daemon_.with_db([&](db::Database& db) {

@@ -24,10 +24,7 @@ namespace lodge::daemon {
 runtime::ContainerConfig Instances::container_config(const api::Instance& instance,
                                                      const InstanceLocation& where) const {
     const auto& c = instance.expanded_config;
-    auto get = [&](const std::string& key) {
-        auto it = c.find(key);
-        return it == c.end() ? std::string() : it->second;
-    };
+    auto get = [&](const std::string& key) { return profiles::value_of(c, key); };
     runtime::ContainerConfig cfg;
     cfg.name = where.runtime_name;
     cfg.rootfs = where.rootfs;
@@ -82,10 +79,7 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
     // directory, mounted idmapped at their path (host files keep their
     // owners; the container sees them through its own map).
     for (const auto& [dev, keys] : instance.expanded_devices) {
-        auto key = [&](const char* k) {
-            auto it = keys.find(k);
-            return it == keys.end() ? std::string() : it->second;
-        };
+        auto key = [&](const char* k) { return profiles::value_of(keys, k); };
         if (key("type") != "disk" || key("path") == "/") continue;
         if (key("source").empty() || key("path").empty())
             throw Error(400, "Device \"" + dev + "\": a disk needs a source and a path");
@@ -109,10 +103,7 @@ runtime::ContainerConfig Instances::container_config(const api::Instance& instan
     // unix-char and unix-block: a node at `path` (else at `source`'s path),
     // with the numbers given or those of the host's `source`.
     for (const auto& [dev, keys] : instance.expanded_devices) {
-        auto key = [&](const char* k) {
-            auto it = keys.find(k);
-            return it == keys.end() ? std::string() : it->second;
-        };
+        auto key = [&](const char* k) { return profiles::value_of(keys, k); };
         const auto type = key("type");
         if (type != "unix-char" && type != "unix-block") continue;
         runtime::DeviceNode node;
