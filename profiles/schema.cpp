@@ -101,6 +101,9 @@ void check_caps(const std::string& k, const std::string& v) {
         bad_value(k, v, e.what());
     }
 }
+void check_absolute(const std::string& k, const std::string& v) {
+    if (!v.empty() && v[0] != '/') bad_value(k, v, "expected an absolute path inside the instance");
+}
 void check_personality(const std::string& k, const std::string& v) {
     if (!v.empty() && v != "any" && v != "linux") bad_value(k, v, "expected any or linux");
 }
@@ -150,7 +153,7 @@ constexpr KeySpec key_table[] = {
     {"security.syscalls.allow", check_syscalls, false},
     {"security.protection.delete", check_bool, true},
     {"raw.idmap", check_raw_idmap, false},
-    {"linux.init", check_any, false},
+    {"linux.init", check_absolute, false},
     {"linux.halt_signal", check_signal, false},
     {"snapshots.schedule", check_cron, true},
     {"snapshots.schedule.stopped", check_bool, true},
