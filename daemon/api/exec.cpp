@@ -7,6 +7,7 @@
 #include "daemon/api/exec_request.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/db/instances.hpp"
 #include "runtime/monitor_client.hpp"
 #include "daemon/exec_session.hpp"
 #include "runtime/exec.hpp"
@@ -104,8 +105,10 @@ api::Response post_exec(Daemon& daemon, const Request& request) {
     auto post = parse_exec_post(request.body);
     // The instance's environment.* keys, under what the client sent (as
     // LXD): changed keys reach the next command without a restart.
-    for (const auto& [key, value] : daemon.instances().get(where, name).expanded_config)
-        if (key.rfind("environment.", 0) == 0) post.environment.try_emplace(key.substr(12), value);
+    // (From the database alone: require_running has asked the runtime already.)
+    if (auto instance = daemon.with_db([&](db::Database& db) { return db::get_instance(db, where, name); }))
+        for (const auto& [key, value] : instance->expanded_config)
+            if (key.rfind("environment.", 0) == 0) post.environment.try_emplace(key.substr(12), value);
     ExecTarget target{daemon.instances().run_dir(), loc.runtime_name, exec_request(post)};
 
     OperationSpec spec;
