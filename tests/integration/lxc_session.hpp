@@ -54,6 +54,12 @@ protected:
         return run(argv, input, 120);
     }
 
+    // lxc greets a new configuration directory once, on stderr: tests that
+    // compare its output call this first.
+    void greet_lxc() {
+        if (lodged_) lxc({"remote", "list"});
+    }
+
     // Imports an image under alias.
     void import(const std::string& tarball, const std::string& alias) {
         auto r = lxc({"image", "import", tarball, "--alias", alias});

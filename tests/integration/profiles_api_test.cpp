@@ -19,8 +19,7 @@ protected:
 
     void SetUp() override {
         LxcSession::SetUp();
-        // lxc greets a new configuration directory once, on stderr.
-        if (lodged_) lxc({"remote", "list"});
+        greet_lxc();
     }
 
     json profile(const std::string& name) {

@@ -14,9 +14,7 @@ protected:
 
     void SetUp() override {
         LxcSession::SetUp();
-        // lxc greets a new configuration directory once, on stderr; the
-        // comparisons start after that.
-        if (lodged_) lxc({"remote", "list"});
+        greet_lxc();
     }
 
     // The command through both clients: same status, stdout and stderr.
