@@ -8,6 +8,7 @@
 #include "daemon/db/profiles.hpp"
 #include "daemon/db/projects.hpp"
 #include "profiles/schema.hpp"
+#include "profiles/values.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -81,23 +82,18 @@ std::pair<std::string, std::map<std::string, std::string>> root_disk(const api::
     return {};
 }
 
-std::string pool_of(const std::map<std::string, std::string>& keys) {
-    auto it = keys.find("pool");
-    return it == keys.end() ? "" : it->second;
-}
-
 // LXD's doProfileUpdate rule: the root disk's pool may not change or go
 // while an instance takes its root disk from this profile.
 void check_root_disk_kept(db::Database& db, std::int64_t project_id, const std::string& profile,
                           const api::DeviceMap& before, const api::DeviceMap& after) {
     const auto [old_key, old_root] = root_disk(before);
     const auto [_, new_root] = root_disk(after);
-    if (pool_of(old_root) == pool_of(new_root)) return;
+    if (profiles::value_of(old_root, "pool") == profiles::value_of(new_root, "pool")) return;
     const auto users = db::profile_users(db, project_id, profile);
     if (users.empty()) return;
     for (const auto& instance : db::all_instances(db, project_id)) {
         if (std::find(users.begin(), users.end(), instance.name) == users.end()) continue;
-        if (!pool_of(root_disk(instance.devices).second).empty()) continue; // its own root disk
+        if (!profiles::value_of(root_disk(instance.devices).second, "pool").empty()) continue; // its own root disk
         for (auto it = instance.profiles.rbegin(); it != instance.profiles.rend(); ++it) {
             if (*it == profile) {
                 if (before.count(old_key))

@@ -84,13 +84,12 @@ std::vector<profiles::Finding> Instances::kernel_drift(const InstanceLocation& w
                        std::move(message)});
     };
     const auto run = runtime::container_run_dir(run_dir_, where.runtime_name);
-    runtime::ContainerConfig started;
-    try {
-        from_json(nlohmann::json::parse(read_file(run + "/config.json")), started);
-    } catch (const std::exception& e) {
-        add("config.json", "readable", "unreadable", run, std::string("the runtime's record of the start: ") + e.what());
+    const auto record = running_config(where);
+    if (!record) {
+        add("config.json", "readable", "unreadable", run, "the runtime's record of the start cannot be read");
         return out;
     }
+    const auto& started = *record;
     runtime::KernelState state;
     try {
         state = runtime::inspect_container(run_dir_, where.runtime_name);

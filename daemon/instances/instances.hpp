@@ -237,6 +237,9 @@ private:
     // devices) from the instance's current expanded config; returns
     // whether something else differs from what it was started with.
     bool apply_live(const InstanceLocation& where, const api::Instance& instance);
+    // The runtime's record of the running container (config.json in its run
+    // directory, kept in step by hot-plug); nullopt when it cannot be read.
+    std::optional<runtime::ContainerConfig> running_config(const InstanceLocation& where) const;
     // What apply_live compares against: the expanded config of this start.
     void record_started_config(const InstanceLocation& where, const api::Instance& instance) const;
 

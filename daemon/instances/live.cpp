@@ -22,22 +22,9 @@ namespace lodge::daemon {
 
 namespace {
 
-// The config the runtime started the container with, from its run
-// directory; nullopt when there is none to read.
-std::optional<runtime::ContainerConfig> running_config(const std::string& run_dir, const std::string& name) {
-    try {
-        runtime::ContainerConfig cfg;
-        from_json(nlohmann::json::parse(read_file(run_dir + "/" + name + "/config.json")), cfg);
-        return cfg;
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
-
 // Beside the runtime's own files in the container's run directory: the
 // expanded config the instance was started with.
 constexpr const char* started_config_file = "lodge-started-config.json";
-
 
 } // namespace
 
@@ -98,6 +85,18 @@ void Instances::assign_idmap(const InstanceLocation& where, api::Instance& insta
     });
 }
 
+std::optional<runtime::ContainerConfig> Instances::running_config(const InstanceLocation& where) const {
+    try {
+        runtime::ContainerConfig cfg;
+        from_json(nlohmann::json::parse(read_file(runtime::container_run_dir(run_dir_, where.runtime_name) +
+                                                  "/config.json")),
+                  cfg);
+        return cfg;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
 void Instances::record_started_config(const InstanceLocation& where, const api::Instance& instance) const {
     nlohmann::json j = instance.expanded_config;
     write_file_atomic(runtime::container_run_dir(run_dir_, where.runtime_name) + "/" + started_config_file, j.dump(),
@@ -107,7 +106,7 @@ void Instances::record_started_config(const InstanceLocation& where, const api::
 bool Instances::apply_live(const InstanceLocation& where, const api::Instance& instance) {
     const auto st = runtime_status(where.runtime_name).status;
     if (st != "running" && st != "frozen") return false;
-    const auto running = running_config(run_dir_, where.runtime_name);
+    const auto running = running_config(where);
     if (!running) return false;
     auto next = container_config(instance, where);
     if (running->limits != next.limits) {
