@@ -3,7 +3,11 @@
 #include "cli/api_client.hpp"
 
 #include "cli/error.hpp"
+#include "common/fd.hpp"
 #include "common/file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -59,6 +63,29 @@ nlohmann::json ApiClient::send_raw(const std::string& method, const std::string&
     return unwrap_response(r.status, r.body);
 }
 
+nlohmann::json ApiClient::send_file(const std::string& method, const std::string& path, const std::string& file,
+                                    const std::map<std::string, std::string>& headers,
+                                    const std::function<void(std::uint64_t sent, std::uint64_t total)>& progress) {
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw Error("open " + file + ": " + std::strerror(errno));
+    struct stat st{};
+    if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) throw Error(file + " is not a regular file");
+    const auto total = static_cast<std::uint64_t>(st.st_size);
+    auto r = send_with([&] {
+        return http_.request_streamed(method, path, fd.get(), total, headers, [&](std::uint64_t sent) {
+            if (progress) progress(sent, total);
+        });
+    });
+    return unwrap_response(r.status, r.body);
+}
+
+nlohmann::json ApiClient::send_chunked(const std::string& method, const std::string& path,
+                                       const std::map<std::string, std::string>& headers,
+                                       const std::function<void(const UnixHttpClient::ChunkSink& send)>& produce) {
+    auto r = send_with([&] { return http_.request_chunked(method, path, headers, produce); });
+    return unwrap_response(r.status, r.body);
+}
+
 HttpResponse ApiClient::raw(const std::string& method, const std::string& path, const std::string& body,
                             const std::map<std::string, std::string>& headers) {
     auto r = send(method, path, body, headers);
@@ -68,9 +95,13 @@ HttpResponse ApiClient::raw(const std::string& method, const std::string& path, 
 
 HttpResponse ApiClient::send(const std::string& method, const std::string& path, const std::string& body,
                              const std::map<std::string, std::string>& headers) {
+    return send_with([&] { return http_.request(method, path, body, headers); });
+}
+
+HttpResponse ApiClient::send_with(const std::function<HttpResponse()>& exchange) {
     HttpResponse r;
     try {
-        r = http_.request(method, path, body, headers);
+        r = exchange();
     } catch (const ConnectError& e) {
         // The two causes people hit: lodged not started, or no right to
         // its socket.
@@ -102,6 +133,22 @@ ApiClient connect_remote(const ClientConfig& config, const std::string& remote) 
     } catch (const std::runtime_error& e) {
         throw Error(std::string("remote ") + remote + ": " + e.what());
     }
+}
+
+std::string form_escape(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += static_cast<char>(c);
+        } else if (c == ' ') {
+            out += '+';
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
 }
 
 std::string url_escape(const std::string& segment) {

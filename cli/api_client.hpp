@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace lodge::cli {
@@ -25,6 +27,14 @@ public:
     // A request whose body is raw bytes with its own headers (image upload).
     nlohmann::json send_raw(const std::string& method, const std::string& path, const std::string& body,
                             const std::map<std::string, std::string>& headers);
+    // The same with the body streamed from a file (VM disks).
+    nlohmann::json send_file(const std::string& method, const std::string& path, const std::string& file,
+                             const std::map<std::string, std::string>& headers,
+                             const std::function<void(std::uint64_t sent, std::uint64_t total)>& progress = {});
+    // The same with a body made while it is sent (lodge migrate's tarball).
+    nlohmann::json send_chunked(const std::string& method, const std::string& path,
+                                const std::map<std::string, std::string>& headers,
+                                const std::function<void(const UnixHttpClient::ChunkSink& send)>& produce);
     // A request whose answer is not an envelope (the file API): the raw
     // response when it is 2xx, Error with the server's message otherwise.
     HttpResponse raw(const std::string& method, const std::string& path, const std::string& body = "",
@@ -39,6 +49,8 @@ public:
 private:
     HttpResponse send(const std::string& method, const std::string& path, const std::string& body,
                       const std::map<std::string, std::string>& headers);
+    // Runs a request, turning connection failures into Error with a hint.
+    HttpResponse send_with(const std::function<HttpResponse()>& exchange);
     UnixHttpClient http_;
 };
 
@@ -61,5 +73,7 @@ nlohmann::json unwrap_response(int http_status, const std::string& body);
 // "/1.0/profiles/web 1" needs its name escaped; RFC 3986 unreserved
 // characters pass.
 std::string url_escape(const std::string& segment);
+// Form encoding (application/x-www-form-urlencoded) of a key or value.
+std::string form_escape(const std::string& s);
 
 } // namespace lodge::cli

@@ -286,21 +286,6 @@ std::string read_whole_file(const std::string& path) {
     return ss.str();
 }
 
-std::string form_escape(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else if (c == ' ') {
-            out += '+';
-        } else {
-            char buf[4];
-            std::snprintf(buf, sizeof buf, "%%%02X", c);
-            out += buf;
-        }
-    }
-    return out;
-}
 
 // lxc's ensureImageAliases: aliases of these names move to the image.
 void point_aliases(ApiClient& api, const std::vector<std::string>& names, const std::string& fingerprint) {

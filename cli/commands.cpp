@@ -50,6 +50,8 @@ const std::vector<Command>& command_table() {
         add_file_commands(t);
         add_trust_commands(t);
         add_image_commands(t);
+        add_image_vm_commands(t);
+        add_migrate_commands(t);
         add_snapshot_commands(t);
         add_publish_commands(t);
         add_image_export_commands(t);

@@ -75,6 +75,8 @@ void add_operation_commands(std::vector<Command>& table);
 void add_monitor_commands(std::vector<Command>& table);
 void add_trust_commands(std::vector<Command>& table);
 void add_image_commands(std::vector<Command>& table);
+void add_image_vm_commands(std::vector<Command>& table);
+void add_migrate_commands(std::vector<Command>& table);
 void add_snapshot_commands(std::vector<Command>& table); // snapshot, restore, copy
 void add_publish_commands(std::vector<Command>& table);
 void add_image_export_commands(std::vector<Command>& table);

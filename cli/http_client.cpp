@@ -10,7 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace lodge::cli {
@@ -197,36 +199,94 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
     // use; one retry on a fresh connection covers it (requests here are
     // sent once per command and GETs are idempotent; a write is only
     // retried when nothing of the answer arrived).
+    const bool has_body = !body.empty() || method == "PUT" || method == "PATCH" || method == "POST";
     for (int attempt = 0;; ++attempt) {
         bool fresh = fd_ < 0;
         if (fresh) connect();
-        const std::string host = endpoint_.socket_path.empty() ? endpoint_.host : "unix.socket";
-        std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: lodge\r\n";
-        if (!body.empty() || method == "PUT" || method == "PATCH" || method == "POST") {
-            if (!headers.count("Content-Type")) req += "Content-Type: application/json\r\n";
-            req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-        }
-        for (const auto& [name, value] : headers) req += name + ": " + value + "\r\n";
-        req += "\r\n" + body;
-        bool broken = !send_all(req);
-        std::string raw = pending_;
-        pending_.clear();
-        size_t head_end = std::string::npos;
-        while (!broken && (head_end = raw.find("\r\n\r\n")) == std::string::npos) {
-            auto chunk = read_some();
-            if (chunk.empty()) break;
-            raw += chunk;
-        }
-        if (head_end == std::string::npos) {
-            disconnect();
-            if (!fresh && raw.empty() && attempt == 0) continue;
-            throw std::runtime_error("connection to " + socket_path_ + " closed before a response");
-        }
-        return finish(raw, head_end);
+        bool broken = !send_all(request_head(method, target, has_body ? std::optional(body.size()) : std::nullopt,
+                                             headers) +
+                                body);
+        if (auto r = read_answer(broken)) return *r;
+        if (!fresh && attempt == 0) continue;
+        throw std::runtime_error("connection to " + socket_path_ + " closed before a response");
     }
 }
 
-bool UnixHttpClient::send_all(const std::string& data) {
+HttpResponse UnixHttpClient::request_streamed(const std::string& method, const std::string& target, int fd,
+                                              std::uint64_t size, const std::map<std::string, std::string>& headers,
+                                              const std::function<void(std::uint64_t sent)>& progress) {
+    // A fresh connection: the body cannot be sent twice.
+    disconnect();
+    connect();
+    bool broken = !send_all(request_head(method, target, size, headers));
+    std::string chunk(1 << 20, '\0');
+    std::uint64_t sent = 0;
+    while (!broken && sent < size) {
+        ssize_t n = ::read(fd, chunk.data(), std::min<std::uint64_t>(chunk.size(), size - sent));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error("reading the file to upload: " + std::string(n < 0 ? std::strerror(errno) : "it ended early"));
+        broken = !send_all(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+        sent += static_cast<std::uint64_t>(n);
+        if (progress) progress(sent);
+    }
+    // The server may have answered early (refused the upload): read it.
+    if (auto r = read_answer(broken)) return *r;
+    throw std::runtime_error("connection to " + socket_path_ + " closed before a response");
+}
+
+HttpResponse UnixHttpClient::request_chunked(const std::string& method, const std::string& target,
+                                             const std::map<std::string, std::string>& headers,
+                                             const std::function<void(const ChunkSink& send)>& produce) {
+    disconnect();
+    connect();
+    auto all = headers;
+    all["Transfer-Encoding"] = "chunked";
+    bool broken = !send_all(request_head(method, target, std::nullopt, all));
+    char size_line[32];
+    auto send = [&](std::string_view data) {
+        if (broken || data.empty()) return !broken;
+        int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+        broken = !send_all(std::string_view(size_line, static_cast<std::size_t>(n))) || !send_all(data) ||
+                 !send_all("\r\n");
+        return !broken;
+    };
+    produce(send);
+    if (!broken) broken = !send_all("0\r\n\r\n");
+    if (auto r = read_answer(broken)) return *r;
+    throw std::runtime_error("connection to " + socket_path_ + " closed before a response");
+}
+
+std::string UnixHttpClient::request_head(const std::string& method, const std::string& target,
+                                         std::optional<std::uint64_t> content_length,
+                                         const std::map<std::string, std::string>& headers) const {
+    const std::string host = endpoint_.socket_path.empty() ? endpoint_.host : "unix.socket";
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: lodge\r\n";
+    if (content_length) {
+        if (!headers.count("Content-Type")) req += "Content-Type: application/json\r\n";
+        req += "Content-Length: " + std::to_string(*content_length) + "\r\n";
+    }
+    for (const auto& [name, value] : headers) req += name + ": " + value + "\r\n";
+    return req + "\r\n";
+}
+
+std::optional<HttpResponse> UnixHttpClient::read_answer(bool broken) {
+    std::string raw = pending_;
+    pending_.clear();
+    size_t head_end = std::string::npos;
+    while ((head_end = raw.find("\r\n\r\n")) == std::string::npos) {
+        auto chunk = read_some();
+        if (chunk.empty()) break;
+        raw += chunk;
+    }
+    if (head_end == std::string::npos) {
+        disconnect();
+        if (broken || raw.empty()) return std::nullopt;
+        throw std::runtime_error("connection to " + socket_path_ + " closed inside a response head");
+    }
+    return finish(raw, head_end);
+}
+
+bool UnixHttpClient::send_all(std::string_view data) {
     size_t sent = 0;
     while (sent < data.size()) {
         if (tls_) {

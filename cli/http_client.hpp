@@ -4,7 +4,11 @@
 
 #include "cli/tls.hpp"
 
+#include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -61,6 +65,20 @@ public:
     HttpResponse request(const std::string& method, const std::string& target, const std::string& body = "",
                          const std::map<std::string, std::string>& headers = {});
 
+    // The same with a body of `size` bytes read from `fd` while it is sent
+    // (a VM disk: never whole in memory); `progress` hears the bytes sent.
+    HttpResponse request_streamed(const std::string& method, const std::string& target, int fd, std::uint64_t size,
+                                  const std::map<std::string, std::string>& headers,
+                                  const std::function<void(std::uint64_t sent)>& progress = {});
+
+    // A body of unknown length sent as it is made (chunked): `produce`
+    // calls `send` with each piece; send returns false once the connection
+    // broke (the server refused), and produce should stop then.
+    using ChunkSink = std::function<bool(std::string_view data)>;
+    HttpResponse request_chunked(const std::string& method, const std::string& target,
+                                 const std::map<std::string, std::string>& headers,
+                                 const std::function<void(const ChunkSink& send)>& produce);
+
     const std::string& socket_path() const { return socket_path_; }
     const Endpoint& endpoint() const { return endpoint_; }
 
@@ -73,7 +91,13 @@ private:
     void connect_tcp();
     void disconnect();
     std::string read_some();
-    bool send_all(const std::string& data);
+    bool send_all(std::string_view data);
+    std::string request_head(const std::string& method, const std::string& target,
+                             std::optional<std::uint64_t> content_length,
+                             const std::map<std::string, std::string>& headers) const;
+    // The answer to what was sent; nullopt when the connection closed
+    // before any of it arrived.
+    std::optional<HttpResponse> read_answer(bool broken);
     // Reads the rest of the response whose head ends at head_end in raw.
     HttpResponse finish(std::string& raw, size_t head_end);
 

@@ -31,7 +31,12 @@ nlohmann::json wait_with_progress(Context& ctx, ApiClient& api, const nlohmann::
             return op;
         }
         auto metadata = op.contains("metadata") && op["metadata"].is_object() ? op["metadata"] : nlohmann::json::object();
-        auto text = metadata.value("download_progress", "");
+        // As lxc's renderer: whichever "*_progress" key the operation sets
+        // (download_progress, vm_import_progress …).
+        std::string text;
+        for (const auto& [key, value] : metadata.items())
+            if (key.size() > 9 && key.compare(key.size() - 9, 9, "_progress") == 0 && value.is_string())
+                text = value.get<std::string>();
         if (text.empty()) continue;
         auto line = label + ": " + text;
         ctx.out << "\r" << line << (line.size() < shown ? std::string(shown - line.size(), ' ') : "") << std::flush;

@@ -3,6 +3,7 @@
 
 #include "common/certificate.hpp"
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "common/file.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/db/images.hpp"
@@ -10,8 +11,10 @@
 #include "daemon/db/schema.hpp"
 #include "daemon/db/seed.hpp"
 #include "daemon/host.hpp"
+#include "storage/tree.hpp"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -69,6 +72,7 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     for (const auto& path : images_->remove_leftovers(known_images))
         spdlog::warn("image store: removed {}, left by an import that did not finish", path);
     pools_->start();
+    remove_vm_import_leftovers();
     for (const auto& path : instances_->remove_backup_leftovers())
         spdlog::warn("backups: removed {}, left by a backup or import that did not finish", path);
     for (const auto& path : instances_->prune_expired_backups()) spdlog::info("backups: removed {}, which expired", path);
@@ -91,6 +95,17 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
         events_.publish(e);
     });
     add_all_routes(router_, *this);
+}
+
+void Daemon::remove_vm_import_leftovers() {
+    ensure_dir(vm_import_dir(), 0700);
+    UniqueFd dir(::open(vm_import_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!dir) throw_errno("opening " + vm_import_dir());
+    for (const auto& e : storage::read_dir(dir.get(), vm_import_dir())) {
+        const auto path = vm_import_dir() + "/" + e.name;
+        storage::remove_tree(path);
+        spdlog::warn("vm import: removed {}, left by an import that did not finish", path);
+    }
 }
 
 void Daemon::record(const api::Operation& op) {

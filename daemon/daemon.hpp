@@ -40,6 +40,9 @@ public:
     std::string socket_path() const { return state_dir_ + "/unix.socket"; }
     std::string certificate_path() const { return state_dir_ + "/server.crt"; }
     std::string key_path() const { return state_dir_ + "/server.key"; }
+    // VM disk uploads and imports in progress: emptied at every start (a
+    // killed import leaves its converted disk and work files here).
+    std::string vm_import_dir() const { return state_dir_ + "/vm-import"; }
     const api::ServerEnvironment& environment() const { return environment_; }
     Router& router() { return router_; }
     Operations& operations() { return operations_; }
@@ -75,6 +78,7 @@ public:
     }
 
 private:
+    void remove_vm_import_leftovers();
     void record(const api::Operation& op);
 
     std::string state_dir_;

@@ -67,6 +67,7 @@ inline const std::vector<std::string>& api_extensions() {
         "container_host_shutdown_timeout",  // boot.host_shutdown_timeout
         "container_stop_priority",          // boot.stop.priority
         "lodge_audit",                      // lodge's own: GET /1.0/instances/NAME/audit
+        "lodge_image_import_vm",            // lodge's own: POST /1.0/images with X-Lodge-VM-Disk
     };
     return list;
 }

@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
         Daemon daemon(default_state_dir(state_dir_flag));
         ServerOptions options;
         options.tls_certificate_path = daemon.certificate_path();
+        options.upload_dir = daemon.vm_import_dir();
         options.tls_key_path = daemon.key_path();
         options.is_trusted = [&daemon](const std::string& fp) { return daemon.is_trusted_certificate(fp); };
         auto server = activated ? std::make_unique<UnixServer>(daemon.router(), *activated, options)

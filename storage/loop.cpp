@@ -22,39 +22,6 @@ namespace lodge::storage {
 
 namespace {
 
-struct LoopDevice {
-    UniqueFd fd;
-    std::string path;
-};
-
-LoopDevice attach(const std::string& image) {
-    UniqueFd file(::open(image.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
-    if (!file) throw_errno("opening " + image);
-    UniqueFd control(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
-    if (!control) throw_errno("opening /dev/loop-control");
-    for (int attempt = 0; attempt < 64; ++attempt) {
-        int n = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
-        if (n < 0) throw_errno("finding a free loop device");
-        std::string path = "/dev/loop" + std::to_string(n);
-        UniqueFd loop(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-        if (!loop) {
-            if (errno == ENOENT) { // devtmpfs has not made the node yet
-                ::usleep(10000);
-                continue;
-            }
-            throw_errno("opening " + path);
-        }
-        loop_config config{};
-        config.fd = static_cast<__u32>(file.get());
-        config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-        std::strncpy(reinterpret_cast<char*>(config.info.lo_file_name), image.c_str(), LO_NAME_SIZE - 1);
-        if (::ioctl(loop.get(), LOOP_CONFIGURE, &config) == 0) return {std::move(loop), path};
-        // Someone else took this one between GET_FREE and CONFIGURE.
-        if (errno != EBUSY) throw_errno("attaching " + image + " to " + path);
-    }
-    throw Error(503, "no free loop device for " + image + " after 64 attempts");
-}
-
 // Splits fstab-style options into mount flags and the filesystem's own data.
 std::pair<unsigned long, std::string> parse_options(const std::string& options) {
     static const std::pair<const char*, unsigned long> flags[] = {
@@ -93,14 +60,51 @@ std::string unescape_mountinfo(const std::string& s) {
 
 } // namespace
 
+LoopDevice LoopDevice::attach(int file_fd, const std::string& name, const Range& range) {
+    UniqueFd control(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
+    if (!control) throw_errno("opening /dev/loop-control");
+    for (int attempt = 0; attempt < 64; ++attempt) {
+        int n = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
+        if (n < 0) throw_errno("finding a free loop device");
+        std::string path = "/dev/loop" + std::to_string(n);
+        UniqueFd loop(::open(path.c_str(), (range.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
+        if (!loop) {
+            if (errno == ENOENT) { // devtmpfs has not made the node yet
+                ::usleep(10000);
+                continue;
+            }
+            throw_errno("opening " + path);
+        }
+        loop_config config{};
+        config.fd = static_cast<__u32>(file_fd);
+        config.info.lo_flags = LO_FLAGS_AUTOCLEAR | (range.read_only ? LO_FLAGS_READ_ONLY : 0);
+        config.info.lo_offset = range.offset;
+        config.info.lo_sizelimit = range.size;
+        std::strncpy(reinterpret_cast<char*>(config.info.lo_file_name), name.c_str(), LO_NAME_SIZE - 1);
+        if (::ioctl(loop.get(), LOOP_CONFIGURE, &config) == 0) return LoopDevice(std::move(loop), path);
+        // Someone else took this one between GET_FREE and CONFIGURE.
+        if (errno != EBUSY) throw_errno("attaching " + name + " to " + path);
+    }
+    throw Error(503, "no free loop device for " + name + " after 64 attempts");
+}
+
+LoopDevice LoopDevice::attach(const std::string& file, const Range& range) {
+    UniqueFd fd(::open(file.c_str(), (range.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) throw_errno("opening " + file);
+    return attach(fd.get(), file, range);
+}
+
+void LoopDevice::mount(const std::string& mount_point, const std::string& fstype, const std::string& options) const {
+    auto [flags, data] = parse_options(options);
+    if (::mount(path_.c_str(), mount_point.c_str(), fstype.c_str(), flags, data.c_str()) < 0)
+        throw_errno("mounting " + path_ + " (" + fstype + ") at " + mount_point);
+}
+
 void mount_image(const std::string& image, const std::string& mount_point, const std::string& fstype,
                  const std::string& options) {
-    LoopDevice loop = attach(image);
-    auto [flags, data] = parse_options(options);
-    if (::mount(loop.path.c_str(), mount_point.c_str(), fstype.c_str(), flags, data.c_str()) < 0)
-        throw_errno("mounting " + image + " (" + loop.path + ") at " + mount_point);
-    // Closing our fd leaves the mount as the device's only user: autoclear
+    // Closing the device's fd leaves the mount as its only user: autoclear
     // detaches it when the filesystem goes.
+    LoopDevice::attach(image).mount(mount_point, fstype, options);
 }
 
 bool is_mount_point(const std::string& path) {

@@ -4,6 +4,7 @@
 // does the work.
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "daemon/api/migrate.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
 
@@ -75,6 +76,8 @@ api::Response import_instance_backup(Daemon& daemon, Request& request) {
         auto it = request.headers.find(name);
         return it == request.headers.end() ? std::string() : it->second;
     };
+    if (request.body_file && request.headers.count("x-lodge-migrate"))
+        return import_migrated_instance(daemon, request, project_of(daemon, request));
     return daemon.instances().import_backup(project_of(daemon, request), std::move(request.body),
                                             header("x-lxd-name"), header("x-lxd-pool"));
 }

@@ -5,6 +5,7 @@
 #include "daemon/api/image_record.hpp"
 #include "daemon/api/images_publish.hpp"
 #include "daemon/api/images_pull.hpp"
+#include "daemon/api/images_vm.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/images.hpp"
@@ -83,6 +84,7 @@ api::Response get_image(Daemon& daemon, const Request& request) {
 }
 
 api::Response upload_image(Daemon& daemon, Request& request) {
+    if (is_vm_disk_upload(request)) return import_vm_disk(daemon, request);
     const auto content_type = header(request, "content-type");
     if (content_type.rfind("application/json", 0) == 0 && is_publish_request(request))
         return publish_image(daemon, request);

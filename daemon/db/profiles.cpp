@@ -119,4 +119,12 @@ void delete_profile(Database& db, std::int64_t project_id, const std::string& na
     db.prepare("DELETE FROM profiles WHERE id = ?").bind(1, id).run();
 }
 
+std::string profile_root_pool(Database& db, std::int64_t project_id, const std::string& name) {
+    auto p = get_profile_contents(db, project_id, name);
+    if (!p) return "";
+    for (const auto& [dev, keys] : p->devices)
+        if (keys.count("path") && keys.at("path") == "/" && keys.count("pool")) return keys.at("pool");
+    return "";
+}
+
 } // namespace lodge::daemon::db

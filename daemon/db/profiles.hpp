@@ -17,6 +17,8 @@ std::optional<api::Profile> get_profile(Database& db, std::int64_t project_id, c
 // The profile's config and devices only (used_by left empty): what
 // expanding an instance needs, without a query over every instance.
 std::optional<api::Profile> get_profile_contents(Database& db, std::int64_t project_id, const std::string& name);
+// The pool the profile's root disk names; "" when it names none.
+std::string profile_root_pool(Database& db, std::int64_t project_id, const std::string& name);
 std::int64_t create_profile(Database& db, std::int64_t project_id, const api::Profile& profile);
 
 // The names of the instances that use the profile, sorted.

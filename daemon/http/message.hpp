@@ -6,7 +6,10 @@
 #include "api/response.hpp"
 #include "daemon/http/websocket.hpp"
 
+#include <unistd.h>
+
 #include <functional>
+#include <memory>
 #include <map>
 #include <string>
 #include <utility>
@@ -15,12 +18,27 @@
 
 namespace lodge::daemon {
 
+// A request body the server wrote to a file (a VM disk upload): removed
+// when the last holder lets go of it.
+struct UploadedFile {
+    std::string path;
+    int fd = -1; // open for writing while the body arrives
+    UploadedFile() = default;
+    UploadedFile(const UploadedFile&) = delete;
+    UploadedFile& operator=(const UploadedFile&) = delete;
+    ~UploadedFile() {
+        if (fd >= 0) ::close(fd);
+        if (!path.empty()) ::unlink(path.c_str());
+    }
+};
+
 struct Request {
     std::string method;                        // "GET", "PATCH", ...
     std::string path;                          // percent-decoded, without the query
     std::map<std::string, std::string> query;  // decoded; the last value of a repeated key wins
     std::map<std::string, std::string> headers; // names lower-cased
     std::string body;
+    std::shared_ptr<UploadedFile> body_file; // instead of body, for uploads kept on disk
     bool trusted = false;                      // decided by the listener (unix socket: yes)
     // HTTPS only: the client's certificate (PEM) and its SHA-256
     // fingerprint, "" when it sent none; and its address.

@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "daemon/https_address.hpp"
 #include "daemon/http/target.hpp"
+#include "daemon/http/sparse_file_body.hpp"
 #include "daemon/http/websocket_session.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -29,6 +30,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstring>
+#include <fcntl.h>
 #include <mutex>
 #include <optional>
 #include <ctime>
@@ -111,10 +114,9 @@ std::string peer_certificate_pem(TlsStream& stream) {
 template <typename Stream>
 class Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
 public:
-    Session(Stream stream, Peer peer, const Router& router, std::size_t body_limit, std::size_t upload_limit,
-            ConnectionRegistry& registry)
-        : socket_(std::move(stream)), peer_(std::move(peer)), router_(router), body_limit_(body_limit),
-          upload_limit_(upload_limit),
+    Session(Stream stream, Peer peer, const Router& router, const ServerOptions& options, ConnectionRegistry& registry)
+        : socket_(std::move(stream)), peer_(std::move(peer)), router_(router), body_limit_(options.body_limit),
+          upload_limit_(options.upload_limit), upload_dir_(options.upload_dir), vm_disk_limit_(options.vm_disk_limit),
           registry_(registry) {
         registry_.add(this);
     }
@@ -157,6 +159,8 @@ private:
                              is_backup_upload_target({header.target().data(), header.target().size()},
                                                      {header[http::field::content_type].data(),
                                                       header[http::field::content_type].size()}));
+        if (upload && (header.count("X-Lodge-VM-Disk") || header.count("X-Lodge-Migrate")) && !upload_dir_.empty())
+            return read_to_file();
         if (!upload) {
             if (parser_->content_length() && *parser_->content_length() > body_limit_)
                 return on_read(http::error::body_limit);
@@ -166,23 +170,61 @@ private:
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
 
+    // A VM disk goes to a file as it arrives, never whole in memory.
+    void read_to_file() {
+        // Disk space is spent only for clients allowed to import.
+        if (!peer_.trusted()) return write(error_http(403, "not authorized"), false, 11);
+        auto file = std::make_shared<UploadedFile>();
+        std::string path = upload_dir_ + "/upload.XXXXXX";
+        file->fd = ::mkostemp(path.data(), O_CLOEXEC);
+        if (file->fd < 0) {
+            spdlog::error("http: creating an upload file in {}: {}", upload_dir_, std::strerror(errno));
+            return write(error_http(500, "Cannot store the upload"), false, 11);
+        }
+        file->path = path;
+        file_parser_.emplace(std::move(*parser_));
+        file_parser_->body_limit(vm_disk_limit_);
+        file_parser_->get().body().file = file;
+        http::async_read(socket_, buffer_, *file_parser_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
     void on_read(beast::error_code ec) {
         busy_ = true;
         if (ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
             ec == asio::error::operation_aborted || ec == asio::ssl::error::stream_truncated)
             return close();
         if (ec == http::error::body_limit)
-            return write(error_http(413, "Request body larger than " + std::to_string(body_limit_) + " bytes"),
+            return write(error_http(413, "Request body larger than " +
+                                             std::to_string(file_parser_ ? vm_disk_limit_ : body_limit_) + " bytes"),
                          false, 11);
         if (ec) {
             spdlog::debug("http: bad request: {}", ec.message());
             return write(error_http(400, "Bad HTTP request: " + ec.message()), false, 11);
         }
+        if (file_parser_) {
+            // The file now holds the body: the handler gets it, closed.
+            auto in = file_parser_->release();
+            file_parser_.reset();
+            auto file = std::move(in.body().file);
+            ::close(std::exchange(file->fd, -1));
+            http::request<http::string_body> headers(std::move(in.base()));
+            const bool keep_alive = headers.keep_alive();
+            const unsigned version = headers.version();
+            handle(headers, std::move(file),
+                   [self = shared_from_this(), keep_alive, version](HttpResponse response) {
+                       asio::post(self->socket_.get_executor(),
+                                  [self, keep_alive, version, r = std::move(response)]() mutable {
+                                      self->write(std::move(r), keep_alive, version);
+                                  });
+                   });
+            return;
+        }
         auto beast_request = parser_->release();
         if (beast::websocket::is_upgrade(beast_request)) upgrade_request_ = beast_request;
         const bool keep_alive = beast_request.keep_alive();
         const unsigned version = beast_request.version();
-        handle(beast_request, [self = shared_from_this(), keep_alive, version](HttpResponse response) {
+        handle(beast_request, nullptr, [self = shared_from_this(), keep_alive, version](HttpResponse response) {
             // Deferred replies arrive on other threads: back onto the strand.
             asio::post(self->socket_.get_executor(), [self, keep_alive, version, r = std::move(response)]() mutable {
                 self->write(std::move(r), keep_alive, version);
@@ -190,7 +232,8 @@ private:
         });
     }
 
-    void handle(http::request<http::string_body>& in, std::function<void(HttpResponse)> respond) {
+    void handle(http::request<http::string_body>& in, std::shared_ptr<UploadedFile> body_file,
+                std::function<void(HttpResponse)> respond) {
         auto target = parse_target(std::string_view(in.target().data(), in.target().size()));
         if (!target) return respond(error_http(400, "Bad request target: " + std::string(in.target())));
         Request req;
@@ -203,6 +246,7 @@ private:
             req.headers[name] = std::string(field.value());
         }
         req.body = std::move(in.body());
+        req.body_file = std::move(body_file);
         req.trusted = peer_.trusted();
         req.client_certificate = peer_.certificate;
         req.client_fingerprint = peer_.fingerprint;
@@ -257,9 +301,12 @@ private:
     const Router& router_;
     std::size_t body_limit_;
     std::size_t upload_limit_;
+    std::string upload_dir_;
+    std::uint64_t vm_disk_limit_;
     ConnectionRegistry& registry_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<http::request_parser<SparseFileBody>> file_parser_;
     std::optional<http::request<http::string_body>> upgrade_request_; // kept for the handshake
     bool busy_ = false;    // between a complete request and its response written
     bool closing_ = false; // the server is shutting down
@@ -410,8 +457,7 @@ struct UnixServer::Impl {
                         peer.certificate.clear();
                     }
                 }
-                std::make_shared<Session<TlsStream>>(std::move(*stream), std::move(peer), router, options.body_limit,
-                                                     options.upload_limit, registry)
+                std::make_shared<Session<TlsStream>>(std::move(*stream), std::move(peer), router, options, registry)
                     ->start();
             });
     }
@@ -423,8 +469,7 @@ struct UnixServer::Impl {
             if (ec)
                 spdlog::warn("http: accept: {}", ec.message());
             else
-                std::make_shared<Session<local::socket>>(std::move(socket), Peer{}, router, options.body_limit,
-                                                         options.upload_limit, registry)
+                std::make_shared<Session<local::socket>>(std::move(socket), Peer{}, router, options, registry)
                     ->start();
             accept();
         });

@@ -7,6 +7,7 @@
 #include "daemon/http/router.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,10 @@ struct ServerOptions {
     std::size_t body_limit = 8 * 1024 * 1024; // larger bodies get 413
     // POST /1.0/images carries whole images (a Debian one is ~120 MB).
     std::size_t upload_limit = std::size_t(4) << 30;
+    // VM disk and migration uploads (X-Lodge-VM-Disk, X-Lodge-Migrate) go to
+    // files in this directory as they arrive, up to vm_disk_limit bytes.
+    std::string upload_dir;
+    std::uint64_t vm_disk_limit = std::uint64_t(2) << 40;
     std::string group = "lodge";               // socket group when it exists
     unsigned threads = 2;                      // I/O threads
     // HTTPS: the server's certificate and key (PEM files), and whether a

@@ -79,14 +79,6 @@ void point_root_disk(api::DeviceMap& devices, const std::string& pool) {
             keys["pool"] = pool;
 }
 
-std::string root_pool_of_profile(db::Database& db, std::int64_t project_id, const std::string& profile) {
-    auto p = db::get_profile_contents(db, project_id, profile);
-    if (!p) return "";
-    for (const auto& [dev, keys] : p->devices)
-        if (keys.count("path") && keys.at("path") == "/" && keys.count("pool")) return keys.at("pool");
-    return "";
-}
-
 // The unpacked backup's volumes (snapshots first, oldest first, then the
 // instance) and the database rows in one transaction; on failure neither.
 void restore_instance(Daemon& daemon, std::int64_t project_id, BackupIndex& index, const std::string& pool,
@@ -381,22 +373,48 @@ std::vector<std::string> Instances::prune_expired_backups() {
     return removed;
 }
 
-api::Response Instances::import_backup(std::int64_t project_id, std::string tarball, const std::string& name,
-                                       const std::string& pool_override) {
-    const auto base = daemon_.state_dir() + "/backups";
+namespace {
+
+// Everything of an import lives in one directory a restart removes.
+std::string make_import_dir(const std::string& state_dir) {
+    const auto base = state_dir + "/backups";
     if (!make_dirs(base, 0700)) ::chmod(base.c_str(), 0700);
-    // Everything of the import lives in one directory a restart removes.
     std::string work = base + "/.import-XXXXXX";
     if (!::mkdtemp(work.data())) throw_errno("create " + work);
+    return work;
+}
+
+} // namespace
+
+api::Response Instances::import_backup(std::int64_t project_id, std::string tarball, const std::string& name,
+                                       const std::string& pool_override) {
+    const auto work = make_import_dir(daemon_.state_dir());
+    Reverter cleanup;
+    cleanup.add([work] {
+        std::error_code ec;
+        fs::remove_all(work, ec);
+    });
+    const auto file = work + "/upload.tar";
+    write_file_atomic(file, tarball, 0600);
+    tarball.clear();
+    tarball.shrink_to_fit();
+    auto response = import_backup_file(project_id, file, name, pool_override);
+    cleanup.success();
+    std::error_code ec;
+    fs::remove_all(work, ec);
+    return response;
+}
+
+api::Response Instances::import_backup_file(std::int64_t project_id, const std::string& upload, const std::string& name,
+                                            const std::string& pool_override, BackupPrepare prepare) {
+    const auto work = make_import_dir(daemon_.state_dir());
     Reverter cleanup;
     cleanup.add([work] {
         std::error_code ec;
         fs::remove_all(work, ec);
     });
     const auto file = work + "/backup.tar";
-    write_file_atomic(file, tarball, 0600);
-    tarball.clear();
-    tarball.shrink_to_fit();
+    check(::rename(upload.c_str(), file.c_str()), "moving " + upload + " to " + file);
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_errno("open " + file);
     const auto limit = daemon_.images().max_unpacked_bytes();
@@ -430,7 +448,7 @@ api::Response Instances::import_backup(std::int64_t project_id, std::string tarb
             if (!db::get_profile_contents(db, project_id, p))
                 throw Error(404, "Profile \"" + p + "\" not found (the backup's instance uses it)");
         std::string pool = pool_override;
-        if (pool.empty()) pool = db::storage_pool_id(db, index.pool) ? index.pool : root_pool_of_profile(db, project_id, "default");
+        if (pool.empty()) pool = db::storage_pool_id(db, index.pool) ? index.pool : db::profile_root_pool(db, project_id, "default");
         if (pool.empty() || !db::storage_pool_id(db, pool)) throw Error(404, "Storage pool \"" + pool + "\" not found");
         instance.project = db::project_name(db, project_id);
         return pool;
@@ -443,7 +461,7 @@ api::Response Instances::import_backup(std::int64_t project_id, std::string tarb
     unreserve.add([this, n = instance.name] { release(n); });
     auto response = run_backup_operation(
         daemon_, "Restoring backup", instance.name, "",
-        [this, project_id, index, pool, work, file, limit](OperationContext&) mutable {
+        [this, project_id, index, pool, work, file, limit, prepare](OperationContext&) mutable {
             Reverter done;
             done.add([this, work, n = index.instance.name] {
                 release(n);
@@ -459,6 +477,7 @@ api::Response Instances::import_backup(std::int64_t project_id, std::string tarb
                 unpack_backup(fd.get(), unpacked, limit);
             }
             ::unlink(file.c_str());
+            if (prepare) prepare(unpacked + "/container/rootfs", index.instance);
             restore_instance(daemon_, project_id, index, pool, unpacked);
             daemon_.events().lifecycle("instance-created", "/1.0/instances/" + instance.name);
         });

@@ -181,6 +181,13 @@ public:
     // and rows, all or nothing. name/pool override the index's when set.
     api::Response import_backup(std::int64_t project_id, std::string tarball, const std::string& name,
                                 const std::string& pool);
+    // The same for a tarball the server kept in a file (moved into the
+    // import's directory). `prepare` runs on the unpacked instance before
+    // its volume and rows are made: `lodge migrate` fixes the tree up there
+    // and names its OS in the config.
+    using BackupPrepare = std::function<void(const std::string& rootfs, api::Instance& instance)>;
+    api::Response import_backup_file(std::int64_t project_id, const std::string& file, const std::string& name,
+                                     const std::string& pool, BackupPrepare prepare = {});
     // Lifecycle hooks: an instance's backups follow its rename and go with it.
     void rename_backups(const std::string& project, const std::string& name, const std::string& new_name);
     void remove_backups(const std::string& project, const std::string& name);

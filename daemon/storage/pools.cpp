@@ -194,6 +194,27 @@ storage::Volume Pools::image_volume(const std::string& pool, const std::string& 
     return volume;
 }
 
+void Pools::adopt_image_volume(const std::string& pool, const storage::Volume& filled,
+                               const std::string& fingerprint) {
+    std::lock_guard lock(image_mutex_);
+    auto& d = driver(pool);
+    const Volume volume{VolumeType::Image, fingerprint, {}};
+    if (d.exists(volume)) d.delete_volume(volume);
+    d.rename_volume(filled, fingerprint);
+    daemon_.with_db([&](db::Database& db) {
+        const auto pool_id = db::storage_pool_id(db, pool);
+        if (!pool_id) throw Error(404, "Storage pool \"" + pool + "\" not found");
+        if (db::get_volume(db, *pool_id, default_project(db), "image", fingerprint)) return;
+        db::VolumeRow v;
+        v.pool_id = *pool_id;
+        v.project_id = default_project(db);
+        v.name = fingerprint;
+        v.type = "image";
+        v.created_at = api::format_time(api::now());
+        db::create_volume(db, v);
+    });
+}
+
 void Pools::remove_image_volumes(const std::string& fingerprint) {
     std::lock_guard lock(image_mutex_);
     const auto names = daemon_.with_db([](db::Database& db) { return db::storage_pool_names(db); });

@@ -37,6 +37,9 @@ public:
     // the first time a pool needs it; later instances copy it (a snapshot
     // on btrfs). Serialised, so concurrent launches unpack once.
     storage::Volume image_volume(const std::string& pool, const std::string& fingerprint);
+    // A volume filled some other way (a VM disk import) becomes the pool's
+    // cached volume of the image: renamed to the fingerprint, with its row.
+    void adopt_image_volume(const std::string& pool, const storage::Volume& filled, const std::string& fingerprint);
     // Removes an image's cached volumes from every pool (the image is gone).
     void remove_image_volumes(const std::string& fingerprint);
 

@@ -117,6 +117,9 @@ private:
     std::string output_;
 };
 
+// A loopback TCP port nothing listens on right now (for HTTPS listeners).
+int free_loopback_port();
+
 // Force-stops every container lodged on state_dir has in its run
 // directory: what a test that failed halfway leaves running.
 void stop_all_containers(const std::string& state_dir);

@@ -24,19 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-// A loopback port nothing listens on right now.
-int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
 std::string last_line(const std::string& text) {
     auto end = text.find_last_not_of('\n');
     if (end == std::string::npos) return "";
@@ -60,7 +47,7 @@ protected:
 
     void SetUp() override {
         lodged_ = std::make_unique<Lodged>(state_.path());
-        address_ = "127.0.0.1:" + std::to_string(free_port());
+        address_ = "127.0.0.1:" + std::to_string(free_loopback_port());
         // Set live: the listener starts without a restart.
         auto r = lodged_->request("PATCH", "/1.0", json{{"config", {{"core.https_address", address_}}}}.dump());
         ASSERT_EQ(r.status, 200) << r.body;
@@ -340,7 +327,7 @@ TEST_F(Remote, TheListenerFollowsTheConfig) {
     const auto old_url = url();
     EXPECT_EQ(http_code(curl("", "", "GET", "/1.0")), 200);
     // Moved: the old address stops answering, the new one answers.
-    address_ = "127.0.0.1:" + std::to_string(free_port());
+    address_ = "127.0.0.1:" + std::to_string(free_loopback_port());
     auto r = lodged_->request("PATCH", "/1.0", json{{"config", {{"core.https_address", address_}}}}.dump());
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(http_code(curl("", "", "GET", "/1.0")), 200);
