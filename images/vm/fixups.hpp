@@ -27,7 +27,8 @@ void run_fixups(int root_fd, const FixupOptions& options, std::vector<PlanFixup>
 
 struct GuestOs {
     std::string id, name, version_id, version_codename, pretty_name;
-    std::string architecture; // as LXD names it: x86_64, aarch64, i686, armv7l, ppc64le, s390x, riscv64; "" when unknown
+    std::string
+        architecture; // as LXD names it: x86_64, aarch64, i686, armv7l, ppc64le, s390x, riscv64; "" when unknown
 };
 
 // /etc/os-release, else /usr/lib/os-release; the architecture from the ELF

@@ -71,11 +71,16 @@ void parse_os_release(const std::string& text, GuestOs& os) {
         std::size_t eq = line.find('=');
         if (eq == std::string::npos) continue;
         std::string key = line.substr(start, eq - start), value = unquote(line.substr(eq + 1));
-        if (key == "ID") os.id = value;
-        else if (key == "NAME") os.name = value;
-        else if (key == "VERSION_ID") os.version_id = value;
-        else if (key == "VERSION_CODENAME") os.version_codename = value;
-        else if (key == "PRETTY_NAME") os.pretty_name = value;
+        if (key == "ID")
+            os.id = value;
+        else if (key == "NAME")
+            os.name = value;
+        else if (key == "VERSION_ID")
+            os.version_id = value;
+        else if (key == "VERSION_CODENAME")
+            os.version_codename = value;
+        else if (key == "PRETTY_NAME")
+            os.pretty_name = value;
     }
 }
 
@@ -112,8 +117,8 @@ GuestOs read_guest_os(int root_fd) {
         break;
     }
     // A script /sbin/init (or a missing one) falls through to the next.
-    for (const char* path : {"/sbin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd", "/bin/sh",
-                             "/bin/busybox"}) {
+    for (const char* path :
+         {"/sbin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd", "/bin/sh", "/bin/busybox"}) {
         UniqueFd fd = open_regular(root_fd, path);
         if (!fd) continue;
         os.architecture = elf_architecture(read_capped(fd.get(), 64));

@@ -19,9 +19,9 @@ void note_boot(Guest& guest) {
             found.push_back(std::string(dir) + " (" + list + ")");
         }
     }
-    for (const char* tool : {"/usr/sbin/update-grub", "/usr/sbin/grub-mkconfig", "/usr/sbin/grub2-mkconfig",
-                             "/usr/sbin/update-initramfs", "/usr/bin/dracut", "/usr/bin/kernel-install",
-                             "/sbin/mkinitfs"})
+    for (const char* tool :
+         {"/usr/sbin/update-grub", "/usr/sbin/grub-mkconfig", "/usr/sbin/grub2-mkconfig", "/usr/sbin/update-initramfs",
+          "/usr/bin/dracut", "/usr/bin/kernel-install", "/sbin/mkinitfs"})
         if (guest.stat(tool)) found.push_back(tool);
     if (found.empty()) return;
     std::string list;

@@ -15,9 +15,10 @@ std::string unescape(const std::string& field) {
     auto octal = [](char c) { return c >= '0' && c <= '7'; };
     std::string out;
     for (size_t i = 0; i < field.size(); ++i) {
-        if (field[i] == '\\' && i + 3 < field.size() && octal(field[i + 1]) &&
-            octal(field[i + 2]) && octal(field[i + 3])) {
-            out += static_cast<char>(((field[i + 1] - '0') << 6 | (field[i + 2] - '0') << 3 | (field[i + 3] - '0')) & 0xff);
+        if (field[i] == '\\' && i + 3 < field.size() && octal(field[i + 1]) && octal(field[i + 2]) &&
+            octal(field[i + 3])) {
+            out += static_cast<char>(((field[i + 1] - '0') << 6 | (field[i + 2] - '0') << 3 | (field[i + 3] - '0')) &
+                                     0xff);
             i += 3;
             continue;
         }
@@ -47,10 +48,10 @@ bool is_device_source(const std::string& source, const std::string& options) {
 }
 
 const std::set<std::string>& network_types() {
-    static const std::set<std::string> types = {
-        "nfs",     "nfs4",     "cifs",          "smbfs", "smb3",  "glusterfs", "fuse.glusterfs",
-        "ceph",    "fuse.ceph", "cephfs",       "sshfs", "fuse.sshfs", "davfs", "fuse.davfs2",
-        "afs",     "lustre",   "gfs2",          "ocfs2", "ncpfs", "coda"};
+    static const std::set<std::string> types = {"nfs",       "nfs4",           "cifs",  "smbfs",       "smb3",
+                                                "glusterfs", "fuse.glusterfs", "ceph",  "fuse.ceph",   "cephfs",
+                                                "sshfs",     "fuse.sshfs",     "davfs", "fuse.davfs2", "afs",
+                                                "lustre",    "gfs2",           "ocfs2", "ncpfs",       "coda"};
     return types;
 }
 
@@ -67,11 +68,12 @@ std::string fstab_reason(const std::vector<std::string>& f) {
     if (type == "9p" || type == "virtiofs")
         return "share from the VM's host (" + type + "), attach a disk device to the container instead";
     if (network_types().count(type))
-        return "network filesystem (" + type + "), a container cannot mount it; mount it on the host and attach it "
+        return "network filesystem (" + type +
+               "), a container cannot mount it; mount it on the host and attach it "
                "as a disk device";
     if (has_option(options, "_netdev") && source.find(':') != std::string::npos)
         return "network filesystem, a container cannot mount it";
-    if (is_device_source(source, options)) return "filesystem from the VM disk (" + source + "), copied into the image";
+    if (is_device_source(source, options)) return "filesystem from the VM disk (" + source + ")";
     return "";
 }
 

@@ -57,8 +57,7 @@ void write_and_rename(int dir, const std::string& name, const std::string& path,
         struct stat st;
         if (::fstat(fd.get(), &st) < 0) throw_errno("stat " + path);
         // chown first: it clears set-id bits that fchmod then restores.
-        if ((st.st_uid != uid || st.st_gid != gid) && ::fchown(fd.get(), uid, gid) < 0)
-            throw_errno("chown " + path);
+        if ((st.st_uid != uid || st.st_gid != gid) && ::fchown(fd.get(), uid, gid) < 0) throw_errno("chown " + path);
         if (::fchmod(fd.get(), mode & 07777) < 0) throw_errno("chmod " + path);
         if (::renameat(dir, tmp.c_str(), dir, name.c_str()) < 0) throw_errno("rename over " + path);
     } catch (...) {

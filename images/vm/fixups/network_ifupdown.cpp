@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cctype>
-
 #include <map>
 #include <set>
 
@@ -19,13 +18,13 @@ constexpr int max_depth = 8;
 constexpr size_t max_files = 256;
 
 // Options that pin the VM's static address or MAC; with DHCP they go.
-const std::set<std::string> static_options = {"address", "netmask", "broadcast", "network",
+const std::set<std::string> static_options = {"address", "netmask",     "broadcast", "network",
                                               "gateway", "pointopoint", "hwaddress", "scope"};
 
 // Member lists: the NIC named there is a port of a bridge or bond, whose
 // own stanza holds the address.
-const std::set<std::string> member_options = {"bridge_ports", "bridge-ports", "bond-slaves", "bond_slaves",
-                                              "bond-master", "bond_master"};
+const std::set<std::string> member_options = {"bridge_ports", "bridge-ports", "bond-slaves",
+                                              "bond_slaves",  "bond-master",  "bond_master"};
 
 std::string dir_of(const std::string& path) { return split_path(path).first; }
 
@@ -79,8 +78,8 @@ void collect(Guest& guest, const std::string& path, int depth, Files& files) {
 }
 
 bool is_stanza_start(const std::string& word) {
-    return word == "iface" || word == "auto" || word == "mapping" || word == "source" ||
-           word == "source-directory" || starts_with(word, "allow-") || starts_with(word, "no-");
+    return word == "iface" || word == "auto" || word == "mapping" || word == "source" || word == "source-directory" ||
+           starts_with(word, "allow-") || starts_with(word, "no-");
 }
 
 struct Nics {
@@ -93,7 +92,8 @@ Nics find_nics(const std::map<std::string, std::vector<std::string>>& texts, con
     Nics nics;
     auto note = [&](const std::string& name) {
         if (!is_physical_nic(name)) return;
-        if (nics.first.empty()) nics.first = name;
+        if (nics.first.empty())
+            nics.first = name;
         else if (name != nics.first && std::find(nics.others.begin(), nics.others.end(), name) == nics.others.end())
             nics.others.push_back(name);
     };
@@ -101,7 +101,8 @@ Nics find_nics(const std::map<std::string, std::vector<std::string>>& texts, con
         for (const auto& line : texts.at(path)) {
             auto f = split_fields(line);
             if (f.empty() || f[0][0] == '#') continue;
-            if (f[0] == "iface" && f.size() > 1) note(f[1]);
+            if (f[0] == "iface" && f.size() > 1)
+                note(f[1]);
             else if (f[0] == "auto" || starts_with(f[0], "allow-"))
                 for (size_t i = 1; i < f.size(); ++i) note(f[i]);
         }

@@ -16,12 +16,10 @@ namespace {
 const std::string dir = "/etc/netplan";
 
 // Settings of the VM's NIC that pin its identity or static addressing.
-const std::vector<std::string> dropped_keys = {"match", "set-name", "macaddress", "addresses",
+const std::vector<std::string> dropped_keys = {"match",    "set-name", "macaddress", "addresses",
                                                "gateway4", "gateway6", "routes"};
 
-bool is_yaml(const std::string& n) {
-    return n.size() > 5 && n.compare(n.size() - 5, 5, ".yaml") == 0 && n[0] != '.';
-}
+bool is_yaml(const std::string& n) { return n.size() > 5 && n.compare(n.size() - 5, 5, ".yaml") == 0 && n[0] != '.'; }
 
 YAML::Node ethernets_of(const YAML::Node& doc) {
     if (!doc.IsMap() || !doc["network"] || !doc["network"].IsMap()) return {};
@@ -104,8 +102,10 @@ void fix_netplan(Guest& guest) {
             std::string key = it.first.as<std::string>();
             bool physical = is_physical_nic(key) || (it.second.IsMap() && it.second["match"]);
             if (!physical) continue;
-            if (id.empty()) id = key;
-            else if (key != id) others.insert(key);
+            if (id.empty())
+                id = key;
+            else if (key != id)
+                others.insert(key);
         }
     }
     if (id.empty()) return;

@@ -21,9 +21,7 @@ bool has_suffix(const std::string& s, const std::string& suffix) {
 struct Target {
     std::string name, mac;
     bool physical() const { return !name.empty() || !mac.empty(); }
-    bool same(const Target& o) const {
-        return (!name.empty() && name == o.name) || (!mac.empty() && mac == o.mac);
-    }
+    bool same(const Target& o) const { return (!name.empty() && name == o.name) || (!mac.empty() && mac == o.mac); }
     std::string describe() const { return name.empty() ? "the NIC with MAC " + mac : name; }
 };
 
@@ -60,15 +58,16 @@ std::vector<std::string> rewrite(std::vector<std::string>& lines, bool dhcp) {
     auto ini = parse_ini(lines);
     std::vector<std::string> out, changes, dropped;
     bool named = false, dhcp_set = false, has_network = false;
-    const std::set<std::string> match_drop = {"MACAddress", "PermanentMACAddress", "Path", "Driver",
-                                              "OriginalName"};
+    const std::set<std::string> match_drop = {"MACAddress", "PermanentMACAddress", "Path", "Driver", "OriginalName"};
     for (size_t i = 0; i < lines.size(); ++i) {
         const auto& l = ini[i];
         bool header = l.key.empty() && !trim(lines[i]).empty() && trim(lines[i])[0] == '[';
         if (header && l.section == "Network") has_network = true;
         if (l.section == "Match" && l.key == "Name") {
-            if (!named) out.push_back("Name=" + container_nic);
-            else out.push_back(commented("the VM's NIC", lines[i]));
+            if (!named)
+                out.push_back("Name=" + container_nic);
+            else
+                out.push_back(commented("the VM's NIC", lines[i]));
             named = true;
             continue;
         }

@@ -33,7 +33,8 @@ struct Binding {
 Binding binding_of(const std::vector<IniLine>& ini) {
     Binding b;
     for (const auto& l : ini) {
-        if (l.section == "connection" && l.key == "type") b.ethernet = l.value == "ethernet" || l.value == "802-3-ethernet";
+        if (l.section == "connection" && l.key == "type")
+            b.ethernet = l.value == "ethernet" || l.value == "802-3-ethernet";
         if (l.section == "connection" && l.key == "interface-name") b.name = l.value;
         if (l.section == "connection" && (l.key == "master" || l.key == "controller")) b.enslaved = true;
         if (is_ethernet_section(l.section) && l.key == "mac-address") b.mac = l.value;
@@ -114,7 +115,8 @@ void fix_networkmanager(Guest& guest) {
             first = b;
             have_first = true;
         }
-        bool same = !bound || (!first.name.empty() && first.name == b.name) || (!first.mac.empty() && first.mac == b.mac);
+        bool same =
+            !bound || (!first.name.empty() && first.name == b.name) || (!first.mac.empty() && first.mac == b.mac);
         if (!same) {
             if (reported.insert(b.describe()).second)
                 guest.record("network", path,

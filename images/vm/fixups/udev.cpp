@@ -8,8 +8,8 @@ namespace lodge::vm::detail {
 void fix_udev(Guest& guest) {
     const std::string dir = "/etc/udev/rules.d";
     for (const auto& n : guest.list(dir)) {
-        bool persistent_net = n.find("persistent-net") != std::string::npos && n.size() > 6 &&
-                              n.compare(n.size() - 6, 6, ".rules") == 0;
+        bool persistent_net =
+            n.find("persistent-net") != std::string::npos && n.size() > 6 && n.compare(n.size() - 6, 6, ".rules") == 0;
         if (!persistent_net) continue;
         std::string path = dir + "/" + n;
         // A link to /dev/null is how an admin disables the generator; it

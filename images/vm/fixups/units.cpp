@@ -74,7 +74,8 @@ public:
     explicit Systemd(Guest& guest) : guest_(guest) {
         for (const auto& d : guest.list(etc_units))
             if (has_suffix(d, ".wants") || has_suffix(d, ".requires") || has_suffix(d, ".upholds"))
-                for (const auto& n : guest.list(etc_units + "/" + d)) enabled_[n].push_back(etc_units + "/" + d + "/" + n);
+                for (const auto& n : guest.list(etc_units + "/" + d))
+                    enabled_[n].push_back(etc_units + "/" + d + "/" + n);
     }
 
     bool exists(const std::string& unit) {
@@ -114,9 +115,7 @@ private:
     std::set<std::string> masked_;
 };
 
-bool is_systemd(Guest& guest) {
-    return guest.stat("/lib/systemd/systemd") || guest.stat("/usr/lib/systemd/systemd");
-}
+bool is_systemd(Guest& guest) { return guest.stat("/lib/systemd/systemd") || guest.stat("/usr/lib/systemd/systemd"); }
 
 void fix_systemd(Guest& guest) {
     Systemd sd(guest);
@@ -161,7 +160,8 @@ void fix_openrc(Guest& guest) {
         std::string dir = runlevels + "/" + level;
         for (const auto& svc : guest.list(dir)) {
             std::string reason;
-            if (auto it = openrc_services.find(svc); it != openrc_services.end()) reason = it->second;
+            if (auto it = openrc_services.find(svc); it != openrc_services.end())
+                reason = it->second;
             else if ((starts_with(svc, "agetty.") || starts_with(svc, "getty.")) && is_serial_tty(svc))
                 reason = "serial console getty, a container has no serial port";
             if (reason.empty()) continue;
