@@ -1,7 +1,7 @@
 // The fixups on hostile guest trees: links that point at the host, by
 // absolute path or by ../ chains, FIFOs and huge files. Canaries in a host
 // directory must never be opened or changed.
-#include "guest_tree.hpp"
+#include "tests/unit/vm/guest_tree.hpp"
 
 #include <gtest/gtest.h>
 

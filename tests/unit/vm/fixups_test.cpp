@@ -1,7 +1,7 @@
 // The VM fixups on real-looking guest trees: each renderer's network files,
 // fstab, units, machine-id, cloud-init, dry runs, and hostile trees whose
 // links point at the host.
-#include "guest_tree.hpp"
+#include "tests/unit/vm/guest_tree.hpp"
 
 #include <gtest/gtest.h>
 

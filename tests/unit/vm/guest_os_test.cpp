@@ -1,6 +1,6 @@
 // What read_guest_os makes of os-release variants and of the ELF header of
 // the guest's init.
-#include "guest_tree.hpp"
+#include "tests/unit/vm/guest_tree.hpp"
 
 #include <gtest/gtest.h>
 

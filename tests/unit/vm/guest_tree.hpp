@@ -4,7 +4,7 @@
 
 #include "common/fd.hpp"
 #include "images/vm/fixups.hpp"
-#include "temp_dir.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
