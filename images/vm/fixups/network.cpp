@@ -53,6 +53,7 @@ void fix_network(Guest& guest) {
     fix_networkd(guest);
     fix_netplan(guest);
     fix_networkmanager(guest);
+    fix_ifcfg(guest);
 }
 
 } // namespace lodge::vm::detail

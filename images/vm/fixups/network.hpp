@@ -25,6 +25,7 @@ void fix_ifupdown(Guest& guest);
 void fix_networkd(Guest& guest);
 void fix_netplan(Guest& guest);
 void fix_networkmanager(Guest& guest);
+void fix_ifcfg(Guest& guest);
 
 // A key=value line of an INI-style file (systemd units, NM keyfiles).
 struct IniLine {

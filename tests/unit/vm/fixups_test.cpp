@@ -295,6 +295,46 @@ method=auto
         << dump(records);
 }
 
+TEST(VmFixupsNetwork, RockyIfcfgBecomesEth0WithDhcp) {
+    GuestTree g;
+    const std::string scripts = "/etc/sysconfig/network-scripts/";
+    g.put(scripts + "ifcfg-ens3", R"(TYPE=Ethernet
+BOOTPROTO=none
+NAME=ens3
+UUID=2d8a7c3e-3b1f-4d5e-9a77-1c2b3d4e5f60
+DEVICE=ens3
+ONBOOT=yes
+HWADDR=52:54:00:12:34:56
+IPADDR=192.0.2.50
+PREFIX=24
+GATEWAY=192.0.2.1
+DNS1=192.0.2.53
+)");
+    g.put(scripts + "ifcfg-ens4", "DEVICE=ens4\nBOOTPROTO=dhcp\n");
+    g.put(scripts + "ifcfg-lo", "DEVICE=lo\nIPADDR=127.0.0.1\n");
+    auto records = g.fix();
+    EXPECT_EQ(g.get(scripts + "ifcfg-ens3"), R"(TYPE=Ethernet
+BOOTPROTO=dhcp
+NAME=ens3
+UUID=2d8a7c3e-3b1f-4d5e-9a77-1c2b3d4e5f60
+DEVICE=eth0
+ONBOOT=yes
+# lodge: the VM's MAC address: HWADDR=52:54:00:12:34:56
+# lodge: static address of the VM, eth0 uses DHCP: IPADDR=192.0.2.50
+# lodge: static address of the VM, eth0 uses DHCP: PREFIX=24
+# lodge: static address of the VM, eth0 uses DHCP: GATEWAY=192.0.2.1
+DNS1=192.0.2.53
+)");
+    EXPECT_EQ(g.get(scripts + "ifcfg-ens4"), "DEVICE=ens4\nBOOTPROTO=dhcp\n");
+    EXPECT_EQ(g.get(scripts + "ifcfg-lo"), "DEVICE=lo\nIPADDR=127.0.0.1\n");
+    EXPECT_EQ(dump(records),
+              "network | /etc/sysconfig/network-scripts/ifcfg-ens3 | ens3 becomes eth0\n"
+              "network | /etc/sysconfig/network-scripts/ifcfg-ens3 | BOOTPROTO=none becomes dhcp\n"
+              "network | /etc/sysconfig/network-scripts/ifcfg-ens3 | commented out HWADDR, IPADDR, PREFIX, GATEWAY\n"
+              "network | /etc/sysconfig/network-scripts/ifcfg-ens4 | not changed: ens4 is a further NIC; the container "
+              "has only eth0 until more nic devices are added\n");
+}
+
 TEST(VmFixupsNetwork, NetworkdMacMatchBecomesEth0AndLinkFilesGo) {
     GuestTree g;
     g.put("/etc/systemd/network/10-wan.network", R"([Match]
