@@ -14,6 +14,7 @@ void run_fixups(int root_fd, const FixupOptions& options, std::vector<PlanFixup>
     detail::fix_udev(guest);
     detail::fix_units(guest);
     detail::fix_machine_id(guest);
+    detail::note_ssh_host_keys(guest);
     detail::fix_cloud_init(guest);
     detail::note_boot(guest);
 }

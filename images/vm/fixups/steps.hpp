@@ -11,6 +11,7 @@ void fix_network(Guest& guest);
 void fix_udev(Guest& guest);
 void fix_units(Guest& guest);
 void fix_machine_id(Guest& guest);
+void note_ssh_host_keys(Guest& guest);
 void fix_cloud_init(Guest& guest);
 void note_boot(Guest& guest);
 

@@ -140,6 +140,9 @@ TEST(VmFixupsHostile, LinksThatResolveInsideTheRootAreReplacedNotFollowedForWrit
     // A shadow file a link makes look like fstab stays untouched.
     g.put("/etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
     g.link("/etc/crypttab", "/etc/shadow");
+    // A ../ chain that climbs past the root lands inside it.
+    g.put("/var/lib/dbus-real/machine-id", "0123456789abcdef0123456789abcdef\n");
+    g.link("/var/lib/dbus", "../../../../../../../../var/lib/dbus-real");
     auto records = g.fix();
     canaries.check();
     EXPECT_EQ(g.target("/etc/fstab"), "");
@@ -155,6 +158,10 @@ TEST(VmFixupsHostile, LinksThatResolveInsideTheRootAreReplacedNotFollowedForWrit
     EXPECT_EQ(g.get("/etc/shadow"), "root:*:19000:0:99999:7:::\n");
     EXPECT_EQ(g.target("/etc/crypttab"), "");
     EXPECT_EQ(fs::status(g.at("/etc/crypttab")).permissions(), static_cast<fs::perms>(0640));
+    EXPECT_FALSE(g.exists("/var/lib/dbus-real/machine-id"));
+    EXPECT_TRUE(has_record(records, "machine-id", "/var/lib/dbus/machine-id",
+                           "removed: D-Bus then uses /etc/machine-id"))
+        << dump(records);
 }
 
 TEST(VmFixupsHostile, FifosDevicesLoopsAndHugeFilesAreSkipped) {

@@ -528,6 +528,19 @@ TEST(VmFixupsMachineId, EmptiedAndDbusCopyRemovedUnlessKept) {
               "machine-id | /var/lib/dbus/machine-id | removed: D-Bus then uses /etc/machine-id\n");
 }
 
+TEST(VmFixupsMachineId, SharedSshHostKeysAreNotedUnlessCloudInitRegeneratesThem) {
+    GuestTree g;
+    g.put("/etc/ssh/ssh_host_ed25519_key", "-----BEGIN OPENSSH PRIVATE KEY-----\n", 0600);
+    g.put("/etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAA root@vm\n");
+    auto before = g.snapshot();
+    EXPECT_EQ(dump(g.fix()), "machine-id | /etc/ssh | not changed: the SSH host keys are the VM's; every instance of "
+                             "this image shares them until they are regenerated (rm /etc/ssh/ssh_host_*; "
+                             "ssh-keygen -A)\n");
+    EXPECT_EQ(g.snapshot(), before);
+    g.put("/etc/cloud/cloud.cfg", "ssh_deletekeys: true\n");
+    EXPECT_EQ(dump(g.fix()).find("/etc/ssh"), std::string::npos);
+}
+
 TEST(VmFixupsMachineId, DbusLinkToEtcStays) {
     GuestTree g;
     g.put("/etc/machine-id", "");
