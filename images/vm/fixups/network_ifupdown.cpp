@@ -1,6 +1,6 @@
 // ifupdown (/etc/network/interfaces and the files it sources): the first
-// physical NIC becomes eth0, a static address becomes DHCP, allow-hotplug
-// becomes auto.
+// physical NIC becomes eth0, a static address becomes DHCP, and its
+// allow-hotplug becomes auto (with keep_network every allow-hotplug does).
 #include "images/vm/fixups/network.hpp"
 
 #include <fnmatch.h>
@@ -142,7 +142,12 @@ std::vector<std::string> rewrite(std::vector<std::string>& lines, const Nics& ni
             continue;
         }
         bool changed = false;
-        if (f[0] == "allow-hotplug") {
+        // A further NIC keeps allow-hotplug: as auto, ifup -a would fail on
+        // a device the container does not have and fail networking.service.
+        bool hotplug_to_auto = f[0] == "allow-hotplug";
+        for (size_t i = 1; hotplug_to_auto && !keep_network && i < f.size(); ++i)
+            if (is_physical_nic(f[i]) && f[i] != nics.first) hotplug_to_auto = false;
+        if (hotplug_to_auto) {
             f[0] = "auto";
             changed = true;
             changes.push_back("allow-hotplug " + (f.size() > 1 ? f[1] : "") +
@@ -208,8 +213,10 @@ void fix_ifupdown(Guest& guest) {
     if (!keep)
         for (const auto& other : nics.others)
             guest.record("network", order.front(),
-                         "not changed: " + other + " is a further NIC; the container has only " + container_nic +
-                             " until more nic devices are added");
+                         "not changed: " + other +
+                             " is a further NIC (left as it is, allow-hotplug included); the "
+                             "container has only " +
+                             container_nic + " until more nic devices are added");
 }
 
 } // namespace lodge::vm::detail

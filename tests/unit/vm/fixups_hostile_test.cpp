@@ -159,8 +159,8 @@ TEST(VmFixupsHostile, LinksThatResolveInsideTheRootAreReplacedNotFollowedForWrit
     EXPECT_EQ(g.target("/etc/crypttab"), "");
     EXPECT_EQ(fs::status(g.at("/etc/crypttab")).permissions(), static_cast<fs::perms>(0640));
     EXPECT_FALSE(g.exists("/var/lib/dbus-real/machine-id"));
-    EXPECT_TRUE(has_record(records, "machine-id", "/var/lib/dbus/machine-id",
-                           "removed: D-Bus then uses /etc/machine-id"))
+    EXPECT_TRUE(
+        has_record(records, "machine-id", "/var/lib/dbus/machine-id", "removed: D-Bus then uses /etc/machine-id"))
         << dump(records);
 }
 

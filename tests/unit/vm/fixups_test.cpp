@@ -121,18 +121,18 @@ iface eth0 inet dhcp
 	up ip route add 198.51.100.0/24 dev eth0
 iface eth0 inet6 auto
 )");
-    // The source pattern takes every file; allow-hotplug goes everywhere, the
-    // second NIC keeps its name.
-    EXPECT_EQ(g.get("/etc/network/interfaces.d/ens4"), "auto ens4\niface ens4 inet dhcp\n");
-    EXPECT_EQ(g.get("/etc/network/interfaces.d/skipped.bak"), "auto ens9\n");
+    // The source pattern takes every file; further NICs are left as they are
+    // (as auto, ifup -a would fail on devices the container lacks).
+    EXPECT_EQ(g.get("/etc/network/interfaces.d/ens4"), "allow-hotplug ens4\niface ens4 inet dhcp\n");
+    EXPECT_EQ(g.get("/etc/network/interfaces.d/skipped.bak"), "allow-hotplug ens9\n");
     EXPECT_TRUE(has_record(records, "network", "/etc/network/interfaces", "ens3 becomes eth0")) << dump(records);
     EXPECT_TRUE(has_record(records, "network", "/etc/network/interfaces", "iface eth0 inet static becomes dhcp"))
         << dump(records);
     EXPECT_TRUE(has_record(records, "network", "/etc/network/interfaces", "commented out address, gateway, hwaddress"))
         << dump(records);
     EXPECT_TRUE(has_record(records, "network", "/etc/network/interfaces",
-                           "not changed: ens4 is a further NIC; the container has only eth0 until more nic devices "
-                           "are added"))
+                           "not changed: ens4 is a further NIC (left as it is, allow-hotplug included); the "
+                           "container has only eth0 until more nic devices are added"))
         << dump(records);
 }
 
@@ -154,12 +154,16 @@ TEST(VmFixupsNetwork, IfupdownSourceDirectoryAndBridgePortsFollowTheNic) {
 
 TEST(VmFixupsNetwork, KeepNetworkOnlyTurnsAllowHotplugIntoAuto) {
     GuestTree g;
-    g.put("/etc/network/interfaces", "allow-hotplug ens3\niface ens3 inet static\n\taddress 192.0.2.10/24\n");
+    g.put("/etc/network/interfaces", "allow-hotplug ens3\niface ens3 inet static\n\taddress 192.0.2.10/24\n"
+                                     "allow-hotplug ens4\niface ens4 inet dhcp\n");
     g.put("/etc/netplan/50-cloud-init.yaml", "network:\n  ethernets:\n    enp1s0:\n      dhcp4: false\n");
     auto records = g.fix({.keep_network = true});
-    EXPECT_EQ(g.get("/etc/network/interfaces"), "auto ens3\niface ens3 inet static\n\taddress 192.0.2.10/24\n");
+    EXPECT_EQ(g.get("/etc/network/interfaces"), "auto ens3\niface ens3 inet static\n\taddress 192.0.2.10/24\n"
+                                                "auto ens4\niface ens4 inet dhcp\n");
     EXPECT_EQ(g.get("/etc/netplan/50-cloud-init.yaml"), "network:\n  ethernets:\n    enp1s0:\n      dhcp4: false\n");
     EXPECT_EQ(dump(records), "network | /etc/network/interfaces | allow-hotplug ens3 becomes auto (a container has "
+                             "no udev to raise hotplug interfaces)\n"
+                             "network | /etc/network/interfaces | allow-hotplug ens4 becomes auto (a container has "
                              "no udev to raise hotplug interfaces)\n");
 }
 
