@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <set>
 
 namespace lodge::vm::detail {
@@ -21,10 +22,11 @@ const std::vector<std::string> dropped_keys = {"match",    "set-name", "macaddre
 
 bool is_yaml(const std::string& n) { return n.size() > 5 && n.compare(n.size() - 5, 5, ".yaml") == 0 && n[0] != '.'; }
 
-YAML::Node ethernets_of(const YAML::Node& doc) {
-    if (!doc.IsMap() || !doc["network"] || !doc["network"].IsMap()) return {};
+std::optional<YAML::Node> ethernets_of(const YAML::Node& doc) {
+    if (!doc.IsMap() || !doc["network"] || !doc["network"].IsMap()) return std::nullopt;
     YAML::Node e = doc["network"]["ethernets"];
-    return e && e.IsMap() ? e : YAML::Node();
+    if (!e || !e.IsMap()) return std::nullopt;
+    return e;
 }
 
 // Is the NIC id a member of a bridge or bond, or a vlan's link?
@@ -74,31 +76,22 @@ bool is_enslaved_anywhere(const std::vector<YAML::Node>& docs, const std::string
 
 } // namespace
 
-void fix_netplan(Guest& guest) {
-    std::vector<std::string> paths;
-    std::vector<std::string> originals;
-    std::vector<YAML::Node> docs;
-    for (const auto& n : guest.list(dir)) {
-        if (!is_yaml(n)) continue;
-        std::string path = dir + "/" + n;
-        auto text = guest.read("network", path);
-        if (!text) continue;
-        try {
-            docs.push_back(YAML::Load(*text));
-        } catch (const YAML::Exception& e) {
-            guest.record("network", path, std::string("not changed: not valid YAML (") + e.what() + ")");
-            continue;
-        }
-        paths.push_back(path);
-        originals.push_back(*text);
-    }
+namespace {
+
+struct Rewrite {
+    std::string path, text;
+    std::vector<std::string> changes;
+};
+
+// The rewritten files, computed before any is written so that a document
+// yaml-cpp cannot convert leaves every file as it was.
+std::vector<Rewrite> plan_rewrites(std::vector<YAML::Node>& docs, const std::vector<std::string>& paths,
+                                   std::string& id, std::set<std::string>& others, std::vector<Rewrite>& notes) {
     // The NIC: the first physical ethernet id in file order.
-    std::string id;
-    std::set<std::string> others;
     for (const auto& doc : docs) {
-        YAML::Node eth = ethernets_of(doc);
+        auto eth = ethernets_of(doc);
         if (!eth) continue;
-        for (auto it : eth) {
+        for (auto it : *eth) {
             std::string key = it.first.as<std::string>();
             bool physical = is_physical_nic(key) || (it.second.IsMap() && it.second["match"]);
             if (!physical) continue;
@@ -108,23 +101,23 @@ void fix_netplan(Guest& guest) {
                 others.insert(key);
         }
     }
-    if (id.empty()) return;
+    std::vector<Rewrite> out;
+    if (id.empty()) return out;
     bool enslaved = is_enslaved_anywhere(docs, id);
     for (std::size_t f = 0; f < docs.size(); ++f) {
         YAML::Node doc = docs[f];
-        YAML::Node eth = ethernets_of(doc);
         std::vector<std::string> changes;
-        bool member_changed = false;
-        if (doc.IsMap() && doc["network"] && doc["network"].IsMap() && id != container_nic)
-            member_changed = renames_members(doc["network"], id, enslaved);
-        if (member_changed) changes.push_back("bridge, bond or vlan member " + id + " becomes " + container_nic);
-        if (eth && eth[id]) {
-            if (id != container_nic && eth[container_nic]) {
-                guest.record("network", paths[f],
-                             "not changed: both " + id + " and " + container_nic + " are configured");
+        if (doc.IsMap() && doc["network"] && doc["network"].IsMap() && id != container_nic &&
+            renames_members(doc["network"], id, enslaved))
+            changes.push_back("bridge, bond or vlan member " + id + " becomes " + container_nic);
+        auto eth = ethernets_of(doc);
+        if (eth && (*eth)[id]) {
+            if (id != container_nic && (*eth)[container_nic]) {
+                notes.push_back(
+                    {paths[f], "", {"not changed: both " + id + " and " + container_nic + " are configured"}});
                 continue;
             }
-            YAML::Node nic = eth[id];
+            YAML::Node nic = (*eth)[id];
             if (!nic.IsMap()) nic = YAML::Node(YAML::NodeType::Map);
             std::vector<std::string> dropped;
             for (const auto& k : dropped_keys) {
@@ -134,14 +127,15 @@ void fix_netplan(Guest& guest) {
                     dropped.push_back(k);
                 }
             }
-            if (!enslaved && !(nic["dhcp4"] && nic["dhcp4"].IsScalar() &&
-                               (nic["dhcp4"].as<std::string>() == "true" || nic["dhcp4"].as<std::string>() == "yes"))) {
+            YAML::Node dhcp4 = nic["dhcp4"];
+            bool has_dhcp4 = dhcp4 && dhcp4.IsScalar() && (dhcp4.Scalar() == "true" || dhcp4.Scalar() == "yes");
+            if (!enslaved && !has_dhcp4) {
                 nic["dhcp4"] = true;
                 changes.push_back("dhcp4: true");
             }
             // Rebuild the map to rename the key in place, keeping order.
             YAML::Node renamed(YAML::NodeType::Map);
-            for (auto it : eth) {
+            for (auto it : *eth) {
                 std::string key = it.first.as<std::string>();
                 renamed[key == id ? container_nic : key] = key == id ? nic : it.second;
             }
@@ -156,10 +150,45 @@ void fix_netplan(Guest& guest) {
         if (changes.empty()) continue;
         YAML::Emitter emitter;
         emitter << doc;
-        std::string text = "# lodge: " + id + " of the VM is the container's " + container_nic +
-                           " with DHCP; this file was rewritten without its comments\n" + emitter.c_str() + "\n";
-        for (const auto& c : changes) guest.record("network", paths[f], c);
-        guest.replace(paths[f], text);
+        out.push_back({paths[f],
+                       "# lodge: " + id + " of the VM is the container's " + container_nic +
+                           " with DHCP; this file was rewritten without its comments\n" + emitter.c_str() + "\n",
+                       changes});
+    }
+    return out;
+}
+
+} // namespace
+
+void fix_netplan(Guest& guest) {
+    std::vector<std::string> paths;
+    std::vector<YAML::Node> docs;
+    for (const auto& n : guest.list(dir)) {
+        if (!is_yaml(n)) continue;
+        std::string path = dir + "/" + n;
+        auto text = guest.read("network", path);
+        if (!text) continue;
+        try {
+            docs.push_back(YAML::Load(*text));
+        } catch (const YAML::Exception& e) {
+            guest.record("network", path, std::string("not changed: not valid YAML (") + e.what() + ")");
+            continue;
+        }
+        paths.push_back(path);
+    }
+    std::string id;
+    std::set<std::string> others;
+    std::vector<Rewrite> notes, rewrites;
+    try {
+        rewrites = plan_rewrites(docs, paths, id, others, notes);
+    } catch (const YAML::Exception& e) {
+        guest.record("network", dir, std::string("not changed: a file netplan would reject (") + e.what() + ")");
+        return;
+    }
+    for (const auto& n : notes) guest.record("network", n.path, n.changes.front());
+    for (const auto& r : rewrites) {
+        for (const auto& c : r.changes) guest.record("network", r.path, c);
+        guest.replace(r.path, r.text);
     }
     for (const auto& other : others)
         guest.record("network", dir,

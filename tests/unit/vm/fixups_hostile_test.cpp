@@ -181,4 +181,20 @@ TEST(VmFixupsHostile, FifosDevicesLoopsAndHugeFilesAreSkipped) {
     EXPECT_TRUE(S_ISFIFO(st.st_mode));
 }
 
+TEST(VmFixupsHostile, NetplanFilesYamlCppCannotTakeChangeNothing) {
+    GuestTree g;
+    const std::string odd_key = "network:\n  ethernets:\n    ens3: {dhcp4: false}\n    ? [a, b]\n    : {}\n";
+    g.put("/etc/netplan/01-odd.yaml", odd_key);
+    g.put("/etc/netplan/02-broken.yaml", "network: [unclosed\n");
+    std::vector<PlanFixup> records;
+    EXPECT_NO_THROW(records = g.fix());
+    EXPECT_EQ(g.get("/etc/netplan/01-odd.yaml"), odd_key);
+    EXPECT_EQ(g.get("/etc/netplan/02-broken.yaml"), "network: [unclosed\n");
+    ASSERT_EQ(records.size(), 2u) << dump(records);
+    EXPECT_EQ(records[0].path, "/etc/netplan/02-broken.yaml");
+    EXPECT_EQ(records[0].action.rfind("not changed: not valid YAML", 0), 0u) << dump(records);
+    EXPECT_EQ(records[1].path, "/etc/netplan");
+    EXPECT_EQ(records[1].action.rfind("not changed: a file netplan would reject", 0), 0u) << dump(records);
+}
+
 } // namespace lodge::vm::test
