@@ -17,8 +17,9 @@ namespace lodge::vm::detail {
 
 namespace {
 
-// Errors that mean "nothing usable there" for an untrusted tree.
-bool is_missing(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
+// Errors that mean "nothing usable there" for an untrusted tree (a link
+// loop, a name longer than PATH_MAX in a `source` line).
+bool is_missing(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP || err == ENAMETOOLONG; }
 
 UniqueFd open_parent(int root, const std::string& path, bool create) {
     auto [dir, name] = split_path(path);

@@ -16,11 +16,12 @@ namespace {
 const std::string etc_units = "/etc/systemd/system";
 const std::vector<std::string> unit_dirs = {etc_units, "/lib/systemd/system", "/usr/lib/systemd/system"};
 
-// Units masked when the guest has them, and why. Kernel module loading
-// (systemd-modules-load, kmod-static-nodes) is not here: both carry
-// ConditionCapability=CAP_SYS_MODULE and are skipped, not failed, in a
-// container; systemd-timesyncd, irqbalance and multipathd likewise carry
-// ConditionVirtualization=!container.
+// Units masked when the guest has them, and why. Not here: kernel module
+// loading (systemd-modules-load, kmod-static-nodes) carries
+// ConditionCapability=CAP_SYS_MODULE, which the runtime drops by default,
+// so it is skipped rather than failed; systemd-timesyncd, irqbalance and
+// multipathd carry ConditionVirtualization=!container; zram-generator does
+// nothing inside a container.
 struct Known {
     const char* unit;
     const char* reason;
@@ -30,7 +31,6 @@ const Known known_units[] = {
     {"systemd-growfs@.service", "grows a partition, the container has none"},
     {"growpart.service", "grows a partition, the container has none"},
     {"growroot.service", "grows a partition, the container has none"},
-    {"systemd-zram-setup@.service", "zram swap, the host's memory limits apply"},
     {"qemu-guest-agent.service", "QEMU guest agent, needs the VM's virtio serial port"},
     {"open-vm-tools.service", "VMware guest agent, needs the VMware hypervisor"},
     {"vmtoolsd.service", "VMware guest agent, needs the VMware hypervisor"},

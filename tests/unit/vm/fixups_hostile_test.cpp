@@ -172,6 +172,8 @@ TEST(VmFixupsHostile, FifosDevicesLoopsAndHugeFilesAreSkipped) {
     g.link("/etc/network/interfaces", "/dev/zero");
     g.put("/etc/inittab", std::string(2 << 20, '#'));
     g.put("/etc/network/interfaces.d/a", "source /etc/network/interfaces.d/a\n");
+    g.put("/etc/network/interfaces.d/b",
+          "source /" + std::string(5000, 'x') + "\nsource-directory /" + std::string(300, 'y') + "\n");
     std::vector<PlanFixup> records;
     EXPECT_NO_THROW(records = g.fix());
     EXPECT_EQ(dump(records),
