@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace lodge::vm::test {
 
 namespace {
@@ -64,6 +67,20 @@ proc /proc proc defaults 0 0
     int fstab_records = 0;
     for (const auto& r : records) fstab_records += r.fixup == "fstab";
     EXPECT_EQ(fstab_records, 10) << dump(records);
+}
+
+TEST(VmFixupsFstab, RewritesKeepTheGuestsOwnerAndMode) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files another owner";
+    GuestTree g;
+    g.put("/etc/fstab", "LABEL=data /srv ext4 defaults 0 2\n", 0604);
+    ASSERT_EQ(::chown(g.at("/etc/fstab").c_str(), 1000, 1001), 0);
+    g.fix();
+    struct stat st;
+    ASSERT_EQ(::stat(g.at("/etc/fstab").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1000u);
+    EXPECT_EQ(st.st_gid, 1001u);
+    EXPECT_EQ(st.st_mode & 07777, 0604u);
+    EXPECT_EQ(g.get("/etc/fstab"), "# lodge: filesystem from the VM disk (LABEL=data): LABEL=data /srv ext4 defaults 0 2\n");
 }
 
 TEST(VmFixupsFstab, CrypttabEntriesAreCommentedOutAndAMissingFstabIsNotCreated) {
