@@ -57,7 +57,7 @@ bool enslaved(const std::vector<IniLine>& ini) {
 std::vector<std::string> rewrite(std::vector<std::string>& lines, bool dhcp) {
     auto ini = parse_ini(lines);
     std::vector<std::string> out, changes, dropped;
-    bool named = false, dhcp_set = false, has_network = false;
+    bool named = false, has_network = false;
     const std::set<std::string> match_drop = {"MACAddress", "PermanentMACAddress", "Path", "Driver", "OriginalName"};
     for (size_t i = 0; i < lines.size(); ++i) {
         const auto& l = ini[i];
@@ -79,7 +79,6 @@ std::vector<std::string> rewrite(std::vector<std::string>& lines, bool dhcp) {
         if (dhcp && l.section == "Network" && l.key == "DHCP") {
             out.push_back(l.value == "yes" || l.value == "ipv4" || l.value == "true" ? lines[i] : "DHCP=yes");
             if (out.back() != lines[i]) changes.push_back("DHCP=" + l.value + " becomes DHCP=yes");
-            dhcp_set = true;
             continue;
         }
         if (dhcp && ((l.section == "Network" && (l.key == "Address" || l.key == "Gateway")) ||
@@ -106,7 +105,6 @@ std::vector<std::string> rewrite(std::vector<std::string>& lines, bool dhcp) {
             if (!has_dhcp) {
                 out.push_back("DHCP=yes");
                 changes.push_back("DHCP=yes added");
-                dhcp_set = true;
             }
         }
     }
@@ -116,7 +114,6 @@ std::vector<std::string> rewrite(std::vector<std::string>& lines, bool dhcp) {
         out.push_back("DHCP=yes");
         changes.push_back("DHCP=yes added");
     }
-    (void)dhcp_set;
     if (!dropped.empty()) {
         std::string list;
         for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
