@@ -1,0 +1,123 @@
+// The fstab fixup: a container's filesystems come from its runtime, so
+// entries naming the VM's disks, swap and network filesystems are commented
+// out (they would otherwise make systemd wait 90 s for a device, or fail a
+// mount). Entries a container can mount (tmpfs, proc, bind mounts …) stay.
+#include "images/vm/fixups/steps.hpp"
+
+#include <set>
+
+namespace lodge::vm::detail {
+
+namespace {
+
+// fstab(5) escapes spaces, tabs, newlines and backslashes as \ooo octal.
+std::string unescape(const std::string& field) {
+    auto octal = [](char c) { return c >= '0' && c <= '7'; };
+    std::string out;
+    for (size_t i = 0; i < field.size(); ++i) {
+        if (field[i] == '\\' && i + 3 < field.size() && octal(field[i + 1]) && octal(field[i + 2]) &&
+            octal(field[i + 3])) {
+            out += static_cast<char>(((field[i + 1] - '0') << 6 | (field[i + 2] - '0') << 3 | (field[i + 3] - '0')) &
+                                     0xff);
+            i += 3;
+            continue;
+        }
+        out += field[i];
+    }
+    return out;
+}
+
+bool has_option(const std::string& options, const std::string& name) {
+    size_t pos = 0;
+    while (pos <= options.size()) {
+        size_t comma = options.find(',', pos);
+        if (comma == std::string::npos) comma = options.size();
+        std::string opt = options.substr(pos, comma - pos);
+        if (opt == name) return true;
+        pos = comma + 1;
+    }
+    return false;
+}
+
+bool is_device_source(const std::string& source, const std::string& options) {
+    for (const char* p : {"UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "ID="})
+        if (starts_with(source, p)) return true;
+    // /dev/shm or /dev/pts bound elsewhere is not a disk.
+    return starts_with(source, "/dev/") && !has_option(options, "bind") && !has_option(options, "rbind") &&
+           !has_option(options, "move");
+}
+
+const std::set<std::string>& network_types() {
+    static const std::set<std::string> types = {"nfs",       "nfs4",           "cifs",  "smbfs",       "smb3",
+                                                "glusterfs", "fuse.glusterfs", "ceph",  "fuse.ceph",   "cephfs",
+                                                "sshfs",     "fuse.sshfs",     "davfs", "fuse.davfs2", "afs",
+                                                "lustre",    "gfs2",           "ocfs2", "ncpfs",       "coda"};
+    return types;
+}
+
+// Why an fstab entry cannot work in a container, or "" when it can.
+std::string fstab_reason(const std::vector<std::string>& f) {
+    std::string source = unescape(f[0]);
+    std::string target = f.size() > 1 ? unescape(f[1]) : "";
+    std::string type = f.size() > 2 ? f[2] : "";
+    std::string options = f.size() > 3 ? f[3] : "";
+    if (type == "swap" || target == "swap") return "swap, the host's memory limits apply in a container";
+    if (target == "/") return "root filesystem, the container's root is the image";
+    if (target == "/boot" || target == "/boot/efi")
+        return "boot filesystem from the VM disk, its files are in the image";
+    if (type == "9p" || type == "virtiofs")
+        return "share from the VM's host (" + type + "), attach a disk device to the container instead";
+    if (network_types().count(type))
+        return "network filesystem (" + type +
+               "), a container cannot mount it; mount it on the host and attach it "
+               "as a disk device";
+    if (has_option(options, "_netdev") && source.find(':') != std::string::npos)
+        return "network filesystem, a container cannot mount it";
+    if (is_device_source(source, options)) return "filesystem from the VM disk (" + source + ")";
+    return "";
+}
+
+// crypttab(5): every entry names a disk device, which a container lacks;
+// systemd-cryptsetup would wait for it.
+void fix_crypttab(Guest& guest) {
+    const std::string path = "/etc/crypttab";
+    auto text = guest.read("fstab", path);
+    if (!text) return;
+    auto lines = split_lines(*text);
+    bool changed = false;
+    for (auto& line : lines) {
+        std::string t = trim(line);
+        if (t.empty() || t[0] == '#') continue;
+        auto f = split_fields(t);
+        guest.record("fstab", path, "commented out encrypted volume " + unescape(f[0]) + " (on the VM disk)");
+        line = commented("encrypted volume on the VM disk", line);
+        changed = true;
+    }
+    if (changed) guest.replace(path, join_lines(lines, ends_with_newline(*text)));
+}
+
+} // namespace
+
+void fix_fstab(Guest& guest) {
+    const std::string path = "/etc/fstab";
+    if (auto text = guest.read("fstab", path)) {
+        auto lines = split_lines(*text);
+        bool changed = false;
+        for (auto& line : lines) {
+            std::string t = trim(line);
+            if (t.empty() || t[0] == '#') continue;
+            auto f = split_fields(t);
+            std::string reason = fstab_reason(f);
+            if (reason.empty()) continue;
+            std::string where = f.size() > 1 ? unescape(f[1]) : unescape(f[0]);
+            if (where == "none" || where == "swap") where = unescape(f[0]);
+            guest.record("fstab", path, "commented out " + where + " (" + reason + ")");
+            line = commented(reason.substr(0, reason.find(',')), line);
+            changed = true;
+        }
+        if (changed) guest.replace(path, join_lines(lines, ends_with_newline(*text)));
+    }
+    fix_crypttab(guest);
+}
+
+} // namespace lodge::vm::detail
