@@ -190,6 +190,16 @@ TEST_F(VmConvert, SwitchesBackingFilesOffEvenWhenTheProbeIsBypassed) {
     convert_to_raw(child, DiskInfo{DiskFormat::qcow2, 8 << 20, 0}, out, {});
     EXPECT_FALSE(watch.opened());
     EXPECT_EQ(sh("cmp -n 8388608 " + out + " /dev/zero"), 0); // the backing file's data is not there
+
+    // The same for a VMDK's parentFileNameHint.
+    std::string vbase = path("base.vmdk"), vchild = path("child.vmdk"), vout = path("vout.raw");
+    ASSERT_EQ(sh("qemu-img convert -O vmdk " + base + " " + vbase + " && qemu-img create -q -f vmdk -b " + vbase +
+                 " -F vmdk " + vchild),
+              0);
+    OpenWatch vwatch(vbase);
+    convert_to_raw(vchild, DiskInfo{DiskFormat::vmdk, 8 << 20, 0}, vout, {});
+    EXPECT_FALSE(vwatch.opened());
+    EXPECT_EQ(sh("cmp -n 8388608 " + vout + " /dev/zero"), 0);
 }
 
 TEST_F(VmConvert, FailureReportsQemuAndRemovesTheOutput) {
