@@ -42,6 +42,7 @@ bool is(const unsigned char* p, const Guid& g) { return std::memcmp(p, g.data(),
 
 constexpr std::uint64_t vhdx_region_table = 192 * 1024;
 constexpr std::uint32_t vhdx_has_parent = 1 << 1;
+constexpr std::uint32_t max_metadata_region = 16u << 20;
 
 struct Region {
     std::uint64_t offset = 0;
@@ -93,6 +94,8 @@ std::uint64_t probe_vhdx(const DiskReader& disk) {
     }
     if (!bat.found || !meta.found) throw Error(400, "VHDX image lacks its BAT or metadata region: the image is corrupt");
     if (meta.length < 32 + 32) throw Error(400, "VHDX metadata region is too small: the image is corrupt");
+    // Writers make it 1 MiB; the cap keeps a hostile length from sizing our buffer.
+    if (meta.length > max_metadata_region) throw Error(400, "VHDX metadata region is too large: the image is corrupt");
     auto md = disk.read(meta.offset, meta.length, "VHDX metadata region");
     if (std::memcmp(md.data(), "metadata", 8) != 0) throw Error(400, "VHDX metadata table is missing: the image is corrupt");
     std::uint16_t entries = le16(md.data() + 10);
