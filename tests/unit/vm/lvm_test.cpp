@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "images/vm/lvm.hpp"
+#include "images/vm/partitions.hpp"
 #include "tests/unit/temp_dir.hpp"
 #include "tests/unit/vm/disk_helpers.hpp"
 
@@ -76,6 +77,15 @@ TEST(VmLvm, ReadsAndAssemblesAnLvOfTwoSegmentsMadeByLvm2) {
                                                "lv_name,seg_start_pe,seg_size_pe,seg_pe_ranges lodgevmtest 2>/dev/null");
         pe_start = sh_output(loop.lvm("pvs") + "--noheadings --nosuffix --units b -o pe_start " + loop.dev() +
                              " 2>/dev/null");
+    }
+    // blkid names the partition a PV, which is how a caller finds candidates.
+    {
+        UniqueFd fd(open_read(disk));
+        auto fs = probe_filesystem(fd.get(), part_offset, part_size);
+        ASSERT_TRUE(fs);
+        EXPECT_EQ(fs->type, "LVM2_member");
+        EXPECT_EQ(fs->version, "LVM2 001");
+        EXPECT_EQ(fs->uuid.size(), 38u); // the PV UUID, with its dashes
     }
     auto lvs = read(disk, {{part_offset, part_size}});
     ASSERT_EQ(lvs.size(), 2u);
