@@ -8,7 +8,9 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/capability.h>
 #include <linux/landlock.h>
+#include <linux/securebits.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -129,9 +131,38 @@ void child_fail(int fd, const char* what) {
     _exit(127);
 }
 
+// Root without capabilities: root still owns the image, the output and the
+// loop devices, so the helpers work, but a helper subverted by a hostile
+// image gets no mount, module, raw I/O or DAC override rights. Without
+// CAP_SETPCAP (not root) the bounding set cannot shrink, and need not: such
+// a process has no capabilities to lose and no_new_privs stops file caps.
+void drop_capabilities(std::uint64_t keep) {
+    if (::prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                                       SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED,
+                0, 0, 0) != 0 &&
+        errno != EPERM)
+        child_fail(2, "PR_SET_SECUREBITS");
+    for (int cap = 0; cap < 64; ++cap)
+        if (!(keep >> cap & 1) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM)
+            child_fail(2, "PR_CAPBSET_DROP");
+    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    // A kept capability must be inheritable and ambient to survive exec
+    // now that root is not special (SECBIT_NOROOT).
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    for (int i = 0; i < 2; ++i) {
+        auto bits = std::uint32_t(keep >> (32 * i));
+        data[i] = {bits, bits, bits};
+    }
+    if (::syscall(SYS_capset, &header, data) != 0) child_fail(2, "capset (keeping capabilities needs them)");
+    for (int cap = 0; cap < 64; ++cap)
+        if ((keep >> cap & 1) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
+            child_fail(2, "PR_CAP_AMBIENT_RAISE");
+}
+
 // Between fork and exec: async-signal-safe calls only.
 [[noreturn]] void exec_child(const char* program, char* const* argv, char* const* envp, int out, int null_fd,
-                             int ruleset, std::uint64_t proc_rights, pid_t parent) {
+                             int ruleset, std::uint64_t proc_rights, std::uint64_t keep_caps, pid_t parent) {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(out, "PR_SET_PDEATHSIG");
     if (::getppid() != parent) _exit(127);
     sigset_t all;
@@ -139,6 +170,7 @@ void child_fail(int fd, const char* what) {
     sigprocmask(SIG_SETMASK, &all, nullptr);
     signal(SIGPIPE, SIG_DFL);
     if (::dup2(null_fd, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) child_fail(out, "dup2");
+    drop_capabilities(keep_caps);
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(2, "PR_SET_NO_NEW_PRIVS");
     if (ruleset >= 0) {
         // /proc/self must be opened here: in the parent it is the parent's.
@@ -198,11 +230,16 @@ RunResult run_confined(const std::vector<std::string>& argv, const Confinement& 
     check(::pipe2(pipe_fds, O_CLOEXEC), "pipe2");
     UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
     UniqueFd null_fd(check(::open("/dev/null", O_RDWR | O_CLOEXEC), "open /dev/null"));
+    std::uint64_t keep_caps = 0;
+    for (int cap : confinement.capabilities) {
+        if (cap < 0 || cap > 63) throw Error(500, fmt::format("run_confined: no capability {}", cap));
+        keep_caps |= std::uint64_t(1) << cap;
+    }
     pid_t parent = ::getpid();
     pid_t pid = check(::fork(), "fork");
     if (pid == 0)
         exec_child(program.c_str(), args.data(), envp, write_end.get(), null_fd.get(),
-                   result.confined ? ruleset.fd() : -1, ruleset.read_rights_now(), parent);
+                   result.confined ? ruleset.fd() : -1, ruleset.read_rights_now(), keep_caps, parent);
     write_end.reset();
 
     std::string pending;

@@ -18,6 +18,11 @@ namespace lodge::vm {
 struct Confinement {
     std::vector<std::string> read;
     std::vector<std::string> write;
+    // Capabilities (CAP_* numbers) the program keeps; none by default. The
+    // one known need: xfs_repair on a block device (a loop device) fails
+    // unless it can BLKFLSBUF, which takes CAP_SYS_ADMIN; on a regular file
+    // it needs none.
+    std::vector<int> capabilities;
 };
 
 struct RunResult {
@@ -28,8 +33,10 @@ struct RunResult {
 };
 
 // Runs argv (argv[0] a path or a name looked up in /usr/sbin, /usr/bin,
-// /sbin, /bin) with stdin on /dev/null, no other inherited fds, no new
-// privileges, LC_ALL=C, killed when this thread dies, and Landlock rules
+// /sbin, /bin) with stdin on /dev/null, no other inherited fds, no
+// capabilities (root stays uid 0 but without any capability, and cannot
+// regain them by exec), no new privileges, LC_ALL=C, killed when the
+// calling thread dies (PR_SET_PDEATHSIG), and Landlock rules
 // from `confinement` (no TCP, no signals or abstract sockets outside itself
 // when the kernel can say so). on_line gets each line of output as it comes
 // (lines end at \n or \r, as progress bars redraw with \r). Throws Error when

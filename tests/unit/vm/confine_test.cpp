@@ -68,8 +68,13 @@ TEST_F(VmConfine, StartsCleanWithoutPrivilegesOrFds) {
     ::close(leaked);
     EXPECT_EQ(fds.exit_status, 0) << fds.output;
     EXPECT_EQ(fds.output, "0\n1\n2\n3\n"); // 3 is ls's own directory
-    auto status = run_confined({"grep", "NoNewPrivs", "/proc/self/status"}, {});
+    auto status = run_confined({"grep", "-E", "^(NoNewPrivs|Cap)", "/proc/self/status"}, {});
     EXPECT_NE(status.output.find("NoNewPrivs:\t1"), std::string::npos) << status.output;
+    for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"})
+        EXPECT_NE(status.output.find(std::string(set) + ":\t0000000000000000"), std::string::npos) << status.output;
+    auto kept = run_confined({"grep", "-E", "^Cap", "/proc/self/status"}, Confinement{{}, {}, {21}});
+    EXPECT_NE(kept.output.find("CapEff:\t0000000000200000"), std::string::npos) << kept.output; // CAP_SYS_ADMIN
+    EXPECT_NE(kept.output.find("CapBnd:\t0000000000200000"), std::string::npos) << kept.output;
     auto env = run_confined({"env"}, {});
     EXPECT_NE(env.output.find("LC_ALL=C"), std::string::npos);
     EXPECT_EQ(env.output.find("HOME="), std::string::npos);
