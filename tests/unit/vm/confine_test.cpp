@@ -10,6 +10,7 @@
 #include "tests/unit/vm/disk_helpers.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -75,6 +76,10 @@ TEST_F(VmConfine, StartsCleanWithoutPrivilegesOrFds) {
     auto kept = run_confined({"grep", "-E", "^Cap", "/proc/self/status"}, Confinement{{}, {}, {21}});
     EXPECT_NE(kept.output.find("CapEff:\t0000000000200000"), std::string::npos) << kept.output; // CAP_SYS_ADMIN
     EXPECT_NE(kept.output.find("CapBnd:\t0000000000200000"), std::string::npos) << kept.output;
+    auto old_handler = ::signal(SIGINT, SIG_IGN);
+    auto ignored = run_confined({"grep", "SigIgn", "/proc/self/status"}, {});
+    ::signal(SIGINT, old_handler);
+    EXPECT_EQ(ignored.output, "SigIgn:\t0000000000000000\n");
     auto env = run_confined({"env"}, {});
     EXPECT_NE(env.output.find("LC_ALL=C"), std::string::npos);
     EXPECT_EQ(env.output.find("HOME="), std::string::npos);
