@@ -100,6 +100,9 @@ public:
         struct stat st {};
         check(::fstat(fd.get(), &st), "fstat " + path);
         if (!S_ISDIR(st.st_mode)) rights &= file_rights;
+        // A checker reading a (read-only) loop device asks it for its size
+        // and zones by ioctl: a listed block device may be asked.
+        if (S_ISBLK(st.st_mode)) rights |= fs_ioctl_dev;
         landlock_path_beneath_attr rule{rights & fs_rights_of_abi(abi_), fd.get()};
         if (::syscall(SYS_landlock_add_rule, fd_.get(), LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0)
             throw_errno("landlock_add_rule for " + path);

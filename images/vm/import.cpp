@@ -151,6 +151,7 @@ public:
         fix();
         step("fixing", 100);
         unmount_all();
+        for (const auto& v : volumes_) plan_.volumes.push_back(v.plan);
         return plan_;
     }
 
@@ -225,6 +226,7 @@ private:
         if (table.type.empty() && volumes_[0].plan.filesystem == "LVM2_member") pvs.push_back({0, raw_size_});
         if (!pvs.empty()) {
             for (auto& lv : read_lvm(raw_fd_.get(), pvs)) {
+                if (!lv.visible) continue; // LVM's own sub-volumes (thin data, raid images)
                 Volume v;
                 v.plan.name = fmt::format("lv {}/{}", lv.vg, lv.name);
                 v.plan.kind = "lv";
@@ -335,6 +337,15 @@ private:
                          "(/sbin/init or /lib/systemd/systemd)");
     }
 
+    // What the import does with a volume, keeping what was said of its
+    // make-up (an LV's segments).
+    static void set_use(Volume& v, const std::string& use) {
+        if (v.lv && v.lv->segments.size() > 1)
+            v.plan.use = fmt::format("{}; {} segments, assembled into one file", use, v.lv->segments.size());
+        else
+            v.plan.use = use;
+    }
+
     std::vector<VolumeIdentity> identities() const {
         std::vector<VolumeIdentity> out;
         for (const auto& v : volumes_) out.push_back(v.id);
@@ -364,7 +375,7 @@ private:
             }
         }
         while (!subvolume.empty() && subvolume[0] == '/') subvolume.erase(0, 1);
-        root.plan.use = subvolume.empty() ? "root" : "root (subvolume " + subvolume + ")";
+        set_use(root, subvolume.empty() ? "root" : "root (subvolume " + subvolume + ")");
         tree_.push_back({"/", mount(root, subvolume)});
         plan_.mounts.push_back({"/", root.plan.name, root_source, root_options});
 
@@ -391,6 +402,10 @@ private:
                 leave("mount point is not a plain absolute path");
                 continue;
             }
+            if (e.has_flag("noauto")) {
+                leave("noauto: the guest does not mount it at boot");
+                continue;
+            }
             auto match = match_fstab_source(e.source, ids);
             if (!match) {
                 leave("no volume on the disk matches it");
@@ -407,17 +422,13 @@ private:
                                                 : v.plan.filesystem + " on " + v.plan.name + " is not imported");
                 continue;
             }
-            if (e.has_flag("noauto")) {
-                leave("noauto: the guest does not mount it at boot");
-                continue;
-            }
             std::string subvol;
             if (v.plan.filesystem == "btrfs") subvol = e.option("subvol").value_or("");
             while (!subvol.empty() && subvol[0] == '/') subvol.erase(0, 1);
             tree_.push_back({e.target, mount(v, subvol)});
             plan_.mounts.push_back({e.target, v.plan.name, e.source, e.options});
-            v.plan.use = subvol.empty() ? "mounted at " + e.target : fmt::format("mounted at {} (subvolume {})",
-                                                                                 e.target, subvol);
+            set_use(v, subvol.empty() ? "mounted at " + e.target
+                                      : fmt::format("mounted at {} (subvolume {})", e.target, subvol));
         }
         if (options_.dry_run) return;
 
