@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -115,6 +116,30 @@ void check_archive(archive* a, int rc, const std::string& what) {
         throw Error(what + ": " + (archive_error_string(a) ? archive_error_string(a) : "failed"));
 }
 
+// A file's data from the walk into the tarball. A file read_disk found
+// holes in carries its sparse map, and pax then takes the data regions one
+// after the other; otherwise gaps between blocks are zeroes to write.
+void copy_data(archive* disk, archive* w, archive_entry* entry, const std::string& name) {
+    const bool sparse = archive_entry_sparse_count(entry) > 0;
+    const std::string zeroes(64 * 1024, '\0');
+    la_int64_t position = 0;
+    const void* buf;
+    size_t size;
+    la_int64_t offset;
+    for (;;) {
+        int rc = archive_read_data_block(disk, &buf, &size, &offset);
+        if (rc == ARCHIVE_EOF) break;
+        check_archive(disk, rc, "reading " + name);
+        while (!sparse && position < offset) {
+            auto n = std::min<la_int64_t>(offset - position, static_cast<la_int64_t>(zeroes.size()));
+            if (archive_write_data(w, zeroes.data(), static_cast<size_t>(n)) < 0) check_archive(w, ARCHIVE_FATAL, "writing " + name);
+            position += n;
+        }
+        if (size > 0 && archive_write_data(w, buf, size) < 0) check_archive(w, ARCHIVE_FATAL, "writing " + name);
+        position = offset + static_cast<la_int64_t>(size);
+    }
+}
+
 // The tarball: backup/index.yaml, then the tree under
 // backup/container/rootfs/, streamed to the server as it is read.
 void write_tarball(const std::string& source, const std::string& index, Stream& stream,
@@ -169,13 +194,8 @@ void write_tarball(const std::string& source, const std::string& index, Stream& 
         if (entry) {
             check_archive(w.get(), archive_write_header(w.get(), entry), "writing " + relative);
             if (stream.refused) break;
-            if (archive_entry_size(entry) > 0 && archive_entry_filetype(entry) == AE_IFREG) {
-                const void* buf;
-                size_t size;
-                la_int64_t offset;
-                while (archive_read_data_block(disk.get(), &buf, &size, &offset) == ARCHIVE_OK)
-                    if (archive_write_data_block(w.get(), buf, size, offset) < ARCHIVE_OK) break;
-            }
+            if (archive_entry_size(entry) > 0 && archive_entry_filetype(entry) == AE_IFREG)
+                copy_data(disk.get(), w.get(), entry, relative);
             archive_entry_free(entry);
         }
         if (stream.refused) break;

@@ -166,7 +166,7 @@ api::Response import_vm_disk(Daemon& daemon, Request& request) {
         auto& driver = daemon.pools().driver(pool);
         const storage::Volume volume{storage::VolumeType::Image, "vm-import-" + ctx.id(), {}};
         driver.create_volume(volume);
-        undo.add([&] {
+        undo.add([&driver, volume] {
             if (driver.exists(volume)) driver.delete_volume(volume);
         });
         const auto dir = driver.path(volume);

@@ -118,9 +118,24 @@ void check_tables(const DiskReader& disk, const Header& h, std::uint64_t cluster
         throw Error(400, "qcow2 L1 table is too small for the virtual size: the image is corrupt");
     if (h.l1_table_offset % cluster_size != 0) throw Error(400, "qcow2 L1 table is not cluster aligned: the image is corrupt");
     auto l1 = disk.read(h.l1_table_offset, l1_bytes, "qcow2 L1 table");
+    // And every data cluster the L2 tables map: an image cut short after
+    // its tables would otherwise convert, its missing clusters read as
+    // zeroes, into a disk whose filesystems are silently damaged.
+    const std::size_t l2_entry_bytes = (h.incompatible & incompat_extended_l2) ? 16 : 8;
+    const unsigned compressed_bits = 62 - (h.cluster_bits - 8);
     for (std::uint32_t i = 0; i < h.l1_size; ++i) {
         std::uint64_t l2 = be64(l1.data() + 8 * std::size_t(i)) & 0x00fffffffffffe00ULL;
-        if (l2 != 0) disk.require(l2, cluster_size, fmt::format("qcow2 L2 table {}", i));
+        if (l2 == 0) continue;
+        auto table = disk.read(l2, cluster_size, fmt::format("qcow2 L2 table {}", i));
+        for (std::size_t e = 0; e + l2_entry_bytes <= table.size(); e += l2_entry_bytes) {
+            const std::uint64_t entry = be64(table.data() + e);
+            if (entry & (1ULL << 62)) { // compressed: the offset in the low bits
+                const std::uint64_t offset = entry & ((1ULL << compressed_bits) - 1);
+                disk.require(offset, 1, fmt::format("qcow2 compressed cluster of L2 table {}", i));
+            } else if (std::uint64_t offset = entry & 0x00fffffffffffe00ULL; offset != 0) {
+                disk.require(offset, cluster_size, fmt::format("qcow2 data cluster of L2 table {}", i));
+            }
+        }
     }
     std::uint64_t reftable = std::uint64_t(h.refcount_table_clusters) * cluster_size;
     if (reftable > max_reftable_bytes) throw Error(400, "qcow2 refcount table is larger than qemu reads: the image is corrupt");
