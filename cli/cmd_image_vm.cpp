@@ -62,7 +62,16 @@ int run_import_vm(Context& ctx, const Args& args) {
     std::size_t shown = 0;
     const auto start = std::chrono::steady_clock::now();
     auto last = start;
-    auto answer = api.send_file("POST", "/1.0/images", disk, headers, [&](std::uint64_t sent, std::uint64_t total) {
+    // lodged on this host reads the disk where it is; a remote one gets it
+    // uploaded.
+    nlohmann::json answer;
+    if (!api.http().endpoint().socket_path.empty() && !args.has("upload")) {
+        std::error_code ec;
+        auto absolute = std::filesystem::absolute(disk, ec);
+        if (ec) throw Error("VM disk " + disk + ": " + ec.message());
+        headers["X-Lodge-VM-Disk-Path"] = url_escape(absolute.string());
+        answer = api.send_raw("POST", "/1.0/images", "", headers);
+    } else answer = api.send_file("POST", "/1.0/images", disk, headers, [&](std::uint64_t sent, std::uint64_t total) {
         if (!tty) return;
         auto now = std::chrono::steady_clock::now();
         if (sent != total && now - last < std::chrono::milliseconds(200)) return;
@@ -105,7 +114,8 @@ void add_image_vm_commands(std::vector<Command>& t) {
                   {"dry-run", 0, false, "", "Print the plan (partitions, root, mounts, fixups) and change nothing"},
                   {"keep-network", 0, false, "", "Keep the guest's network configuration as it is"},
                   {"keep-machine-id", 0, false, "", "Keep the guest's machine-id"},
-                  {"force", 0, false, "", "Import filesystems their checker finds corrupt"}},
+                  {"force", 0, false, "", "Import filesystems their checker finds corrupt"},
+                  {"upload", 0, false, "", "Upload the disk even to the local lodged (which otherwise reads it in place)"}},
                  run_import_vm});
 }
 

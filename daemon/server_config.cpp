@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "daemon/https_address.hpp"
+#include "storage/size.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -33,6 +34,14 @@ void check_bool(const std::string& v) {
     throw std::invalid_argument("must be true or false");
 }
 
+void check_size(const std::string& v) {
+    try {
+        storage::parse_size(v);
+    } catch (const Error& e) {
+        throw std::invalid_argument(e.what());
+    }
+}
+
 void check_https_address(const std::string& v) {
     try {
         parse_https_address(v);
@@ -57,6 +66,9 @@ const std::map<std::string, Check>& keys() {
         {"images.auto_update_cached", check_bool},   // refresh cached images automatically
         {"images.auto_update_interval", check_uint}, // hours between image refreshes, 0 = never
         {"images.remote_cache_expiry", check_uint},  // days before an unused cached image goes
+        // lodge's own: the largest virtual size `lodge image import-vm` takes
+        // ("2TiB" when unset).
+        {"lodge.images.vm_max_virtual_size", check_size},
     };
     return k;
 }

@@ -25,10 +25,10 @@ _lodge() {
         cur="${words[cword]}" prev="${words[cword-1]}"
     fi
 
-    local verbs="audit config image info list ls profile remote storage version help"
+    local verbs="audit config image info list ls migrate profile remote storage version help"
     local -A subverbs=(
         [config]="device get set show unset trust"
-        [image]="alias delete rm import info list ls show"
+        [image]="alias delete rm import import-vm info list ls show"
         [profile]="add assign apply copy cp create delete rm device edit get list ls remove rename mv set show unset"
         [remote]="add get-default list ls remove rm rename mv switch set-default"
         [storage]="create delete rm get info list ls set show unset volume"
@@ -157,6 +157,10 @@ _lodge() {
         ;;
     "image import")
         flags="--alias --public --help"
+        words="$(compgen -f -- "$cur")"
+        ;;
+    "image import-vm")
+        flags="--alias --property --public --dry-run --keep-network --keep-machine-id --force --help"
         words="$(compgen -f -- "$cur")"
         ;;
     esac

@@ -10,6 +10,7 @@
 #include "daemon/api/image_record.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/images.hpp"
+#include "daemon/db/key_values.hpp"
 #include "daemon/db/profiles.hpp"
 #include "daemon/db/projects.hpp"
 #include "daemon/db/storage_pools.hpp"
@@ -17,6 +18,7 @@
 #include "daemon/images/publish.hpp"
 #include "daemon/storage/pools.hpp"
 #include "images/vm/import.hpp"
+#include "storage/size.hpp"
 #include "storage/tree.hpp"
 
 #include <fmt/format.h>
@@ -24,6 +26,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 
@@ -95,6 +100,13 @@ VmImportRequest parse(const Request& request) {
     return req;
 }
 
+// The server's limit on a disk's virtual size, when the admin set one.
+std::uint64_t max_virtual_size(Daemon& daemon, std::uint64_t fallback) {
+    auto config = daemon.with_db([](db::Database& db) { return db::load_server_config(db); });
+    auto it = config.find("lodge.images.vm_max_virtual_size");
+    return it == config.end() || it->second.empty() ? fallback : storage::parse_size(it->second);
+}
+
 // The image's metadata.yaml, written into the volume so the store's
 // tarball and the cached volume say the same.
 std::string metadata_yaml(const vm::Plan& plan, const VmImportRequest& req,
@@ -139,8 +151,23 @@ std::string import_pool(Daemon& daemon) {
 bool is_vm_disk_upload(const Request& request) { return request.headers.count("x-lodge-vm-disk") > 0; }
 
 api::Response import_vm_disk(Daemon& daemon, Request& request) {
-    if (!request.body_file) throw Error(400, "The VM disk upload is empty");
+    // A client on this host names the disk instead of copying it: the local
+    // socket is root's (and the lodge group's, who are root's equals here).
+    std::string disk_path;
+    if (auto it = request.headers.find("x-lodge-vm-disk-path"); it != request.headers.end()) {
+        if (!request.local)
+            throw Error(403, "A VM disk is named by path only over the local socket; upload it instead");
+        auto path = percent_decode(it->second);
+        if (!path || path->empty() || (*path)[0] != '/') throw Error(400, "The VM disk path must be absolute");
+        struct stat st{};
+        if (::stat(path->c_str(), &st) != 0) throw Error(400, "The VM disk " + *path + " cannot be read: " + std::strerror(errno));
+        if (!S_ISREG(st.st_mode)) throw Error(400, "The VM disk " + *path + " is not a regular file");
+        disk_path = *path;
+    } else if (!request.body_file) {
+        throw Error(400, "The VM disk upload is empty");
+    }
     auto req = parse(request);
+    req.options.max_virtual_size = max_virtual_size(daemon, req.options.max_virtual_size);
     daemon.with_db([&](db::Database& db) {
         for (const auto& alias : req.aliases)
             if (db::get_alias(db, alias.name)) throw Error(409, "Alias '" + alias.name + "' already exists");
@@ -148,8 +175,9 @@ api::Response import_vm_disk(Daemon& daemon, Request& request) {
     });
     OperationSpec spec;
     spec.description = req.options.dry_run ? "Planning VM disk import" : "Importing VM disk";
-    auto op = daemon.operations().start(spec, [&daemon, req = std::move(req),
-                                               disk = std::move(request.body_file)](OperationContext& ctx) mutable {
+    auto op = daemon.operations().start(spec, [&daemon, req = std::move(req), disk = std::move(request.body_file),
+                                               disk_path](OperationContext& ctx) mutable {
+        const std::string source = disk ? disk->path : disk_path;
         const std::string work = daemon.vm_import_dir() + "/" + ctx.id();
         make_dirs(work, 0700);
         Reverter undo;
@@ -158,7 +186,7 @@ api::Response import_vm_disk(Daemon& daemon, Request& request) {
             ctx.set_metadata({{"vm_import_progress", fmt::format("{}: {}%", phase, percent)}});
         };
         if (req.options.dry_run) {
-            auto plan = vm::import_disk(disk->path, work, "", req.options, progress);
+            auto plan = vm::import_disk(source, work, "", req.options, progress);
             ctx.set_metadata({{"plan", vm::to_json(plan)}});
             return;
         }
@@ -171,7 +199,7 @@ api::Response import_vm_disk(Daemon& daemon, Request& request) {
         });
         const auto dir = driver.path(volume);
         check(::mkdir((dir + "/rootfs").c_str(), 0755), "creating " + dir + "/rootfs");
-        auto plan = vm::import_disk(disk->path, work, dir + "/rootfs", req.options, progress);
+        auto plan = vm::import_disk(source, work, dir + "/rootfs", req.options, progress);
         disk.reset(); // the upload is no longer needed
         std::map<std::string, std::string> properties;
         write_file_atomic(dir + "/metadata.yaml", metadata_yaml(plan, req, properties), 0644);

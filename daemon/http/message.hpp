@@ -39,6 +39,7 @@ struct Request {
     std::map<std::string, std::string> headers; // names lower-cased
     std::string body;
     std::shared_ptr<UploadedFile> body_file; // instead of body, for uploads kept on disk
+    bool local = false;                        // over the unix socket (not HTTPS)
     bool trusted = false;                      // decided by the listener (unix socket: yes)
     // HTTPS only: the client's certificate (PEM) and its SHA-256
     // fingerprint, "" when it sent none; and its address.

@@ -159,7 +159,9 @@ private:
                              is_backup_upload_target({header.target().data(), header.target().size()},
                                                      {header[http::field::content_type].data(),
                                                       header[http::field::content_type].size()}));
-        if (upload && (header.count("X-Lodge-VM-Disk") || header.count("X-Lodge-Migrate")) && !upload_dir_.empty())
+        const bool empty = parser_->content_length() && *parser_->content_length() == 0;
+        if (upload && !empty && (header.count("X-Lodge-VM-Disk") || header.count("X-Lodge-Migrate")) &&
+            !upload_dir_.empty())
             return read_to_file();
         if (!upload) {
             if (parser_->content_length() && *parser_->content_length() > body_limit_)
@@ -248,6 +250,7 @@ private:
         req.body = std::move(in.body());
         req.body_file = std::move(body_file);
         req.trusted = peer_.trusted();
+        req.local = !peer_.tls;
         req.client_certificate = peer_.certificate;
         req.client_fingerprint = peer_.fingerprint;
         req.remote_address = peer_.address;

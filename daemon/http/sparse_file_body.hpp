@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 
 namespace lodge::daemon {
 
@@ -29,30 +30,26 @@ struct SparseFileBody {
     class reader {
     public:
         template <bool isRequest, class Fields>
-        reader(boost::beast::http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+        reader(boost::beast::http::header<isRequest, Fields>&, value_type& body) : body_(body) { block_.reserve(kBlock); }
 
         void init(const boost::optional<std::uint64_t>&, boost::beast::error_code& ec) { ec = {}; }
 
         template <class ConstBufferSequence>
         std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
+            // Pieces arrive in whatever sizes the socket gives: they are
+            // gathered into whole blocks, and a block of zeroes is a hole.
             std::size_t total = 0;
             for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
                  ++it) {
                 const char* data = static_cast<const char*>(it->data());
                 std::size_t left = it->size();
                 while (left > 0) {
-                    // Whole zero blocks at block-aligned offsets become holes.
-                    const std::size_t in_block = kBlock - body_.size % kBlock;
-                    const std::size_t n = std::min(left, in_block);
-                    if (n == kBlock && is_zero(data, n)) {
-                        if (::lseek(body_.file->fd, static_cast<off_t>(n), SEEK_CUR) < 0) return fail(ec, total);
-                    } else if (!write_all(data, n)) {
-                        return fail(ec, total);
-                    }
-                    body_.size += n;
+                    const std::size_t n = std::min(left, kBlock - block_.size());
+                    block_.append(data, n);
                     data += n;
                     left -= n;
                     total += n;
+                    if (block_.size() == kBlock && !flush()) return fail(ec, total);
                 }
             }
             ec = {};
@@ -60,8 +57,8 @@ struct SparseFileBody {
         }
 
         void finish(boost::beast::error_code& ec) {
-            // A trailing hole needs the size set explicitly.
-            if (::ftruncate(body_.file->fd, static_cast<off_t>(body_.size)) < 0)
+            // The last partial block, then the size: a trailing hole needs it.
+            if (!flush() || ::ftruncate(body_.file->fd, static_cast<off_t>(body_.size)) < 0)
                 ec = boost::beast::error_code(errno, boost::system::generic_category());
             else
                 ec = {};
@@ -72,6 +69,16 @@ struct SparseFileBody {
 
         static bool is_zero(const char* p, std::size_t n) {
             return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0;
+        }
+
+        bool flush() {
+            if (block_.empty()) return true;
+            const bool zero = block_.size() == kBlock && is_zero(block_.data(), block_.size());
+            const bool ok = zero ? ::lseek(body_.file->fd, static_cast<off_t>(kBlock), SEEK_CUR) >= 0
+                                 : write_all(block_.data(), block_.size());
+            body_.size += block_.size();
+            block_.clear();
+            return ok;
         }
 
         bool write_all(const char* p, std::size_t n) {
@@ -93,6 +100,7 @@ struct SparseFileBody {
         }
 
         value_type& body_;
+        std::string block_;
     };
 };
 

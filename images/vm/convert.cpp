@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/capability.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -47,7 +48,10 @@ void convert_to_raw(const std::string& disk, const DiskInfo& info, const std::st
                              {"backing", nullptr}};
     std::vector<std::string> argv = {"qemu-img", "convert", "-p", "-O", "raw", "json:" + source.dump(), raw_path};
     std::string errors;
-    auto result = run_confined(argv, Confinement{{disk}, {raw_path}}, [&](std::string_view line) {
+    // Landlock limits it to the disk and the output; reading an admin's disk
+    // file owned by another user takes CAP_DAC_READ_SEARCH.
+    Confinement confinement{{disk}, {raw_path}, {CAP_DAC_READ_SEARCH}};
+    auto result = run_confined(argv, confinement, [&](std::string_view line) {
         if (auto percent = progress_of(line)) {
             if (progress) progress(*percent);
         } else if (errors.size() < 4096) {

@@ -150,6 +150,12 @@ TEST_F(VmFormat, RefusesTruncatedImages) {
     ASSERT_EQ(sh("head -c 4M /dev/urandom > " + raw), 0);
     ASSERT_EQ(sh("qemu-img convert -O qcow2 " + raw + " " + path("t.qcow2") + " && truncate -s 128K " + path("t.qcow2")), 0);
     EXPECT_NE(refusal(path("t.qcow2")).find("truncated"), std::string::npos);
+    // Cut short after its tables: the data clusters the L2 table maps are
+    // missing, and qemu-img would read them as zeroes.
+    ASSERT_EQ(sh("qemu-img convert -O qcow2 " + raw + " " + path("d.qcow2") + " && truncate -s 1M " + path("d.qcow2")), 0);
+    std::string data = refusal(path("d.qcow2"));
+    EXPECT_NE(data.find("truncated"), std::string::npos) << data;
+    EXPECT_NE(data.find("data cluster"), std::string::npos) << data;
     // The L1 table moved past the end of the file by its offset alone.
     ASSERT_EQ(sh("qemu-img create -q -f qcow2 " + path("l1.qcow2") + " 64M"), 0);
     write_at(path("l1.qcow2"), 40, std::string("\0\0\0\0\x10\0\0\0", 8));
