@@ -7,6 +7,7 @@
 #include "cli/error.hpp"
 #include "cli/progress.hpp"
 #include "common/file.hpp"
+#include "common/path.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -37,18 +38,6 @@ bool is_pseudo_or_network(const std::string& type) {
     return types.count(type) > 0;
 }
 
-std::string unescape_mountinfo(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 // Paths under `source` (relative, "proc", "run/user/0") whose contents are
 // not copied: the kernel's and the network's filesystems, and what a
@@ -65,7 +54,7 @@ std::set<std::string> skipped_contents(const std::string& source) {
         }
         std::string type;
         f >> type;
-        point = unescape_mountinfo(point);
+        point = unescape_octal(point);
         if (point.rfind(prefix, 0) != 0 || point.size() == prefix.size()) continue;
         if (is_pseudo_or_network(type)) out.insert(point.substr(prefix.size()));
     }

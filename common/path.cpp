@@ -52,4 +52,19 @@ UniqueFd make_dir_in_root(int root_fd, const std::string& path, unsigned mode) {
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+std::string unescape_octal(const std::string& escaped) {
+    auto octal = [](char c) { return c >= '0' && c <= '7'; };
+    std::string out;
+    for (std::size_t i = 0; i < escaped.size(); ++i) {
+        if (escaped[i] == '\\' && i + 3 < escaped.size() && octal(escaped[i + 1]) && octal(escaped[i + 2]) &&
+            octal(escaped[i + 3])) {
+            out += static_cast<char>(((escaped[i + 1] - '0') << 6 | (escaped[i + 2] - '0') << 3 | (escaped[i + 3] - '0')) & 0xff);
+            i += 3;
+            continue;
+        }
+        out += escaped[i];
+    }
+    return out;
+}
+
 } // namespace lodge

@@ -25,6 +25,10 @@ int try_open_in_root(int root_fd, const std::string& path, int flags, unsigned m
 // component exists and is not a directory.
 UniqueFd make_dir_in_root(int root_fd, const std::string& path, unsigned mode = 0755);
 
+// A path as fstab(5) and /proc/self/mountinfo write it, with blanks and
+// backslashes as three-digit octal escapes ("\040"), decoded.
+std::string unescape_octal(const std::string& escaped);
+
 // "/proc/self/fd/N": lets path-based calls (mount, chown) act on an fd
 // obtained safely.
 std::string fd_path(int fd);

@@ -6,6 +6,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
+#include "common/path.hpp"
 
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -45,18 +46,6 @@ std::pair<unsigned long, std::string> parse_options(const std::string& options) 
     return {mount_flags, data};
 }
 
-std::string unescape_mountinfo(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 } // namespace
 
@@ -119,7 +108,7 @@ bool is_mount_point(const std::string& path) {
         std::istringstream fields(line);
         std::string id, parent, devno, root, point;
         fields >> id >> parent >> devno >> root >> point;
-        if (unescape_mountinfo(point) == real) return true;
+        if (unescape_octal(point) == real) return true;
     }
     return false;
 }

@@ -42,21 +42,10 @@ std::string header(const Request& r, const std::string& name) {
 
 // X-LXD-properties: a form-encoded "key=value&key2=value2".
 std::map<std::string, std::string> header_properties(const Request& r) {
+    auto pairs = parse_form(header(r, "x-lxd-properties"));
+    if (!pairs) throw Error(400, "Bad X-LXD-properties header");
     std::map<std::string, std::string> out;
-    const auto text = header(r, "x-lxd-properties");
-    size_t start = 0;
-    while (start < text.size()) {
-        auto amp = text.find('&', start);
-        if (amp == std::string::npos) amp = text.size();
-        auto pair = std::string_view(text).substr(start, amp - start);
-        start = amp + 1;
-        if (pair.empty()) continue;
-        auto eq = pair.find('=');
-        auto key = percent_decode(pair.substr(0, eq), true);
-        auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-        if (!key || !value) throw Error(400, "Bad X-LXD-properties header");
-        out[*key] = *value;
-    }
+    for (auto& [key, value] : *pairs) out[key] = std::move(value); // the last of a repeated key wins
     return out;
 }
 

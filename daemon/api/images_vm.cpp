@@ -49,23 +49,10 @@ std::string header(const Request& r, const std::string& name) {
     return it == r.headers.end() ? std::string() : it->second;
 }
 
-// "key=value&key2=value2" into pairs, in order (a key may repeat).
 std::vector<std::pair<std::string, std::string>> form_pairs(const std::string& text, const std::string& what) {
-    std::vector<std::pair<std::string, std::string>> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto amp = text.find('&', start);
-        if (amp == std::string::npos) amp = text.size();
-        auto pair = std::string_view(text).substr(start, amp - start);
-        start = amp + 1;
-        if (pair.empty()) continue;
-        auto eq = pair.find('=');
-        auto key = percent_decode(pair.substr(0, eq), true);
-        auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-        if (!key || !value) throw Error(400, "Bad " + what + " header");
-        out.emplace_back(*key, *value);
-    }
-    return out;
+    auto pairs = parse_form(text);
+    if (!pairs) throw Error(400, "Bad " + what + " header");
+    return *pairs;
 }
 
 bool flag(const std::string& value) { return value.empty() || value == "1" || value == "true" || value == "yes"; }

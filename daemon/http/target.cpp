@@ -34,6 +34,23 @@ std::optional<std::string> percent_decode(std::string_view in, bool form) {
     return out;
 }
 
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view text) {
+    std::vector<std::pair<std::string, std::string>> out;
+    while (!text.empty()) {
+        auto amp = text.find('&');
+        auto pair = text.substr(0, amp);
+        text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        auto key = percent_decode(pair.substr(0, eq), true);
+        auto value = eq == std::string_view::npos ? std::optional<std::string>("")
+                                                  : percent_decode(pair.substr(eq + 1), true);
+        if (!key || !value) return std::nullopt;
+        out.emplace_back(std::move(*key), std::move(*value));
+    }
+    return out;
+}
+
 std::optional<Target> parse_target(std::string_view target) {
     if (target.empty() || target.front() != '/') return std::nullopt;
     Target t;
@@ -43,19 +60,9 @@ std::optional<Target> parse_target(std::string_view target) {
     if (!path) return std::nullopt;
     t.path = std::move(*path);
     if (q == std::string_view::npos) return t;
-    auto rest = target.substr(q + 1);
-    while (!rest.empty()) {
-        auto amp = rest.find('&');
-        auto pair = rest.substr(0, amp);
-        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-        if (pair.empty()) continue;
-        auto eq = pair.find('=');
-        auto key = percent_decode(pair.substr(0, eq), true);
-        auto value = eq == std::string_view::npos ? std::optional<std::string>("")
-                                                  : percent_decode(pair.substr(eq + 1), true);
-        if (!key || !value) return std::nullopt;
-        t.query[*key] = *value;
-    }
+    auto pairs = parse_form(target.substr(q + 1));
+    if (!pairs) return std::nullopt;
+    for (auto& [key, value] : *pairs) t.query[key] = std::move(value);
     return t;
 }
 

@@ -328,7 +328,8 @@ std::vector<std::string> Instances::remove_backup_leftovers() {
     });
     for (const auto& top : fs::directory_iterator(base, ec)) {
         const auto name = top.path().filename().string();
-        if (name.rfind(".import-", 0) == 0 || (name.front() != '.' && !volumes.count(name))) {
+        if (name.rfind(".import-", 0) == 0 || name.rfind(".upload-", 0) == 0 ||
+            (name.front() != '.' && !volumes.count(name))) {
             remove(top.path());
             continue;
         }
@@ -388,21 +389,18 @@ std::string make_import_dir(const std::string& state_dir) {
 
 api::Response Instances::import_backup(std::int64_t project_id, std::string tarball, const std::string& name,
                                        const std::string& pool_override) {
-    const auto work = make_import_dir(daemon_.state_dir());
-    Reverter cleanup;
-    cleanup.add([work] {
-        std::error_code ec;
-        fs::remove_all(work, ec);
-    });
-    const auto file = work + "/upload.tar";
+    // Written beside the imports, whose directory takes it over.
+    const auto base = daemon_.state_dir() + "/backups";
+    if (!make_dirs(base, 0700)) ::chmod(base.c_str(), 0700);
+    std::string file = base + "/.upload-XXXXXX";
+    UniqueFd fd(::mkostemp(file.data(), O_CLOEXEC));
+    if (!fd) throw_errno("create " + file);
+    Reverter remove;
+    remove.add([file] { ::unlink(file.c_str()); }); // a no-op once the import took it
     write_file_atomic(file, tarball, 0600);
     tarball.clear();
     tarball.shrink_to_fit();
-    auto response = import_backup_file(project_id, file, name, pool_override);
-    cleanup.success();
-    std::error_code ec;
-    fs::remove_all(work, ec);
-    return response;
+    return import_backup_file(project_id, file, name, pool_override);
 }
 
 api::Response Instances::import_backup_file(std::int64_t project_id, const std::string& upload, const std::string& name,

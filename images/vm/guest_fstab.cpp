@@ -1,6 +1,8 @@
 // Reading the guest's fstab and matching its sources to the disk's volumes.
 #include "images/vm/guest_fstab.hpp"
 
+#include "common/path.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <sstream>
@@ -9,19 +11,6 @@ namespace lodge::vm {
 
 namespace {
 
-std::string unescape(const std::string& s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size() && std::isdigit((unsigned char)s[i + 1]) &&
-            std::isdigit((unsigned char)s[i + 2]) && std::isdigit((unsigned char)s[i + 3])) {
-            out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 std::string lower(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -82,8 +71,8 @@ std::vector<FstabEntry> parse_fstab(const std::string& text) {
         FstabEntry e;
         if (!(fields >> e.source >> e.target >> e.type)) continue;
         if (!(fields >> e.options)) e.options = "defaults";
-        e.source = unescape(e.source);
-        e.target = unescape(e.target);
+        e.source = unescape_octal(e.source);
+        e.target = unescape_octal(e.target);
         e.line = number;
         out.push_back(std::move(e));
     }

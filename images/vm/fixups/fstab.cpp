@@ -2,6 +2,7 @@
 // entries naming the VM's disks, swap and network filesystems are commented
 // out (they would otherwise make systemd wait 90 s for a device, or fail a
 // mount). Entries a container can mount (tmpfs, proc, bind mounts …) stay.
+#include "common/path.hpp"
 #include "images/vm/fixups/steps.hpp"
 
 #include <set>
@@ -11,21 +12,6 @@ namespace lodge::vm::detail {
 namespace {
 
 // fstab(5) escapes spaces, tabs, newlines and backslashes as \ooo octal.
-std::string unescape(const std::string& field) {
-    auto octal = [](char c) { return c >= '0' && c <= '7'; };
-    std::string out;
-    for (size_t i = 0; i < field.size(); ++i) {
-        if (field[i] == '\\' && i + 3 < field.size() && octal(field[i + 1]) && octal(field[i + 2]) &&
-            octal(field[i + 3])) {
-            out += static_cast<char>(((field[i + 1] - '0') << 6 | (field[i + 2] - '0') << 3 | (field[i + 3] - '0')) &
-                                     0xff);
-            i += 3;
-            continue;
-        }
-        out += field[i];
-    }
-    return out;
-}
 
 bool has_option(const std::string& options, const std::string& name) {
     size_t pos = 0;
@@ -57,8 +43,8 @@ const std::set<std::string>& network_types() {
 
 // Why an fstab entry cannot work in a container, or "" when it can.
 std::string fstab_reason(const std::vector<std::string>& f) {
-    std::string source = unescape(f[0]);
-    std::string target = f.size() > 1 ? unescape(f[1]) : "";
+    std::string source = unescape_octal(f[0]);
+    std::string target = f.size() > 1 ? unescape_octal(f[1]) : "";
     std::string type = f.size() > 2 ? f[2] : "";
     std::string options = f.size() > 3 ? f[3] : "";
     if (type == "swap" || target == "swap") return "swap, the host's memory limits apply in a container";
@@ -89,7 +75,7 @@ void fix_crypttab(Guest& guest) {
         std::string t = trim(line);
         if (t.empty() || t[0] == '#') continue;
         auto f = split_fields(t);
-        guest.record("fstab", path, "commented out encrypted volume " + unescape(f[0]) + " (on the VM disk)");
+        guest.record("fstab", path, "commented out encrypted volume " + unescape_octal(f[0]) + " (on the VM disk)");
         line = commented("encrypted volume on the VM disk", line);
         changed = true;
     }
@@ -109,8 +95,8 @@ void fix_fstab(Guest& guest) {
             auto f = split_fields(t);
             std::string reason = fstab_reason(f);
             if (reason.empty()) continue;
-            std::string where = f.size() > 1 ? unescape(f[1]) : unescape(f[0]);
-            if (where == "none" || where == "swap") where = unescape(f[0]);
+            std::string where = f.size() > 1 ? unescape_octal(f[1]) : unescape_octal(f[0]);
+            if (where == "none" || where == "swap") where = unescape_octal(f[0]);
             guest.record("fstab", path, "commented out " + where + " (" + reason + ")");
             line = commented(reason.substr(0, reason.find(',')), line);
             changed = true;
