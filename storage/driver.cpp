@@ -78,6 +78,14 @@ bool has_program(const char* name) {
     return false;
 }
 
+// Whether the kernel has device-mapper: its misc device is registered.
+// /dev/mapper/control alone says nothing (installing lvm2 makes the node on a
+// kernel without device-mapper, and opening it then fails with ENODEV).
+bool kernel_has_device_mapper() {
+    const std::string misc = read_file_if_exists("/proc/misc");
+    return misc.find(" device-mapper\n") != std::string::npos;
+}
+
 bool btrfs_available() { return kernel_has_filesystem("btrfs") && has_program("mkfs.btrfs"); }
 
 // Why a driver lodge knows of cannot run here; lodge has no code for these
@@ -87,7 +95,7 @@ std::string unavailable_reason(const std::string& driver) {
         if (!exists_path("/dev/zfs")) return "the zfs kernel module is not loaded (/dev/zfs is missing)";
         if (!has_program("zfs")) return "the zfs tools are not installed";
     } else if (driver == "lvm") {
-        if (!exists_path("/dev/mapper/control")) return "the kernel has no device-mapper (/dev/mapper/control is missing)";
+        if (!kernel_has_device_mapper()) return "the kernel has no device-mapper (not in /proc/misc)";
         if (!has_program("lvcreate")) return "the lvm2 tools are not installed";
     } else if (driver == "ceph") {
         if (!exists_path("/sys/bus/rbd")) return "the kernel has no rbd module (/sys/bus/rbd is missing)";

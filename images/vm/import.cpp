@@ -333,8 +333,16 @@ private:
                 return;
             }
         }
+        // Say what could not be looked into: the root may be there.
+        std::string unread;
+        for (const auto& v : volumes_)
+            if (v.plan.use.rfind("unsupported", 0) == 0 ||
+                (!v.plan.filesystem.empty() && !mountable(v) && v.plan.kind != "swap" && v.plan.kind != "efi" &&
+                 v.plan.filesystem != "swap" && v.plan.filesystem != "LVM2_member" && v.plan.filesystem != "vfat"))
+                unread += fmt::format("; {} not read ({})", v.plan.name,
+                                      v.plan.use.empty() ? v.plan.filesystem + " is not imported" : v.plan.use);
         throw Error(400, "No Linux root filesystem on the disk: no filesystem holds /etc/fstab and an init "
-                         "(/sbin/init or /lib/systemd/systemd)");
+                         "(/sbin/init or /lib/systemd/systemd)" + unread);
     }
 
     // What the import does with a volume, keeping what was said of its
