@@ -307,7 +307,11 @@ std::string command_help(const Command& c) {
 }
 
 int run_cli(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-    const auto& table = command_table();
+    return run_cli_with(command_table(), argv, out, err);
+}
+
+int run_cli_with(const std::vector<Command>& table, const std::vector<std::string>& argv, std::ostream& out,
+                 std::ostream& err) {
     try {
         Parsed p = parse_command_line(table, argv);
         if (p.help) {

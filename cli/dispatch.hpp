@@ -89,6 +89,14 @@ std::map<std::string, std::string> config_args(const std::vector<std::string>& a
 // Runs a command line (argv without the program name); returns the exit
 // status. Errors go to err as "Error: <message>".
 int run_cli(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err);
+// The same over another table of verbs (lodge-migrate's).
+int run_cli_with(const std::vector<Command>& table, const std::vector<std::string>& argv, std::ostream& out,
+                 std::ostream& err);
+
+// `lodge migrate` as a verb, run by `run` (lodge hands over to lodge-migrate,
+// which does the work: cli/migrate/migrate.cpp).
+Command migrate_command(std::function<int(Context&, const Args&)> run);
+int run_migrate(Context& ctx, const Args& args);
 
 // Parses argv into the command it names and its arguments; throws Error
 // (exit status 1) for an unknown verb or flag. Returns nullptr when argv

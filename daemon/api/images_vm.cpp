@@ -1,5 +1,6 @@
-// A VM disk upload turned into an image: the disk (kept in a file by the
-// server as it arrived) is read by images/vm into a new volume on the
+// A VM disk turned into an image: the disk (read where it is for a local
+// client, or the upload the server kept in a file as it arrived) is read by
+// images/vm into a new volume on the
 // default profile's pool, which becomes the pool's cached volume of the
 // image, and packed into the image store under its fingerprint.
 #include "daemon/api/images_vm.hpp"
@@ -28,9 +29,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstring>
-
 #include <chrono>
+#include <cstring>
 
 namespace lodge::daemon {
 

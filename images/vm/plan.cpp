@@ -1,7 +1,7 @@
 // The import plan as JSON (operation metadata, image properties) and as text.
 #include "images/vm/plan.hpp"
 
-#include <fmt/format.h>
+#include <cstdio>
 
 namespace lodge::vm {
 
@@ -30,44 +30,57 @@ std::string human_size(std::uint64_t bytes) {
         v /= 1024;
         ++u;
     }
-    return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+    char out[32];
+    if (u == 0)
+        std::snprintf(out, sizeof out, "%llu B", static_cast<unsigned long long>(bytes));
+    else
+        std::snprintf(out, sizeof out, "%.1f %s", v, units[u]);
+    return out;
+}
+
+std::string padded(const std::string& s, std::size_t width, bool right = false) {
+    if (s.size() >= width) return s;
+    return right ? std::string(width - s.size(), ' ') + s : s + std::string(width - s.size(), ' ');
 }
 
 } // namespace
 
+// Plain string building: the CLI prints plans and should not load a
+// formatting library for it.
 std::string render_plan(const Plan& plan) {
     std::string out;
-    out += fmt::format("Disk: {}, virtual size {}, file {}\n", plan.format, human_size(plan.virtual_size),
-                       human_size(plan.file_size));
-    out += fmt::format("Partition table: {}\n", plan.partition_table.empty() ? "none (filesystem on the whole disk)"
-                                                                             : plan.partition_table);
+    out += "Disk: " + plan.format + ", virtual size " + human_size(plan.virtual_size) + ", file " +
+           human_size(plan.file_size) + "\n";
+    out += "Partition table: " +
+           (plan.partition_table.empty() ? std::string("none (filesystem on the whole disk)") : plan.partition_table) +
+           "\n";
     out += "Volumes:\n";
     for (const auto& v : plan.volumes) {
-        out += fmt::format("  {:<18} {:>10}  {:<10} {:<6}", v.name, human_size(v.size), v.kind,
-                           v.filesystem.empty() ? "-" : v.filesystem);
+        out += "  " + padded(v.name, 18) + " " + padded(human_size(v.size), 10, true) + "  " + padded(v.kind, 10) +
+               " " + padded(v.filesystem.empty() ? "-" : v.filesystem, 6);
         if (!v.uuid.empty()) out += " UUID=" + v.uuid;
         if (!v.label.empty()) out += " LABEL=" + v.label;
         if (!v.partuuid.empty()) out += " PARTUUID=" + v.partuuid;
         if (!v.use.empty()) out += "\n  " + std::string(18, ' ') + " -> " + v.use;
         out += "\n";
     }
-    out += fmt::format("Root: {} ({})\n", plan.root.empty() ? "none" : plan.root, plan.root_reason);
+    out += "Root: " + (plan.root.empty() ? std::string("none") : plan.root) + " (" + plan.root_reason + ")\n";
     if (!plan.mounts.empty()) {
         out += "Mounts (from the guest's /etc/fstab):\n";
         for (const auto& m : plan.mounts)
-            out += fmt::format("  {:<12} <- {}{}{}\n", m.path, m.volume,
-                               m.fstab_source.empty() ? "" : " (" + m.fstab_source + ")",
-                               m.options.empty() ? "" : " options " + m.options);
+            out += "  " + padded(m.path, 12) + " <- " + m.volume +
+                   (m.fstab_source.empty() ? "" : " (" + m.fstab_source + ")") +
+                   (m.options.empty() ? "" : " options " + m.options) + "\n";
     }
     if (!plan.left_out.empty()) {
         out += "Left out:\n";
         for (const auto& l : plan.left_out) out += "  " + l + "\n";
     }
     if (!plan.os.empty())
-        out += fmt::format("Guest: {} {} ({}), {}\n", plan.os, plan.os_release, plan.os_version, plan.architecture);
+        out += "Guest: " + plan.os + " " + plan.os_release + " (" + plan.os_version + "), " + plan.architecture + "\n";
     if (!plan.fixups.empty()) {
         out += "Fixups:\n";
-        for (const auto& f : plan.fixups) out += fmt::format("  [{}] {}: {}\n", f.fixup, f.path, f.action);
+        for (const auto& f : plan.fixups) out += "  [" + f.fixup + "] " + f.path + ": " + f.action + "\n";
     }
     for (const auto& w : plan.warnings) out += "Warning: " + w + "\n";
     return out;
