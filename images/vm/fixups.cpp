@@ -47,6 +47,24 @@ std::string join_lines(const std::vector<std::string>& lines, bool trailing_newl
     return out;
 }
 
+void comment_out_entries(Guest& guest, const std::string& fixup, const std::string& path,
+                         const std::function<std::optional<CommentOut>(const std::string& entry)>& why) {
+    auto text = guest.read(fixup, path);
+    if (!text) return;
+    auto lines = split_lines(*text);
+    bool changed = false;
+    for (auto& line : lines) {
+        const std::string entry = trim(line);
+        if (entry.empty() || entry[0] == '#') continue;
+        auto out = why(entry);
+        if (!out) continue;
+        guest.record(fixup, path, out->action);
+        line = commented(out->reason, line);
+        changed = true;
+    }
+    if (changed) guest.replace(path, join_lines(lines, ends_with_newline(*text)));
+}
+
 std::vector<std::string> split_fields(const std::string& line) {
     std::vector<std::string> fields;
     size_t pos = 0;

@@ -66,43 +66,23 @@ std::string fstab_reason(const std::vector<std::string>& f) {
 // crypttab(5): every entry names a disk device, which a container lacks;
 // systemd-cryptsetup would wait for it.
 void fix_crypttab(Guest& guest) {
-    const std::string path = "/etc/crypttab";
-    auto text = guest.read("fstab", path);
-    if (!text) return;
-    auto lines = split_lines(*text);
-    bool changed = false;
-    for (auto& line : lines) {
-        std::string t = trim(line);
-        if (t.empty() || t[0] == '#') continue;
-        auto f = split_fields(t);
-        guest.record("fstab", path, "commented out encrypted volume " + unescape_octal(f[0]) + " (on the VM disk)");
-        line = commented("encrypted volume on the VM disk", line);
-        changed = true;
-    }
-    if (changed) guest.replace(path, join_lines(lines, ends_with_newline(*text)));
+    comment_out_entries(guest, "fstab", "/etc/crypttab", [](const std::string& entry) {
+        return CommentOut{"commented out encrypted volume " + unescape_octal(split_fields(entry)[0]) + " (on the VM disk)",
+                          "encrypted volume on the VM disk"};
+    });
 }
 
 } // namespace
 
 void fix_fstab(Guest& guest) {
-    const std::string path = "/etc/fstab";
-    if (auto text = guest.read("fstab", path)) {
-        auto lines = split_lines(*text);
-        bool changed = false;
-        for (auto& line : lines) {
-            std::string t = trim(line);
-            if (t.empty() || t[0] == '#') continue;
-            auto f = split_fields(t);
-            std::string reason = fstab_reason(f);
-            if (reason.empty()) continue;
-            std::string where = f.size() > 1 ? unescape_octal(f[1]) : unescape_octal(f[0]);
-            if (where == "none" || where == "swap") where = unescape_octal(f[0]);
-            guest.record("fstab", path, "commented out " + where + " (" + reason + ")");
-            line = commented(reason.substr(0, reason.find(',')), line);
-            changed = true;
-        }
-        if (changed) guest.replace(path, join_lines(lines, ends_with_newline(*text)));
-    }
+    comment_out_entries(guest, "fstab", "/etc/fstab", [](const std::string& entry) -> std::optional<CommentOut> {
+        auto f = split_fields(entry);
+        std::string reason = fstab_reason(f);
+        if (reason.empty()) return std::nullopt;
+        std::string where = f.size() > 1 ? unescape_octal(f[1]) : unescape_octal(f[0]);
+        if (where == "none" || where == "swap") where = unescape_octal(f[0]);
+        return CommentOut{"commented out " + where + " (" + reason + ")", reason.substr(0, reason.find(','))};
+    });
     fix_crypttab(guest);
 }
 

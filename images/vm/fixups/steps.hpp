@@ -4,6 +4,11 @@
 
 #include "images/vm/fixups/guest_files.hpp"
 
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace lodge::vm::detail {
 
 void fix_fstab(Guest& guest);
@@ -29,5 +34,15 @@ bool starts_with(const std::string& s, const std::string& prefix);
 inline std::string commented(const std::string& reason, const std::string& line) {
     return "# lodge: " + reason + ": " + line;
 }
+
+// Comments out the entries of a line-based file (blank lines and comments
+// passed over) that `why` finds a reason for, records each, and rewrites the
+// file once if any was. `why` gets the trimmed entry.
+struct CommentOut {
+    std::string action; // the record: "commented out /boot (...)"
+    std::string reason; // after "# lodge: " in the file
+};
+void comment_out_entries(Guest& guest, const std::string& fixup, const std::string& path,
+                         const std::function<std::optional<CommentOut>(const std::string& entry)>& why);
 
 } // namespace lodge::vm::detail

@@ -173,25 +173,16 @@ void fix_openrc(Guest& guest) {
 
 // inittab(5), sysvinit's and busybox's: id:runlevels:action:process.
 void fix_inittab(Guest& guest) {
-    const std::string path = "/etc/inittab";
-    auto text = guest.read("units", path);
-    if (!text) return;
-    auto lines = split_lines(*text);
-    bool changed = false;
-    for (auto& line : lines) {
-        std::string t = trim(line);
-        if (t.empty() || t[0] == '#') continue;
+    comment_out_entries(guest, "units", "/etc/inittab", [](const std::string& t) -> std::optional<CommentOut> {
         size_t c1 = t.find(':'), c2 = c1 == std::string::npos ? c1 : t.find(':', c1 + 1);
         size_t c3 = c2 == std::string::npos ? c2 : t.find(':', c2 + 1);
-        if (c3 == std::string::npos) continue;
+        if (c3 == std::string::npos) return std::nullopt;
         std::string id = t.substr(0, c1), process = t.substr(c3 + 1);
-        if (process.find("getty") == std::string::npos) continue;
-        if (!is_serial_tty(id) && !is_serial_tty(process)) continue;
-        guest.record("units", path, "commented out the serial console getty " + id);
-        line = commented("serial console getty, a container has no serial port", line);
-        changed = true;
-    }
-    if (changed) guest.replace(path, join_lines(lines, ends_with_newline(*text)));
+        if (process.find("getty") == std::string::npos) return std::nullopt;
+        if (!is_serial_tty(id) && !is_serial_tty(process)) return std::nullopt;
+        return CommentOut{"commented out the serial console getty " + id,
+                          "serial console getty, a container has no serial port"};
+    });
 }
 
 } // namespace
