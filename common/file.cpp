@@ -14,18 +14,22 @@ namespace lodge {
 std::string read_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_errno("open " + path);
+    return *read_at_most(fd.get(), std::string().max_size(), path);
+}
+
+std::optional<std::string> read_at_most(int fd, std::size_t max, const std::string& what) {
     std::string out;
-    char buf[8192];
+    char buf[16384];
     for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw_errno("read " + path);
+            throw_errno("read " + what);
         }
-        if (n == 0) break;
+        if (n == 0) return out;
         out.append(buf, static_cast<size_t>(n));
+        if (out.size() > max) return std::nullopt;
     }
-    return out;
 }
 
 std::string read_file_if_exists(const std::string& path) {

@@ -3,6 +3,7 @@
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "common/file.hpp"
 #include "common/path.hpp"
 
 #include <dirent.h>
@@ -93,21 +94,8 @@ std::optional<std::string> Guest::read(const std::string& fixup, const std::stri
     }
     UniqueFd fd(::open(fd_path(path_fd.get()).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!fd) throw_errno("open " + path);
-    std::string content;
-    char buf[16384];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw_errno("read " + path);
-        }
-        if (n == 0) break;
-        content.append(buf, static_cast<size_t>(n));
-        if (content.size() > max_config_size) {
-            record(fixup, path, "not changed: larger than 1 MiB, not a configuration file lodge reads");
-            return std::nullopt;
-        }
-    }
+    auto content = read_at_most(fd.get(), max_config_size, path);
+    if (!content) record(fixup, path, "not changed: larger than 1 MiB, not a configuration file lodge reads");
     return content;
 }
 
