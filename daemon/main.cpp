@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -181,6 +182,12 @@ int main(int argc, char** argv) {
         notify_service_manager("STOPPING=1");
         // Before the server goes: operations' waiters hold its connections.
         daemon.operations().shutdown();
+        // Stopping already: a SIGTERM from now on (a service manager, or the
+        // one that asked us to stop) must not turn a clean exit into a kill
+        // once the server's signal handling is gone.
+        server.reset();
+        std::signal(SIGTERM, SIG_IGN);
+        std::signal(SIGINT, SIG_IGN);
         spdlog::info("lodged stopped");
         return 0;
     } catch (const std::exception& e) {
