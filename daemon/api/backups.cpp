@@ -72,14 +72,10 @@ bool is_backup_upload(const Request& request) {
 }
 
 api::Response import_instance_backup(Daemon& daemon, Request& request) {
-    auto header = [&](const char* name) {
-        auto it = request.headers.find(name);
-        return it == request.headers.end() ? std::string() : it->second;
-    };
     if (request.body_file && request.headers.count("x-lodge-migrate"))
         return import_migrated_instance(daemon, request, project_of(daemon, request));
     return daemon.instances().import_backup(project_of(daemon, request), std::move(request.body),
-                                            header("x-lxd-name"), header("x-lxd-pool"));
+                                            request.header("x-lxd-name"), request.header("x-lxd-pool"));
 }
 
 void add_backup_routes(Router& router, Daemon& daemon) {

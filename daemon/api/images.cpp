@@ -35,14 +35,10 @@ bool header_true(const Request& r, const std::string& name) {
     return it->second == "1" || it->second == "true" || it->second == "yes" || it->second == "on";
 }
 
-std::string header(const Request& r, const std::string& name) {
-    auto it = r.headers.find(name);
-    return it == r.headers.end() ? std::string() : it->second;
-}
 
 // X-LXD-properties: a form-encoded "key=value&key2=value2".
 std::map<std::string, std::string> header_properties(const Request& r) {
-    auto pairs = parse_form(header(r, "x-lxd-properties"));
+    auto pairs = parse_form(r.header("x-lxd-properties"));
     if (!pairs) throw Error(400, "Bad X-LXD-properties header");
     std::map<std::string, std::string> out;
     for (auto& [key, value] : *pairs) out[key] = std::move(value); // the last of a repeated key wins
@@ -74,7 +70,7 @@ api::Response get_image(Daemon& daemon, const Request& request) {
 
 api::Response upload_image(Daemon& daemon, Request& request) {
     if (is_vm_disk_upload(request)) return import_vm_disk(daemon, request);
-    const auto content_type = header(request, "content-type");
+    const auto content_type = request.header("content-type");
     if (content_type.rfind("application/json", 0) == 0 && is_publish_request(request))
         return publish_image(daemon, request);
     if (content_type.rfind("application/json", 0) == 0) {
@@ -87,7 +83,7 @@ api::Response upload_image(Daemon& daemon, Request& request) {
     }
     if (request.body.empty()) throw Error(400, "Empty image upload");
     api::Image image;
-    image.filename = header(request, "x-lxd-filename");
+    image.filename = request.header("x-lxd-filename");
     // A split image (lxc image import META ROOTFS): the metadata part, then
     // the rootfs part, whose file name the image takes (as LXD does).
     std::string metadata, rootfs;
@@ -106,7 +102,7 @@ api::Response upload_image(Daemon& daemon, Request& request) {
     }
     image.is_public = header_true(request, "x-lxd-public");
     auto extra_properties = header_properties(request);
-    auto expected = header(request, "x-lxd-fingerprint");
+    auto expected = request.header("x-lxd-fingerprint");
     OperationSpec spec;
     spec.description = "Downloading image";
     auto op = daemon.operations().start(

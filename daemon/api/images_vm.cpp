@@ -44,10 +44,6 @@ struct VmImportRequest {
     std::vector<api::ImageAlias> aliases;
 };
 
-std::string header(const Request& r, const std::string& name) {
-    auto it = r.headers.find(name);
-    return it == r.headers.end() ? std::string() : it->second;
-}
 
 std::vector<std::pair<std::string, std::string>> form_pairs(const std::string& text, const std::string& what) {
     auto pairs = parse_form(text);
@@ -59,12 +55,12 @@ bool flag(const std::string& value) { return value.empty() || value == "1" || va
 
 VmImportRequest parse(const Request& request) {
     VmImportRequest req;
-    auto name = percent_decode(header(request, "x-lodge-vm-disk"));
+    auto name = percent_decode(request.header("x-lodge-vm-disk"));
     if (!name) throw Error(400, "Bad X-Lodge-VM-Disk header");
     // Only the last path component: it names the source in properties.
     req.disk_name = name->substr(name->rfind('/') == std::string::npos ? 0 : name->rfind('/') + 1);
     if (req.disk_name.size() > 255) req.disk_name.resize(255);
-    for (const auto& [key, value] : form_pairs(header(request, "x-lodge-vm-options"), "X-Lodge-VM-Options")) {
+    for (const auto& [key, value] : form_pairs(request.header("x-lodge-vm-options"), "X-Lodge-VM-Options")) {
         if (key == "dry-run") req.options.dry_run = flag(value);
         else if (key == "force") req.options.force = flag(value);
         else if (key == "keep-network") req.options.keep_network = flag(value);
@@ -79,9 +75,9 @@ VmImportRequest parse(const Request& request) {
             throw Error(400, "Unknown VM import option \"" + key + "\"");
         }
     }
-    for (const auto& [key, value] : form_pairs(header(request, "x-lxd-properties"), "X-LXD-properties"))
+    for (const auto& [key, value] : form_pairs(request.header("x-lxd-properties"), "X-LXD-properties"))
         req.properties[key] = value;
-    const auto pub = header(request, "x-lxd-public");
+    const auto pub = request.header("x-lxd-public");
     req.image.is_public = pub == "1" || pub == "true";
     req.image.filename = req.disk_name;
     return req;

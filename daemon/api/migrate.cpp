@@ -14,22 +14,18 @@
 namespace lodge::daemon {
 
 api::Response import_migrated_instance(Daemon& daemon, Request& request, std::int64_t project_id) {
-    auto header = [&](const char* name) {
-        auto it = request.headers.find(name);
-        return it == request.headers.end() ? std::string() : it->second;
-    };
-    const auto options_text = header("x-lodge-migrate");
+    const auto options_text = request.header("x-lodge-migrate");
     vm::FixupOptions options;
     options.keep_network = options_text.find("keep-network") != std::string::npos;
     options.keep_machine_id = options_text.find("keep-machine-id") != std::string::npos;
-    const auto name = header("x-lxd-name");
+    const auto name = request.header("x-lxd-name");
     // The upload file moves into the import's directory; the request's
     // hold on it must not remove it from there.
     auto upload = std::move(request.body_file);
     const auto path = upload->path;
     upload->path.clear();
     return daemon.instances().import_backup_file(
-        project_id, path, name, header("x-lxd-pool"), [options](const std::string& rootfs, api::Instance& instance) {
+        project_id, path, name, request.header("x-lxd-pool"), [options](const std::string& rootfs, api::Instance& instance) {
             UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
             if (!root) throw_errno("opening " + rootfs);
             std::vector<vm::PlanFixup> fixups;

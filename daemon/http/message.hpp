@@ -53,6 +53,11 @@ struct Request {
         return it == query.end() ? fallback : it->second;
     }
     const std::string& param(const std::string& name) const { return params.at(name); }
+    // A header's value ("" when absent); `name` lower-case.
+    std::string header(const std::string& name) const {
+        auto it = headers.find(name);
+        return it == headers.end() ? std::string() : it->second;
+    }
 };
 
 struct HttpResponse {

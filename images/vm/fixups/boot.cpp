@@ -14,9 +14,7 @@ void note_boot(Guest& guest) {
     for (const char* dir : {"/etc/kernel/postinst.d", "/etc/kernel/install.d"}) {
         auto hooks = guest.list(dir);
         if (!hooks.empty()) {
-            std::string list;
-            for (const auto& h : hooks) list += (list.empty() ? "" : ", ") + h;
-            found.push_back(std::string(dir) + " (" + list + ")");
+            found.push_back(std::string(dir) + " (" + join_words(hooks) + ")");
         }
     }
     for (const char* tool :

@@ -106,9 +106,7 @@ void fix_ifcfg(Guest& guest) {
         if (c.device != container_nic || !c.hwaddr.empty())
             changes.insert(changes.begin(), c.device + " becomes " + container_nic);
         if (!dropped.empty()) {
-            std::string list;
-            for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
-            changes.push_back("commented out " + list);
+            changes.push_back("commented out " + join_words(dropped));
         }
         if (changes.empty()) continue;
         for (const auto& ch : changes) guest.record("network", path, ch);

@@ -177,9 +177,7 @@ std::vector<std::string> rewrite(std::vector<std::string>& lines, const Nics& ni
     }
     if (renamed) changes.insert(changes.begin(), nic + " becomes " + container_nic);
     if (!commented_options.empty()) {
-        std::string list;
-        for (const auto& o : commented_options) list += (list.empty() ? "" : ", ") + o;
-        changes.push_back("commented out " + list);
+        changes.push_back("commented out " + join_words(commented_options));
     }
     return changes;
 }

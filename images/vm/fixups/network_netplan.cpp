@@ -142,9 +142,7 @@ std::vector<Rewrite> plan_rewrites(std::vector<YAML::Node>& docs, const std::vec
             doc["network"]["ethernets"] = renamed;
             if (id != container_nic) changes.insert(changes.begin(), id + " becomes " + container_nic);
             if (!dropped.empty()) {
-                std::string list;
-                for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
-                changes.push_back("removed " + list);
+                changes.push_back("removed " + join_words(dropped));
             }
         }
         if (changes.empty()) continue;

@@ -115,9 +115,7 @@ std::vector<std::string> rewrite(std::vector<std::string>& lines, bool dhcp) {
         changes.push_back("DHCP=yes added");
     }
     if (!dropped.empty()) {
-        std::string list;
-        for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
-        changes.push_back("commented out " + list);
+        changes.push_back("commented out " + join_words(dropped));
     }
     lines = out;
     return changes;

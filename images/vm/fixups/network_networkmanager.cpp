@@ -87,9 +87,7 @@ std::vector<std::string> rewrite(std::vector<std::string>& lines, const Binding&
             dropped.push_back(out_ini[i].section + " " + out_ini[i].key);
         }
     if (!dropped.empty()) {
-        std::string list;
-        for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
-        changes.push_back("commented out " + list);
+        changes.push_back("commented out " + join_words(dropped));
     }
     lines = out;
     return changes;

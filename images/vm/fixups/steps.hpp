@@ -30,6 +30,13 @@ std::vector<std::string> split_fields(const std::string& line);
 std::string trim(const std::string& s);
 bool starts_with(const std::string& s, const std::string& prefix);
 
+// "a, b, c": the names a record lists.
+inline std::string join_words(const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+    return out;
+}
+
 // The prefix every line a fixup comments out gets, followed by the reason.
 inline std::string commented(const std::string& reason, const std::string& line) {
     return "# lodge: " + reason + ": " + line;
