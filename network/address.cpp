@@ -1,0 +1,1 @@
+// Addresses, subnets and names of managed networks (see address.hpp).
