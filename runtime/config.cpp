@@ -43,6 +43,15 @@ std::string default_run_dir() {
     return env && *env ? env : "/run/lodge";
 }
 
+namespace {
+
+bool valid_interface_name(const std::string& n) {
+    return !n.empty() && n.size() < 16 && n != "." && n != ".." &&
+           n.find_first_of("/: \t\n") == std::string::npos;
+}
+
+} // namespace
+
 void ContainerConfig::validate() const {
     if (!valid_container_name(name))
         throw Error(400, "invalid container name '" + name +
@@ -69,6 +78,14 @@ void ContainerConfig::validate() const {
         if (!privileged && (idmap.host_uid(d.uid) < 0 || idmap.host_gid(d.gid) < 0))
             throw Error(400, "device node " + d.path + ": owner " + std::to_string(d.uid) + ":" + std::to_string(d.gid) +
                                  " is not in the container's id map");
+    }
+    for (size_t i = 0; i < interfaces.size(); ++i) {
+        const auto& n = interfaces[i];
+        if (!valid_interface_name(n.host) || !valid_interface_name(n.name))
+            throw Error(400, "invalid network interface name '" + n.host + "' / '" + n.name + "'");
+        if (n.name == "lo") throw Error(400, "the container's loopback interface is its own");
+        for (size_t k = 0; k < i; ++k)
+            if (interfaces[k].name == n.name) throw Error(400, "two network interfaces named " + n.name);
     }
 }
 
@@ -116,6 +133,8 @@ void to_json(nlohmann::json& j, const ContainerConfig& c) {
     for (const auto& m : c.mounts)
         mounts.push_back({{"source", m.source}, {"target", m.target}, {"readonly", m.readonly}, {"shift", m.shift}});
     j["devices"] = c.devices;
+    auto& interfaces = j["interfaces"] = nlohmann::json::array();
+    for (const auto& n : c.interfaces) interfaces.push_back({{"host", n.host}, {"name", n.name}});
 }
 
 void from_json(const nlohmann::json& j, ContainerConfig& c) {
@@ -134,6 +153,9 @@ void from_json(const nlohmann::json& j, ContainerConfig& c) {
             c.mounts.push_back({m.at("source").get<std::string>(), m.at("target").get<std::string>(),
                                 m.value("readonly", false), m.value("shift", true)});
     if (j.contains("devices")) c.devices = j.at("devices").get<std::vector<DeviceNode>>();
+    if (j.contains("interfaces"))
+        for (const auto& n : j.at("interfaces"))
+            c.interfaces.push_back({n.at("host").get<std::string>(), n.at("name").get<std::string>()});
 }
 
 uint64_t parse_size(const std::string& s) {

@@ -40,6 +40,15 @@ struct DeviceNode {
     void validate() const;
 };
 
+// A network interface the starter made in its own network namespace (one
+// end of a veth pair, a macvlan), moved into the container's at start under
+// its name there. The runtime only moves it; what it is connected to is the
+// starter's business.
+struct NetInterface {
+    std::string host; // its name in the starter's namespace (gone from there after the move)
+    std::string name; // its name inside the container, e.g. eth0
+};
+
 struct ContainerConfig {
     std::string name;     // also the hostname
     std::string rootfs;   // host path of the root filesystem
@@ -53,6 +62,7 @@ struct ContainerConfig {
     size_t console_log_bytes = 128 * 1024; // ring buffer of console output
     std::vector<Mount> mounts;
     std::vector<DeviceNode> devices;
+    std::vector<NetInterface> interfaces;
 
     // Throws lodge::Error(400) naming the field for invalid values.
     void validate() const;

@@ -10,6 +10,7 @@
 #include "runtime/inject.hpp"
 #include "runtime/message.hpp"
 #include "runtime/namespaces.hpp"
+#include "runtime/netif.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/shift.hpp"
 #include "runtime/syscalls.hpp"
@@ -112,6 +113,10 @@ void bind_device_nodes(int root_fd, const ChildPlan& p) {
         for (const auto& procs : p.cgroup_procs) write_file(procs, "0");
 
         set_ns(p.ns.net.get(), CLONE_NEWNET, "network");
+        // As the host's root still: a loopback that is up whatever the
+        // guest's init does (busybox's does nothing), so services bound to
+        // 127.0.0.1 answer a proxy device.
+        loopback_up();
         set_ns(p.ns.uts.get(), CLONE_NEWUTS, "uts");
         set_ns(p.ns.ipc.get(), CLONE_NEWIPC, "ipc");
         if (::sethostname(cfg.name.data(), cfg.name.size()) < 0) throw_errno("sethostname");
@@ -274,6 +279,9 @@ RunningContainer start_container(const ContainerConfig& cfg, const std::string& 
                                 cfg.idmap.uids.front().count});
     }
     NamespaceSet ns = make_namespaces(cfg.idmap, cfg.privileged);
+    // Before init runs, so the guest's network setup finds its interfaces
+    // at boot. Should the start fail, they go with the namespace.
+    for (const auto& n : cfg.interfaces) move_interface(n.host, ns.net.get(), n.name);
 
     ChildPlan plan{cfg, ns, {}, console, idmap_root,
                    {static_cast<uid_t>(root_uid), static_cast<gid_t>(root_gid), static_cast<gid_t>(tty_gid)},
