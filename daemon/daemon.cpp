@@ -54,6 +54,7 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     }
     db_ = std::make_unique<db::Database>(database_path);
     const int previous = db::migrate(*db_);
+    new_database_ = previous == 0;
     if (previous == 0) {
         // The default pool's directory; the dir storage driver fills it in
         // when it creates volumes.
@@ -65,6 +66,7 @@ Daemon::Daemon(std::string state_dir, std::string database_path) : state_dir_(st
     images_ = std::make_unique<ImageStore>(state_dir_ + "/images");
     pools_ = std::make_unique<Pools>(*this);
     instances_ = std::make_unique<Instances>(*this);
+    networks_ = std::make_unique<Networks>(*this);
     const auto known_images = with_db([](db::Database& db) {
         const auto fingerprints = db::image_fingerprints(db);
         return std::set<std::string>(fingerprints.begin(), fingerprints.end());
@@ -122,6 +124,13 @@ void Daemon::record(const api::Operation& op) {
     } catch (const std::exception& e) {
         spdlog::error("operation {}: recording it: {}", op.id, e.what());
     }
+}
+
+void Daemon::start_networks(bool default_network) {
+    ensure_dir(state_dir_ + "/networks", 0755);
+    networks_->start();
+    if (new_database_ && default_network) networks_->create_default();
+    instances_->resume_devices();
 }
 
 void Daemon::start_background_tasks() {

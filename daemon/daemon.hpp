@@ -10,6 +10,7 @@
 #include "daemon/images/store.hpp"
 #include "daemon/instances/instances.hpp"
 #include "daemon/instances/schedule.hpp"
+#include "daemon/networks/networks.hpp"
 #include "daemon/operation_sockets.hpp"
 #include "daemon/operations.hpp"
 #include "daemon/storage/pools.hpp"
@@ -50,8 +51,14 @@ public:
     Instances& instances() { return *instances_; }
     ImageStore& images() { return *images_; }
     Pools& pools() { return *pools_; }
+    Networks& networks() { return *networks_; }
     OperationSockets& operation_sockets() { return operation_sockets_; }
 
+    // Managed networks brought up (their dnsmasq adopted or started), on a
+    // new database the default network made (unless default_network is
+    // false), and the running instances' proxies checked; lodged's, not
+    // unit tests'.
+    void start_networks(bool default_network);
     // lodged's background tasks (scheduled snapshots and their expiry);
     // not started for unit tests' daemons.
     void start_background_tasks();
@@ -92,6 +99,8 @@ private:
     std::unique_ptr<ImageStore> images_;
     std::unique_ptr<Pools> pools_;
     std::unique_ptr<Instances> instances_;
+    std::unique_ptr<Networks> networks_;
+    bool new_database_ = false;
     std::unique_ptr<SnapshotScheduler> scheduler_; // after instances_: stopped before they go
     std::jthread autostart_;                       // likewise: joined before instances_ go
     // Last: destroyed first, so running work finishes while the database

@@ -46,7 +46,7 @@ public:
 
 void usage(std::FILE* out) {
     std::fprintf(out,
-                 "Usage: lodged [--state-dir DIR] [--verbose] [--debug]\n"
+                 "Usage: lodged [--state-dir DIR] [--no-default-network] [--verbose] [--debug]\n"
                  "       lodged shutdown|activate [--state-dir DIR]\n"
                  "\n"
                  "Serves the lodge API (LXD's /1.0 REST API) on DIR/unix.socket.\n"
@@ -55,6 +55,9 @@ void usage(std::FILE* out) {
                  "starts a socket-activated lodged (which starts boot.autostart instances).\n"
                  "\n"
                  "  --state-dir DIR  state directory (default: $LODGE_DIR, else /var/lib/lodge)\n"
+                 "  --no-default-network\n"
+                 "                   on a new state directory, make no lodgebr0 bridge (and no\n"
+                 "                   eth0 in the default profile): for hosts that must not get one\n"
                  "  --verbose        log informational messages\n"
                  "  --debug          log every request and debug detail\n"
                  "  --version        print the version\n"
@@ -109,6 +112,7 @@ int main(int argc, char** argv) {
     const char* state_dir_flag = nullptr;
     auto level = spdlog::level::warn;
     std::string command; // shutdown, activate
+    bool default_network = true;
 
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
@@ -118,6 +122,8 @@ int main(int argc, char** argv) {
             state_dir_flag = argv[++i];
         } else if (arg.rfind("--state-dir=", 0) == 0) {
             state_dir_flag = argv[i] + std::strlen("--state-dir=");
+        } else if (arg == "--no-default-network") {
+            default_network = false;
         } else if (arg == "--verbose") {
             if (level > spdlog::level::info) level = spdlog::level::info;
         } else if (arg == "--debug") {
@@ -176,6 +182,7 @@ int main(int argc, char** argv) {
         }
         spdlog::info("lodged {} started (state directory {}{})", LODGE_VERSION, daemon.state_dir(),
                      activated ? ", socket from the service manager" : "");
+        daemon.start_networks(default_network);
         daemon.start_background_tasks();
         notify_service_manager("READY=1\nSTATUS=Serving the API on " + daemon.socket_path());
         server->run();

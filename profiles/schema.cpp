@@ -13,7 +13,10 @@
 
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cctype>
 #include <map>
 #include <set>
@@ -269,6 +272,8 @@ const DeviceType device_types[] = {
     {"disk", {"path", "source", "pool", "readonly", "size", "shift", "required"}},
     {"unix-char", {"source", "path", "major", "minor", "uid", "gid", "mode", "required"}},
     {"unix-block", {"source", "path", "major", "minor", "uid", "gid", "mode", "required"}},
+    {"nic", {"nictype", "network", "parent", "name", "hwaddr", "mtu", "ipv4.address", "host_name", "mode"}},
+    {"proxy", {"listen", "connect", "bind"}},
     {"none", {}},
 };
 
@@ -339,6 +344,61 @@ void check_unix(const std::string& dev, const std::map<std::string, std::string>
         bad_device(dev, "required must be true or false");
 }
 
+bool interface_name(const std::string& n) {
+    return !n.empty() && n.size() < 16 && n != "." && n != ".." && n.find_first_of("/: \t\n") == std::string::npos;
+}
+
+void check_nic(const std::string& dev, const std::map<std::string, std::string>& keys) {
+    auto get = [&](const char* k) {
+        auto it = keys.find(k);
+        return it == keys.end() ? std::string() : it->second;
+    };
+    const auto nictype = get("nictype"), network = get("network"), parent = get("parent");
+    if (!network.empty()) {
+        if (!nictype.empty() && nictype != "bridged")
+            bad_device(dev, "a nic on a managed network is bridged (nictype \"" + nictype + "\" was given)");
+        if (!parent.empty()) bad_device(dev, "give either network or parent, not both");
+    } else if (nictype.empty()) {
+        bad_device(dev, "a nic needs a network, or a nictype (bridged, macvlan, p2p) and a parent");
+    } else if (nictype != "bridged" && nictype != "macvlan" && nictype != "p2p") {
+        bad_device(dev, "unknown nictype \"" + nictype + "\" (lodge knows bridged, macvlan, p2p)");
+    } else if (nictype != "p2p" && parent.empty()) {
+        bad_device(dev, "a " + nictype + " nic needs a parent interface");
+    }
+    for (const char* k : {"name", "host_name", "parent", "network"})
+        if (!get(k).empty() && !interface_name(get(k))) bad_device(dev, std::string("invalid ") + k + " \"" + get(k) + "\"");
+    if (get("name") == "lo") bad_device(dev, "the container's loopback interface is its own");
+    if (auto mac = get("hwaddr"); !mac.empty()) {
+        unsigned b[6];
+        char tail;
+        if (mac.size() != 17 || std::sscanf(mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
+            (b[0] & 1))
+            bad_device(dev, "invalid hwaddr \"" + mac + "\" (a unicast MAC like 00:16:3e:12:34:56)");
+    }
+    if (auto mtu = get("mtu"); !mtu.empty() && (!is_unsigned(mtu) || std::stoul(mtu) < 68 || std::stoul(mtu) > 65535))
+        bad_device(dev, "mtu must be a number from 68 to 65535");
+    if (auto a = get("ipv4.address"); !a.empty()) {
+        in_addr addr;
+        if (::inet_pton(AF_INET, a.c_str(), &addr) != 1) bad_device(dev, "invalid ipv4.address \"" + a + "\"");
+        if (nictype == "macvlan" || nictype == "p2p") bad_device(dev, "ipv4.address needs a managed network");
+    }
+    if (auto mode = get("mode"); !mode.empty() && (nictype != "macvlan" || (mode != "bridge" && mode != "vepa" &&
+                                                                          mode != "private" && mode != "passthru")))
+        bad_device(dev, "mode applies to macvlan nics (bridge, vepa, private, passthru)");
+}
+
+void check_proxy(const std::string& dev, const std::map<std::string, std::string>& keys) {
+    for (const char* k : {"listen", "connect"}) {
+        auto it = keys.find(k);
+        if (it == keys.end() || it->second.empty()) bad_device(dev, std::string("a proxy needs ") + k);
+        const auto& v = it->second;
+        if (v.rfind("tcp:", 0) != 0 && v.rfind("udp:", 0) != 0 && v.rfind("unix:", 0) != 0)
+            bad_device(dev, std::string(k) + " \"" + v + "\" must start with tcp:, udp: or unix:");
+    }
+    if (auto it = keys.find("bind"); it != keys.end() && !it->second.empty() && it->second != "host")
+        bad_device(dev, "bind must be host (lodge listens on the host and connects inside the instance)");
+}
+
 } // namespace
 
 void validate_devices(const api::DeviceMap& devices) {
@@ -350,15 +410,13 @@ void validate_devices(const api::DeviceMap& devices) {
         const DeviceType* type = nullptr;
         for (const auto& d : device_types)
             if (d.type == t->second) type = &d;
-        if (!type) {
-            if (t->second == "nic" || t->second == "proxy")
-                bad_device(dev, "type \"" + t->second + "\" comes with networks, which lodge does not manage yet");
-            bad_device(dev, "unknown type \"" + t->second + "\" (lodge knows disk, unix-char, unix-block, none)");
-        }
+        if (!type) bad_device(dev, "unknown type \"" + t->second + "\" (lodge knows disk, unix-char, unix-block, nic, proxy, none)");
         for (const auto& [k, v] : keys)
             if (k != "type" && !type->keys.count(k)) bad_device(dev, "unknown key \"" + k + "\" for a " + t->second);
         if (type->type == "disk") check_disk(dev, keys);
         if (type->type == "unix-char" || type->type == "unix-block") check_unix(dev, keys);
+        if (type->type == "nic") check_nic(dev, keys);
+        if (type->type == "proxy") check_proxy(dev, keys);
     }
 }
 

@@ -37,6 +37,7 @@ void add_image_routes(Router& router, Daemon& daemon);        // /1.0/images, /1
 void add_backup_routes(Router& router, Daemon& daemon);       // /1.0/instances/{name}/backups
 void add_internal_routes(Router& router, Daemon& daemon);     // /internal/shutdown (unix socket only)
 void add_audit_routes(Router& router, Daemon& daemon);        // /1.0/instances/{name}/audit
+void add_network_routes(Router& router, Daemon& daemon);      // /1.0/networks
 // POST /1.0/instances with a backup tarball (Content-Type application/octet-stream).
 bool is_backup_upload(const Request& request);
 api::Response import_instance_backup(Daemon& daemon, Request& request);
@@ -61,6 +62,7 @@ inline void add_all_routes(Router& router, Daemon& daemon) {
     add_backup_routes(router, daemon);
     add_internal_routes(router, daemon);
     add_audit_routes(router, daemon);
+    add_network_routes(router, daemon);
 }
 
 // The id of the project a request names with ?project= (default:

@@ -274,10 +274,28 @@ INSERT INTO storage_volumes (storage_pool_id, project_id, name, type, created_at
 // past v4), which are C++ data rather than SQL.
 constexpr std::string_view v4 = "SELECT 1;";
 
+// v5: managed networks (bridges lodged makes and runs dnsmasq and rules for).
+constexpr std::string_view v5 = R"sql(
+CREATE TABLE networks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    type TEXT NOT NULL DEFAULT 'bridge',
+    status TEXT NOT NULL DEFAULT 'Created'
+);
+CREATE TABLE networks_config (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (network_id, key)
+);
+)sql";
+
 } // namespace
 
 const std::vector<std::string_view>& migrations() {
-    static const std::vector<std::string_view> list{v1, v2, v3, v4};
+    static const std::vector<std::string_view> list{v1, v2, v3, v4, v5};
     return list;
 }
 

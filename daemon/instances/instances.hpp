@@ -4,6 +4,8 @@
 // containers; this joins it to the database, the storage pool and events.
 #pragma once
 
+#include "common/reverter.hpp"
+
 #include "api/instance.hpp"
 #include "profiles/baseline.hpp"
 #include "daemon/api/images_pull.hpp"
@@ -217,6 +219,25 @@ public:
     // What the runtime is given to start the instance (exposed for tests).
     runtime::ContainerConfig container_config(const api::Instance& instance, const InstanceLocation& where) const;
 
+    // After lodged's start (instances/network_devices.cpp): the running
+    // instances' proxies that are not running any more are started again.
+    void resume_devices();
+
+    // A nic as it is plugged: the device's keys resolved (the guest's
+    // interface name, the bridge, the MAC kept in volatile.DEV.hwaddr).
+    struct Nic {
+        std::string name, nictype, network, bridge, parent, hwaddr, host_name, ipv4, mode;
+        unsigned mtu = 0;
+        bool same_device(const Nic& o) const; // all but host_name
+    };
+    struct ProxyDevice {
+        std::string listen, connect;
+    };
+    struct NetworkDevices {
+        std::map<std::string, Nic> nics;
+        std::map<std::string, ProxyDevice> proxies;
+    };
+
     // A free two-word name for an instance created without one.
     static std::string pick_name(const std::function<bool(const std::string&)>& taken);
 
@@ -249,6 +270,30 @@ private:
     std::optional<runtime::ContainerConfig> running_config(const InstanceLocation& where) const;
     // What apply_live compares against: the expanded config of this start.
     void record_started_config(const InstanceLocation& where, const api::Instance& instance) const;
+
+    // nic and proxy devices (instances/network_devices.cpp).
+    std::map<std::string, Nic> nic_plan(const InstanceLocation& where, api::Instance& instance);
+    static std::map<std::string, ProxyDevice> proxy_plan(const api::Instance& instance);
+    // The host side of a nic; returns the name of the end that goes in.
+    std::string plug_host_side(const InstanceLocation& where, const Nic& nic);
+    void unplug_host_side(const InstanceLocation& where, const Nic& nic);
+    // Before a start: the host sides made, what the runtime moves in.
+    std::vector<runtime::NetInterface> plug_network_devices(const InstanceLocation& where, api::Instance& instance,
+                                                            Reverter& revert);
+    void start_proxies(const InstanceLocation& where, pid_t init_pid);
+    // After a stop: proxies ended, host sides removed.
+    void unplug_network_devices(const InstanceLocation& where);
+    // Hot-plug: the running instance's nics and proxies made to match;
+    // returns whether anything changed.
+    bool apply_network_devices(const InstanceLocation& where, api::Instance& instance, pid_t init_pid);
+    void start_proxy(const InstanceLocation& where, const std::string& dev, const ProxyDevice& proxy, pid_t init_pid);
+    void stop_proxy(const InstanceLocation& where, const std::string& dev);
+    std::string proxy_pidfile(const InstanceLocation& where, const std::string& dev) const;
+    std::string network_devices_path(const InstanceLocation& where) const;
+    NetworkDevices running_network_devices(const InstanceLocation& where) const;
+    void record_network_devices(const InstanceLocation& where, const NetworkDevices& devices) const;
+    // The state's "network": the container's interfaces, seen from inside.
+    nlohmann::json network_state(const InstanceLocation& where, pid_t init_pid) const;
 
     Daemon& daemon_;
     std::string run_dir_;

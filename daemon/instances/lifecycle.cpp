@@ -331,7 +331,23 @@ void Instances::start_now(std::int64_t project_id, const InstanceLocation& where
     forget(where.runtime_name);
     apply_templates(where.dir, "start", template_view(*instance, instance->expanded_config));
     assign_idmap(where, *instance);
-    runtime::launch_container(container_config(*instance, where), run_dir_);
+    auto cfg = container_config(*instance, where);
+    Reverter revert;
+    cfg.interfaces = plug_network_devices(where, *instance, revert);
+    const auto launched = runtime::launch_container(cfg, run_dir_);
+    try {
+        start_proxies(where, launched.init_pid);
+    } catch (...) {
+        // A proxy that cannot listen fails the start, as in LXD.
+        try {
+            runtime::stop_container(run_dir_, where.runtime_name, 0, true);
+        } catch (const std::exception& e) {
+            spdlog::error("instance {}: {}", where.name, e.what());
+        }
+        unplug_network_devices(where);
+        throw;
+    }
+    revert.success();
     record_started_config(where, *instance);
     daemon_.with_db([&](db::Database& db) {
         db::set_instance_config(db, where.id, "volatile.last_state.power", "RUNNING");
@@ -342,6 +358,7 @@ void Instances::start_now(std::int64_t project_id, const InstanceLocation& where
 void Instances::stop_now(const InstanceLocation& where, int timeout, bool force) {
     const int timeout_ms = timeout < 0 ? unlimited_stop_ms : timeout * 1000;
     runtime::stop_container(run_dir_, where.runtime_name, timeout_ms, force);
+    unplug_network_devices(where);
     daemon_.with_db([&](db::Database& db) {
         db::set_instance_config(db, where.id, "volatile.last_state.power", "STOPPED");
     });
@@ -419,6 +436,7 @@ api::Response Instances::remove(std::int64_t project_id, const std::string& name
         });
         daemon_.pools().driver(where.pool).delete_volume(where.volume);
         remove_backups(where.project, where.name);
+        daemon_.networks().forget_instance(where.name);
         std::error_code ec;
         fs::remove_all(where.logs, ec); // exec's recorded output
         daemon_.events().lifecycle("instance-deleted", instance_url(where.name));

@@ -143,6 +143,8 @@ bool Instances::apply_live(const InstanceLocation& where, const api::Instance& i
             runtime::add_device(run_dir_, where.runtime_name, d);
             spdlog::info("instance {}: device {} added", where.name, d.path);
         }
+    auto with_volatile = instance;
+    apply_network_devices(where, with_volatile, runtime_status(where.runtime_name).init_pid);
     return restart_pending(where, instance);
 }
 

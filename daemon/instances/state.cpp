@@ -33,10 +33,7 @@ nlohmann::json Instances::state(const InstanceLocation& where) const {
               {"usage_peak", usage.memory_peak_bytes},
               {"swap_usage", 0},
               {"swap_usage_peak", 0}}},
-            // Interfaces and addresses come with managed networks; until
-            // then the container has only its loopback, which LXD's
-            // clients do not need to be told about.
-            {"network", nullptr},
+            {"network", code == api::StatusCode::Stopped ? nlohmann::json(nullptr) : network_state(where, st.init_pid)},
             {"pid", code == api::StatusCode::Stopped ? 0 : st.init_pid},
             {"processes", usage.pids},
             {"cpu", {{"usage", usage.cpu_ns}}},
