@@ -493,7 +493,7 @@ void Netlink::add_address(const std::string &name, const std::string &address,
     // A broadcast address as `ip addr add ... brd +` sets it.
     if (prefix < 31)
       mnl_attr_put_u32(req.nlh, IFA_BROADCAST,
-                       htonl(Ipv4Net{*v4, uint8_t(prefix)}.broadcast()));
+                       htonl((Ipv4Net{*v4, uint8_t(prefix)}.broadcast())));
   } else {
     in6_addr a6;
     if (::inet_pton(AF_INET6, address.c_str(), &a6) != 1)

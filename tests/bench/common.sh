@@ -180,7 +180,7 @@ start_daemon() {
     cl lxd profile device add default root disk path=/ pool=default >>"$log" 2>&1 ||
       die "LXD: cannot add the root disk to the default profile"
   else
-    unshare -n "$lodged_bin" --state-dir "$d" </dev/null >>"$log" 2>&1 &
+    unshare -n "$lodged_bin" --state-dir "$d" ${LODGED_ARGS:---no-default-network} </dev/null >>"$log" 2>&1 &
     pid[lodge]=$!
     for _ in $(seq 1 300); do
       "$api" "$(sock lodge)" get 1 /1.0 >/dev/null 2>&1 && break

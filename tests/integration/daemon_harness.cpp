@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -183,6 +184,11 @@ Lodged::Lodged(std::string state_dir, std::vector<std::string> extra_args, std::
     std::vector<std::string> argv = std::move(launcher);
     for (auto a : {bin("lodged"), std::string("--state-dir"), state_dir_}) argv.push_back(a);
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    // A lodged in the host's own network namespace must not make its
+    // default bridge there; the network tests start theirs inside a test
+    // namespace (nsenter --net=…), where it may.
+    const bool own_netns = std::any_of(argv.begin(), argv.end(), [](const std::string& a) { return a.rfind("--net=", 0) == 0; });
+    if (!own_netns) argv.push_back("--no-default-network");
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
     if (pid_ == 0) {
@@ -330,21 +336,30 @@ std::string lxc_binary() {
     return "";
 }
 
-std::string debian_image_tarball() {
+namespace {
+
+// A fixture packed as an LXD image once per process (scripts/pack-image).
+std::string fixture_image_tarball(const std::string& fixture_name, const std::string& description) {
     static std::mutex mutex;
-    static std::unique_ptr<TempDir> dir;
-    static std::string path;
+    static std::map<std::string, std::pair<std::unique_ptr<TempDir>, std::string>> packed;
     std::lock_guard lock(mutex);
-    if (!path.empty()) return path;
-    auto tmp = std::make_unique<TempDir>("lodge-debian-image");
-    const auto out = tmp->path() + "/debian-12.tar.gz";
-    auto r = run({std::string(LODGE_SOURCE_DIR) + "/scripts/pack-image", fixture("debian"), out, "debian", "12",
-                  "Debian 12 test image"},
+    if (auto it = packed.find(fixture_name); it != packed.end()) return it->second.second;
+    auto tmp = std::make_unique<TempDir>("lodge-" + fixture_name + "-image");
+    const auto out = tmp->path() + "/" + fixture_name + ".tar.gz";
+    auto r = run({std::string(LODGE_SOURCE_DIR) + "/scripts/pack-image", fixture(fixture_name), out, "debian", "12",
+                  description},
                  "", 300);
-    if (r.status != 0) throw std::runtime_error("building the debian image failed: " + r.err);
-    dir = std::move(tmp);
-    path = out;
-    return path;
+    if (r.status != 0) throw std::runtime_error("building the " + fixture_name + " image failed: " + r.err);
+    packed[fixture_name] = {std::move(tmp), out};
+    return out;
+}
+
+} // namespace
+
+std::string debian_image_tarball() { return fixture_image_tarball("debian", "Debian 12 test image"); }
+
+std::string debian_net_image_tarball() {
+    return fixture_image_tarball("debian-net", "Debian 12 test image with networkd");
 }
 
 } // namespace lodge::test

@@ -140,5 +140,7 @@ std::string busybox_image_tarball();
 std::string sorted_properties(const std::string& info);
 // The same for the debian fixture (scripts/pack-image), once per process.
 std::string debian_image_tarball();
+// The debian-net fixture (networkd, resolved, udev) likewise.
+std::string debian_net_image_tarball();
 
 } // namespace lodge::test

@@ -1,0 +1,229 @@
+// Managed networks end to end, each test with lodged inside a network
+// namespace of its own (network_session.hpp): DHCP addresses and names from
+// the default bridge's dnsmasq, NAT to an upstream namespace, proxy devices
+// plugged into running instances, static addresses that survive restarts of
+// the instance and of lodged, bad input refused, and LXD's `lxc` network
+// verbs.
+#include "tests/integration/network_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+namespace lodge::test {
+namespace {
+
+using nlohmann::json;
+
+class Network : public NetworkSession {
+protected:
+    Network() : NetworkSession("lodge-net") {}
+
+    void launch_busybox(const std::string& name, const std::vector<std::string>& extra = {}) {
+        if (lxc({"image", "info", "bb"}).status != 0) import(busybox_image_tarball(), "bb");
+        std::vector<std::string> args{"launch", "bb", name};
+        args.insert(args.end(), extra.begin(), extra.end());
+        auto r = lxc(args);
+        ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    }
+
+    std::string wait_ipv4(const std::string& name, double timeout_s = 10) {
+        std::string address;
+        wait_until([&] { return !(address = ipv4_of(name)).empty(); }, timeout_s);
+        return address;
+    }
+
+    // An HTTP GET from the test namespace (the host side of lodged).
+    Result fetch(const std::string& url) { return in(ns_, {"/bin/busybox", "wget", "-q", "-T", "5", "-O", "-", url}); }
+};
+
+TEST_F(Network, DefaultNetworkGivesAddressesNamesAndRoutes) {
+    // The first start made lodgebr0 and put eth0 on it in the default profile.
+    auto net = api("GET", "/1.0/networks/lodgebr0")["metadata"];
+    ASSERT_EQ(net["managed"], true) << lodged_->log();
+    EXPECT_EQ(net["type"], "bridge");
+    EXPECT_EQ(net["config"]["ipv4.nat"], "true");
+    auto profile = api("GET", "/1.0/profiles/default")["metadata"];
+    EXPECT_EQ(profile["devices"]["eth0"]["network"], "lodgebr0");
+
+    // Two debian guests (systemd-networkd) get leases within 10 s of running.
+    const auto image = debian_net_image_tarball();
+    import(image, "debnet");
+    for (const auto* name : {"net-a", "net-b"}) {
+        auto r = lxc({"init", "debnet", name});
+        ASSERT_EQ(r.status, 0) << r.err;
+    }
+    for (const auto* name : {"net-a", "net-b"}) {
+        auto r = lxc({"start", name});
+        ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const auto a = wait_ipv4("net-a"), b = wait_ipv4("net-b");
+    ASSERT_FALSE(a.empty()) << lodged_->log();
+    ASSERT_FALSE(b.empty());
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+    EXPECT_NE(a, b);
+    EXPECT_EQ(a.rfind(subnet_prefix("lodgebr0"), 0), 0u) << a;
+
+    // Each resolves the other by name through dnsmasq and pings it.
+    Result ping;
+    wait_until([&] { return (ping = lxc({"exec", "net-a", "--", "ping", "-c", "1", "-W", "2", "net-b"})).status == 0; }, 10);
+    EXPECT_EQ(ping.status, 0) << ping.out << ping.err;
+    EXPECT_NE(ping.out.find(b), std::string::npos) << ping.out;
+    auto back = lxc({"exec", "net-b", "--", "ping", "-c", "1", "-W", "2", "net-a.lxd"});
+    EXPECT_EQ(back.status, 0) << back.out << back.err;
+    EXPECT_NE(back.out.find(a), std::string::npos) << back.out;
+
+    // The leases list both, and the state of the bridge has both veths.
+    auto leases = api("GET", "/1.0/networks/lodgebr0/leases")["metadata"];
+    std::set<std::string> names;
+    for (const auto& l : leases) names.insert(l["hostname"].get<std::string>());
+    EXPECT_TRUE(names.count("net-a") && names.count("net-b") && names.count("lodgebr0.gw")) << leases.dump();
+    auto state = api("GET", "/1.0/networks/lodgebr0/state")["metadata"];
+    EXPECT_EQ(state["bridge"]["upper_devices"].size(), 2u) << state.dump();
+    auto inst = api("GET", "/1.0/instances/net-a/state")["metadata"]["network"]["eth0"];
+    EXPECT_EQ(inst["host_name"].get<std::string>().rfind("veth", 0), 0u) << inst.dump();
+    for (const auto* name : {"net-a", "net-b"}) lxc({"delete", "--force", name});
+}
+
+TEST_F(Network, NatReachesUpstreamFromTheOuterAddress) {
+    // Upstream answers one request and says where it came from.
+    Background server({"/usr/bin/nsenter", "--net=/run/netns/" + up_, "/usr/bin/python3", "-u", "-c",
+                       "import socket\n"
+                       "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                       "s.bind(('0.0.0.0', 8080)); s.listen(1); print('listening', flush=True)\n"
+                       "c, a = s.accept(); c.recv(4096); print('peer', a[0], flush=True)\n"
+                       "c.sendall(b'HTTP/1.0 200 OK\\r\\n\\r\\nupstream\\n'); c.close()\n"});
+    ASSERT_TRUE(server.wait_for_output("listening", 10)) << server.output();
+    launch_busybox("nat-a");
+    const auto address = wait_ipv4("nat-a");
+    ASSERT_FALSE(address.empty()) << lodged_->log();
+    auto r = lxc({"exec", "nat-a", "--", "wget", "-q", "-T", "5", "-O", "-", std::string("http://") + upstream_address + ":8080/"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("upstream"), std::string::npos) << r.out;
+    ASSERT_TRUE(server.wait_for_output("peer", 10)) << server.output();
+    EXPECT_NE(server.output().find(std::string("peer ") + outer_address), std::string::npos) << server.output();
+    EXPECT_EQ(server.output().find("peer " + address), std::string::npos);
+    // The rules are lodge's own table's.
+    auto rules = in(ns_, {"nft", "list", "table", "inet", "lodge"});
+    EXPECT_NE(rules.out.find("masquerade"), std::string::npos) << rules.out;
+    lxc({"delete", "--force", "nat-a"});
+}
+
+TEST_F(Network, ProxyDevicePlugsIntoTheRunningInstance) {
+    launch_busybox("proxy-a");
+    auto r = lxc({"exec", "proxy-a", "--", "sh", "-c", "mkdir -p /www && echo served-inside >/www/index.html && httpd -p 8080 -h /www"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(fetch("http://127.0.0.1:8081/").status, 0);
+    r = lxc({"config", "device", "add", "proxy-a", "web", "proxy", "listen=tcp:127.0.0.1:8081", "connect=tcp:127.0.0.1:8080"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    auto got = fetch("http://127.0.0.1:8081/");
+    EXPECT_EQ(got.status, 0) << got.err;
+    EXPECT_EQ(got.out, "served-inside\n");
+    r = lxc({"config", "device", "remove", "proxy-a", "web"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(wait_until([&] { return fetch("http://127.0.0.1:8081/").status != 0; }, 5));
+    // A proxy in a profile-less start: the device comes up with the instance.
+    r = lxc({"config", "device", "add", "proxy-a", "web", "proxy", "listen=tcp:127.0.0.1:8082", "connect=tcp:127.0.0.1:8080"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(lxc({"restart", "--force", "proxy-a"}).status, 0);
+    lxc({"exec", "proxy-a", "--", "httpd", "-p", "8080", "-h", "/www"});
+    got = fetch("http://127.0.0.1:8082/");
+    EXPECT_EQ(got.out, "served-inside\n") << got.err << lodged_->log();
+    lxc({"delete", "--force", "proxy-a"});
+    EXPECT_TRUE(wait_until([&] { return fetch("http://127.0.0.1:8082/").status != 0; }, 5));
+}
+
+TEST_F(Network, StaticAddressSurvivesRestartsOfInstanceAndDaemon) {
+    const auto address = subnet_prefix("lodgebr0") + "200";
+    launch_busybox("static-a", {"--device", "eth0,ipv4.address=" + address});
+    EXPECT_EQ(wait_ipv4("static-a"), address) << lodged_->log();
+    ASSERT_EQ(lxc({"restart", "--force", "static-a"}).status, 0);
+    EXPECT_EQ(wait_ipv4("static-a"), address);
+
+    // lodged killed outright: its dnsmasq keeps serving and is adopted.
+    auto pid_of_dnsmasq = [&] { return read_file(state_.path() + "/networks/lodgebr0/dnsmasq.pid"); };
+    const auto dnsmasq = pid_of_dnsmasq();
+    lodged_->stop(SIGKILL);
+    start_lodged();
+    EXPECT_EQ(pid_of_dnsmasq(), dnsmasq);
+    ASSERT_EQ(lxc({"restart", "--force", "static-a"}).status, 0) << lodged_->log();
+    EXPECT_EQ(wait_ipv4("static-a"), address);
+    auto leases = lodge({"network", "list-leases", "lodgebr0"});
+    EXPECT_EQ(leases.status, 0) << leases.err;
+    EXPECT_NE(leases.out.find(address), std::string::npos) << leases.out;
+    EXPECT_NE(leases.out.find("STATIC"), std::string::npos) << leases.out;
+    lxc({"delete", "--force", "static-a"});
+}
+
+TEST_F(Network, BadInputIsRefusedAndChangesNothing) {
+    const auto before = api("GET", "/1.0/networks?recursion=1")["metadata"].dump();
+    auto bad = [&](const std::string& body, const std::string& needle) {
+        auto r = lodged_->request("POST", "/1.0/networks", body);
+        EXPECT_EQ(r.status, 400) << body << " " << r.body;
+        EXPECT_NE(r.body.find(needle), std::string::npos) << r.body;
+    };
+    const auto taken = api("GET", "/1.0/networks/lodgebr0")["metadata"]["config"]["ipv4.address"].get<std::string>();
+    bad(R"({"name": "overlap0", "config": {"ipv4.address": ")" + subnet_prefix("lodgebr0") + R"(77/24"}})", "overlaps");
+    bad(R"({"name": "upl0", "config": {"ipv4.address": "203.0.113.9/24"}})", "overlaps the host's route");
+    bad(R"({"name": "cidr0", "config": {"ipv4.address": "10.300.0.1/24"}})", "ipv4.address");
+    bad(R"({"name": "cidr1", "config": {"ipv4.address": "10.9.0.0/24"}})", "ipv4.address");
+    bad(R"({"name": "key0", "config": {"ipv4.bogus": "1"}})", "ipv4.bogus");
+    EXPECT_EQ(api("GET", "/1.0/networks?recursion=1")["metadata"].dump(), before);
+    EXPECT_NE(in(ns_, {"ip", "link", "show", "overlap0"}).status, 0);
+
+    launch_busybox("bad-a");
+    auto del = lodged_->request("DELETE", "/1.0/networks/lodgebr0");
+    EXPECT_EQ(del.status, 400);
+    EXPECT_NE(del.body.find("/1.0/instances/bad-a"), std::string::npos) << del.body;
+    EXPECT_NE(del.body.find("/1.0/profiles/default"), std::string::npos) << del.body;
+
+    // A proxy whose listen address is taken: refused, the device not kept.
+    Background holder({"/usr/bin/nsenter", "--net=/run/netns/" + ns_, "/usr/bin/python3", "-u", "-c",
+                       "import socket, time\n"
+                       "s = socket.socket(); s.bind(('127.0.0.1', 9090)); s.listen(1); print('held', flush=True)\n"
+                       "time.sleep(60)\n"});
+    ASSERT_TRUE(holder.wait_for_output("held", 10));
+    auto r = lxc({"config", "device", "add", "bad-a", "web", "proxy", "listen=tcp:127.0.0.1:9090", "connect=tcp:127.0.0.1:80"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
+    EXPECT_FALSE(api("GET", "/1.0/instances/bad-a")["metadata"]["devices"].contains("web"));
+    lxc({"delete", "--force", "bad-a"});
+}
+
+TEST_F(Network, LxcClientNetworkVerbs) {
+    greet_lxc();
+    auto r = lxc({"network", "create", "lxcnet0", "ipv4.address=10.250.7.1/24", "ipv6.address=none"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    EXPECT_EQ(r.out, "Network lxcnet0 created\n");
+    r = lxc({"network", "list", "--format", "csv"});
+    EXPECT_NE(r.out.find("lxcnet0,bridge,YES,10.250.7.1/24"), std::string::npos) << r.out;
+    r = lxc({"network", "set", "lxcnet0", "ipv4.nat", "true"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    r = lxc({"network", "show", "lxcnet0"});
+    EXPECT_NE(r.out.find("ipv4.nat: \"true\""), std::string::npos) << r.out;
+    EXPECT_EQ(in(ns_, {"ip", "-4", "addr", "show", "lxcnet0"}).out.find("10.250.7.1/24") != std::string::npos, true);
+
+    launch_busybox("lxcnet-a", {"--profile", "hardened", "--profile", "default"});
+    r = lxc({"network", "attach", "lxcnet0", "lxcnet-a", "eth1"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    EXPECT_TRUE(wait_until([&] { return lxc({"exec", "lxcnet-a", "--", "ip", "link", "show", "eth1"}).status == 0; }, 5));
+    r = lxc({"config", "device", "add", "lxcnet-a", "web", "proxy", "listen=tcp:127.0.0.1:8090", "connect=tcp:127.0.0.1:80"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    r = lxc({"network", "delete", "lxcnet0"});
+    EXPECT_NE(r.status, 0);
+    r = lxc({"network", "detach", "lxcnet0", "lxcnet-a"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    lxc({"delete", "--force", "lxcnet-a"});
+    r = lxc({"network", "delete", "lxcnet0"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "Network lxcnet0 deleted\n");
+    EXPECT_NE(in(ns_, {"ip", "link", "show", "lxcnet0"}).status, 0);
+    auto rules = in(ns_, {"nft", "list", "table", "inet", "lodge"});
+    EXPECT_EQ(rules.out.find("lxcnet0"), std::string::npos) << rules.out;
+}
+
+} // namespace
+} // namespace lodge::test
