@@ -7,6 +7,7 @@
 #include "common/file.hpp"
 #include "common/reverter.hpp"
 #include "network/proxy/endpoint.hpp"
+#include "network/proxy/pidfd.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -15,7 +16,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/pidfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,8 +107,8 @@ bool exited(int pidfd, int timeout_ms) {
 }
 
 void kill_proxy(pid_t pid) {
-    UniqueFd pfd(::pidfd_open(pid, 0));
-    if (pfd && is_lodge_proxy(pid)) ::pidfd_send_signal(pfd.get(), SIGKILL, nullptr, 0);
+    UniqueFd pfd(detail::pidfd_open(pid));
+    if (pfd && is_lodge_proxy(pid)) detail::pidfd_send_signal(pfd.get(), SIGKILL);
 }
 
 } // namespace
@@ -180,7 +180,7 @@ pid_t start_proxy(const ProxySpec& given, pid_t instance_pid, const std::string&
     // Held from here to the end: if the instance is still alive once the
     // proxy has opened it by pid, the proxy opened this process and not a
     // later one that got the pid.
-    UniqueFd instance(::pidfd_open(instance_pid, 0));
+    UniqueFd instance(detail::pidfd_open(instance_pid));
     if (!instance) {
         if (errno == ESRCH) throw Error(500, "instance process " + std::to_string(instance_pid) + " is not running; cannot start its proxy");
         throw_errno("pidfd_open " + std::to_string(instance_pid));
@@ -253,11 +253,11 @@ void stop_proxy(const std::string& pidfile) {
     if (auto pid = running_proxy(pidfile)) {
         // Checked again with the pidfd held, so a pid reused in between is
         // never signalled.
-        UniqueFd pfd(::pidfd_open(*pid, 0));
+        UniqueFd pfd(detail::pidfd_open(*pid));
         if (pfd && is_lodge_proxy(*pid)) {
-            ::pidfd_send_signal(pfd.get(), SIGTERM, nullptr, 0);
+            detail::pidfd_send_signal(pfd.get(), SIGTERM);
             if (!exited(pfd.get(), 1000)) {
-                ::pidfd_send_signal(pfd.get(), SIGKILL, nullptr, 0);
+                detail::pidfd_send_signal(pfd.get(), SIGKILL);
                 exited(pfd.get(), 5000);
             }
         }

@@ -7,12 +7,12 @@
 #include "common/fd.hpp"
 #include "network/proxy.hpp"
 #include "network/proxy/endpoint.hpp"
+#include "network/proxy/pidfd.hpp"
 #include "network/proxy/relay.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -161,7 +161,7 @@ int run(int argc, char** argv) {
         ProxySpec spec = parse_proxy(argv[2], argv[3]);
         detail::SocketAddress target = detail::socket_address(spec.connect);
         UniqueFd sigfd = signals();
-        UniqueFd instance(::pidfd_open(pid, 0));
+        UniqueFd instance(detail::pidfd_open(pid));
         if (!instance) throw_errno("pidfd_open " + std::to_string(pid));
         Listener listener;
         listen_on(spec.listen, listener);

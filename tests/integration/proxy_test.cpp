@@ -1,0 +1,460 @@
+// Proxy devices end to end: lodge-proxy between this test's network
+// namespace and a stand-in instance (a process in network and mount
+// namespaces of its own), the way lodged runs it for a running instance.
+#include "network/proxy.hpp"
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "common/file.hpp"
+#include "common/sha256.hpp"
+#include "runtime/syscalls.hpp"
+#include "tests/integration/daemon_harness.hpp"
+#include "tests/integration/harness.hpp"
+
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+namespace lodge::test {
+namespace {
+
+namespace net = lodge::network;
+
+// Inside the stand-in instance (its own network namespace, so fixed ports).
+constexpr uint16_t kEchoPort = 7001;  // echoes until end of stream, then closes
+constexpr uint16_t kCountPort = 7002; // reads to end of stream, then answers "N\n"
+constexpr uint16_t kUdpPort = 7003;   // echoes datagrams
+
+[[noreturn]] void die(const char* what) {
+    std::perror(what);
+    ::_exit(1);
+}
+
+bool send_all(int fd, const char* p, size_t n) {
+    while (n > 0) {
+        ssize_t m = ::send(fd, p, n, MSG_NOSIGNAL);
+        if (m < 0 && errno == EINTR) continue;
+        if (m <= 0) return false;
+        p += m;
+        n -= static_cast<size_t>(m);
+    }
+    return true;
+}
+
+// A connection's handler in the stand-in: a process of its own that dies
+// with the stand-in.
+void serve_connection(int fd, bool count) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    static char buf[1 << 16];
+    size_t total = 0;
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        total += static_cast<size_t>(n);
+        if (!count && !send_all(fd, buf, static_cast<size_t>(n))) ::_exit(1);
+    }
+    if (count) {
+        std::string reply = std::to_string(total) + "\n";
+        send_all(fd, reply.data(), reply.size());
+    }
+    ::_exit(0);
+}
+
+int listen_inet(int type, uint16_t port) {
+    int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) die("bind");
+    if (type == SOCK_STREAM && ::listen(fd, 64) < 0) die("listen");
+    return fd;
+}
+
+int listen_unix(const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 || ::listen(fd, 64) < 0) die("bind unix");
+    return fd;
+}
+
+void bring_up_lo() {
+    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq ifr{};
+    std::strcpy(ifr.ifr_name, "lo");
+    if (s < 0 || ::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("SIOCGIFFLAGS");
+    ifr.ifr_flags |= IFF_UP;
+    if (::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("SIOCSIFFLAGS");
+    ::close(s);
+}
+
+// The stand-in's life: namespaces, lo up, a private tmpfs on socket_dir with
+// echo.sock in it, then one poll loop accepting (a process per connection)
+// and echoing datagrams.
+[[noreturn]] void stand_in(const std::string& socket_dir, int ready) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) < 0) die("unshare");
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) die("mount private");
+    if (::mount("tmpfs", socket_dir.c_str(), "tmpfs", 0, "mode=0755") < 0) die("mount tmpfs");
+    bring_up_lo();
+    pollfd fds[4] = {{listen_inet(SOCK_STREAM, kEchoPort), POLLIN, 0},
+                     {listen_inet(SOCK_STREAM, kCountPort), POLLIN, 0},
+                     {listen_unix(socket_dir + "/echo.sock"), POLLIN, 0},
+                     {listen_inet(SOCK_DGRAM, kUdpPort), POLLIN, 0}};
+    ::signal(SIGCHLD, SIG_IGN); // handlers reap themselves
+    (void)!::write(ready, "r", 1);
+    ::close(ready);
+    for (;;) {
+        if (::poll(fds, 4, -1) < 0) continue;
+        for (int i = 0; i < 3; ++i) {
+            if (!(fds[i].revents & POLLIN)) continue;
+            int c = ::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) continue;
+            if (::fork() == 0) serve_connection(c, i == 1);
+            ::close(c);
+        }
+        if (fds[3].revents & POLLIN) {
+            char buf[65536];
+            sockaddr_storage from{};
+            socklen_t len = sizeof from;
+            ssize_t n = ::recvfrom(fds[3].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+            if (n >= 0) ::sendto(fds[3].fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+        }
+    }
+}
+
+// A scratch directory with the pidfiles, logs, and the stand-in's socket
+// directory; every proxy started through it is stopped at the end.
+class Scratch {
+public:
+    Scratch() {
+        char tmpl[] = "/tmp/lodge-proxy-test.XXXXXX";
+        if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
+        dir_ = tmpl;
+        std::filesystem::create_directory(dir_ + "/instance-sockets");
+    }
+    ~Scratch() {
+        for (const auto& p : pidfiles_) net::stop_proxy(p);
+        reap_orphans();
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    std::string path(const std::string& name) const { return dir_ + "/" + name; }
+    std::string pidfile(const std::string& name) {
+        pidfiles_.push_back(path(name + ".pid"));
+        return pidfiles_.back();
+    }
+
+private:
+    std::string dir_;
+    std::vector<std::string> pidfiles_;
+};
+
+// The stand-in instance, killed (by its pidfd) however the test ends.
+class Instance {
+public:
+    explicit Instance(const std::string& socket_dir) {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork");
+        if (pid_ == 0) {
+            ::close(p[0]);
+            stand_in(socket_dir, p[1]);
+        }
+        pidfd_ = UniqueFd(runtime::sys::pidfd_open(pid_));
+        ::close(p[1]);
+        char c = 0;
+        bool ready = ::read(p[0], &c, 1) == 1;
+        ::close(p[0]);
+        if (!ready || !pidfd_) {
+            kill();
+            throw std::runtime_error("the stand-in instance did not start");
+        }
+    }
+    ~Instance() { kill(); }
+    void kill() {
+        if (!pidfd_) return;
+        runtime::sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
+        siginfo_t info;
+        ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED); // ECHILD if reaped already
+        pidfd_.reset();
+    }
+    pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+    UniqueFd pidfd_;
+};
+
+std::string tcp(int port) { return "tcp:127.0.0.1:" + std::to_string(port); }
+std::string udp(int port) { return "udp:127.0.0.1:" + std::to_string(port); }
+
+UniqueFd connect_to(const net::Endpoint& e, int type = SOCK_STREAM) {
+    UniqueFd fd;
+    if (e.protocol == "unix") {
+        fd = UniqueFd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strncpy(a.sun_path, e.address.c_str(), sizeof a.sun_path - 1);
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) return UniqueFd();
+    } else {
+        fd = UniqueFd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(e.port);
+        ::inet_pton(AF_INET, e.address.c_str(), &a.sin_addr);
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) return UniqueFd();
+    }
+    // A relay that loses bytes fails the test instead of hanging it.
+    timeval tv{20, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+UniqueFd connect_to(const std::string& endpoint) { return connect_to(net::parse_endpoint(endpoint)); }
+
+std::string read_n(int fd, size_t n) {
+    std::string s(n, '\0');
+    size_t got = 0;
+    while (got < n) {
+        ssize_t m = ::read(fd, s.data() + got, n - got);
+        if (m <= 0) break;
+        got += static_cast<size_t>(m);
+    }
+    s.resize(got);
+    return s;
+}
+
+std::string read_to_end(int fd) {
+    std::string s;
+    char buf[4096];
+    ssize_t m;
+    while ((m = ::read(fd, buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(m));
+    return s;
+}
+
+pid_t start(Scratch& s, const std::string& name, const std::string& listen, const std::string& connect, const Instance& i) {
+    return net::start_proxy(net::parse_proxy(listen, connect), i.pid(), s.pidfile(name), s.path(name + ".log"));
+}
+
+bool port_free(int port) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd.get(), 1) == 0;
+}
+
+TEST(ProxyTcp, RelaysBothWaysAndPassesHalfCloses) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    int echo = free_loopback_port(), count = free_loopback_port();
+    start(s, "echo", tcp(echo), tcp(kEchoPort), instance);
+    start(s, "count", tcp(count), tcp(kCountPort), instance);
+
+    UniqueFd c = connect_to(tcp(echo));
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(send_all(c.get(), "hello", 5));
+    EXPECT_EQ(read_n(c.get(), 5), "hello");
+    ASSERT_TRUE(send_all(c.get(), " again", 6));
+    EXPECT_EQ(read_n(c.get(), 6), " again");
+    // Our end of stream reaches the server, whose own end comes back.
+    ::shutdown(c.get(), SHUT_WR);
+    EXPECT_EQ(read_to_end(c.get()), "");
+
+    // The server answers only once it has seen our end of stream, over the
+    // half of the connection that is still open.
+    UniqueFd d = connect_to(tcp(count));
+    ASSERT_TRUE(d);
+    ASSERT_TRUE(send_all(d.get(), "hello world", 11));
+    ::shutdown(d.get(), SHUT_WR);
+    EXPECT_EQ(read_to_end(d.get()), "11\n");
+}
+
+TEST(ProxyTcp, LargeTransferArrivesWhole) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    int port = free_loopback_port();
+    start(s, "echo", tcp(port), tcp(kEchoPort), instance);
+    UniqueFd c = connect_to(tcp(port));
+    ASSERT_TRUE(c);
+
+    constexpr size_t kTotal = 64 << 20, kBlock = 1 << 20;
+    std::string sent_hash;
+    std::thread sender([&] {
+        Sha256 sha;
+        std::string block(kBlock, '\0');
+        uint64_t x = 0x9e3779b97f4a7c15ULL;
+        for (size_t done = 0; done < kTotal; done += kBlock) {
+            for (size_t i = 0; i + 8 <= kBlock; i += 8) { // xorshift: no pattern a relay could get right by luck
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                std::memcpy(block.data() + i, &x, 8);
+            }
+            sha.update(block);
+            if (!send_all(c.get(), block.data(), block.size())) break;
+        }
+        ::shutdown(c.get(), SHUT_WR);
+        sent_hash = sha.hex();
+    });
+    Sha256 sha;
+    size_t received = 0;
+    std::string buf(1 << 20, '\0');
+    ssize_t n;
+    while ((n = ::read(c.get(), buf.data(), buf.size())) > 0) {
+        sha.update(buf.data(), static_cast<size_t>(n));
+        received += static_cast<size_t>(n);
+    }
+    sender.join();
+    EXPECT_EQ(received, kTotal);
+    EXPECT_EQ(sha.hex(), sent_hash);
+}
+
+TEST(ProxyTcp, SecondProxyOnTheSameAddressIsRefused) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    int port = free_loopback_port();
+    pid_t first = start(s, "first", tcp(port), tcp(kEchoPort), instance);
+    try {
+        start(s, "second", tcp(port), tcp(kCountPort), instance);
+        ADD_FAILURE() << "a second proxy on " << tcp(port) << " started";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_EQ(std::string(e.what()), "proxy listen address " + tcp(port) + " is already in use");
+    }
+    EXPECT_FALSE(net::running_proxy(s.path("second.pid")));
+    EXPECT_EQ(net::running_proxy(s.path("first.pid")), first);
+    UniqueFd c = connect_to(tcp(port));
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(send_all(c.get(), "x", 1));
+    EXPECT_EQ(read_n(c.get(), 1), "x");
+}
+
+TEST(ProxyUdp, EchoesEachClientsDatagrams) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    int port = free_loopback_port();
+    start(s, "udp", udp(port), udp(kUdpPort), instance);
+    UniqueFd a = connect_to(net::parse_endpoint(udp(port)), SOCK_DGRAM);
+    UniqueFd b = connect_to(net::parse_endpoint(udp(port)), SOCK_DGRAM);
+    ASSERT_TRUE(a && b);
+    for (int round = 0; round < 3; ++round) {
+        std::string ma = "from a " + std::to_string(round), mb = "from b, longer " + std::to_string(round);
+        ASSERT_EQ(::send(a.get(), ma.data(), ma.size(), 0), static_cast<ssize_t>(ma.size()));
+        ASSERT_EQ(::send(b.get(), mb.data(), mb.size(), 0), static_cast<ssize_t>(mb.size()));
+        char buf[256];
+        ssize_t n = ::recv(b.get(), buf, sizeof buf, 0);
+        EXPECT_EQ(std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))), mb);
+        n = ::recv(a.get(), buf, sizeof buf, 0);
+        EXPECT_EQ(std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))), ma);
+    }
+}
+
+TEST(ProxyUnix, UnixListenerToTcpInTheInstance) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    std::string listen = "unix:" + s.path("web.sock");
+    start(s, "unix", listen, tcp(kEchoPort), instance);
+    UniqueFd c = connect_to(listen);
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(send_all(c.get(), "over unix", 9));
+    EXPECT_EQ(read_n(c.get(), 9), "over unix");
+    ::shutdown(c.get(), SHUT_WR);
+    EXPECT_EQ(read_to_end(c.get()), "");
+    c.reset();
+    net::stop_proxy(s.path("unix.pid"));
+    // Its socket file goes with it.
+    EXPECT_FALSE(std::filesystem::exists(s.path("web.sock")));
+}
+
+TEST(ProxyUnix, TcpToASocketOnlyTheInstanceSees) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    // The instance's tmpfs hides echo.sock from this mount namespace: the
+    // proxy must resolve the path inside the instance's.
+    ASSERT_FALSE(std::filesystem::exists(s.path("instance-sockets/echo.sock")));
+    int port = free_loopback_port();
+    start(s, "tounix", tcp(port), "unix:" + s.path("instance-sockets/echo.sock"), instance);
+    UniqueFd c = connect_to(tcp(port));
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(send_all(c.get(), "into the instance", 17));
+    EXPECT_EQ(read_n(c.get(), 17), "into the instance");
+}
+
+TEST(ProxyLifecycle, RunsDetachedAndStopFreesThePort) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    int port = free_loopback_port();
+    // Inheritable, as a careless daemon's fds would be.
+    UniqueFd ours(::open(s.path("ours").c_str(), O_RDWR | O_CREAT, 0600));
+    pid_t pid = start(s, "web", tcp(port), tcp(kEchoPort), instance);
+    EXPECT_EQ(net::running_proxy(s.path("web.pid")), pid);
+    EXPECT_EQ(read_file(s.path("web.pid")), std::to_string(pid) + "\n");
+    // Not in our session (a terminal hangup of the starter's does not reach
+    // it), not a session leader (it can never get a terminal), nothing of
+    // ours open.
+    EXPECT_NE(::getsid(pid), ::getsid(0));
+    EXPECT_NE(::getsid(pid), pid);
+    for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+        std::error_code ec;
+        EXPECT_NE(std::filesystem::read_symlink(fd.path(), ec).string(), s.path("ours"));
+    }
+    EXPECT_FALSE(port_free(port));
+    {
+        UniqueFd c = connect_to(tcp(port));
+        ASSERT_TRUE(c);
+    }
+    net::stop_proxy(s.path("web.pid"));
+    EXPECT_FALSE(net::running_proxy(s.path("web.pid")));
+    EXPECT_FALSE(std::filesystem::exists(s.path("web.pid")));
+    EXPECT_TRUE(port_free(port));
+    net::stop_proxy(s.path("web.pid")); // stopping it twice is no error
+    // The same address can be proxied again at once.
+    EXPECT_GT(start(s, "again", tcp(port), tcp(kEchoPort), instance), 0);
+}
+
+TEST(ProxyLifecycle, EndsWhenTheInstanceEnds) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    int tcp_port = free_loopback_port(), udp_port = free_loopback_port();
+    start(s, "tcp", tcp(tcp_port), tcp(kEchoPort), instance);
+    start(s, "udp", udp(udp_port), udp(kUdpPort), instance);
+    UniqueFd open_connection = connect_to(tcp(tcp_port));
+    ASSERT_TRUE(open_connection);
+    pid_t dead = instance.pid();
+    instance.kill();
+    EXPECT_TRUE(wait_until([&] { return !net::running_proxy(s.path("tcp.pid")) && !net::running_proxy(s.path("udp.pid")); }, 10));
+    EXPECT_TRUE(port_free(tcp_port));
+    EXPECT_EQ(read_to_end(open_connection.get()), ""); // its connections end with it
+    try {
+        net::start_proxy(net::parse_proxy(tcp(tcp_port), tcp(kEchoPort)), dead, s.pidfile("late"), s.path("late.log"));
+        ADD_FAILURE() << "a proxy started for an ended instance";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("not running"), std::string::npos) << e.what();
+    }
+}
+
+} // namespace
+} // namespace lodge::test
