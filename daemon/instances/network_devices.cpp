@@ -56,6 +56,13 @@ void from_json(const nlohmann::json& j, Instances::Nic& n) {
     n.mode = j.value("mode", "");
 }
 
+void to_json(nlohmann::json& j, const Instances::ProxyDevice& p) { j = {{"listen", p.listen}, {"connect", p.connect}}; }
+
+void from_json(const nlohmann::json& j, Instances::ProxyDevice& p) {
+    p.listen = j.value("listen", "");
+    p.connect = j.value("connect", "");
+}
+
 bool Instances::Nic::same_device(const Nic& o) const {
     return name == o.name && nictype == o.nictype && network == o.network && bridge == o.bridge &&
            parent == o.parent && hwaddr == o.hwaddr && ipv4 == o.ipv4 && mtu == o.mtu && mode == o.mode;
@@ -157,14 +164,10 @@ Instances::NetworkDevices Instances::running_network_devices(const InstanceLocat
 
 void Instances::record_network_devices(const InstanceLocation& where, const NetworkDevices& d) const {
     nlohmann::json j = {{"nics", d.nics}, {"proxies", d.proxies}};
+    // Before the first start the runtime has not made the directory yet.
+    make_dirs(run_dir_, 0711);
+    make_dirs(runtime::container_run_dir(run_dir_, where.runtime_name), 0700);
     write_file_atomic(network_devices_path(where), j.dump(), 0600);
-}
-
-void to_json(nlohmann::json& j, const Instances::ProxyDevice& p) { j = {{"listen", p.listen}, {"connect", p.connect}}; }
-
-void from_json(const nlohmann::json& j, Instances::ProxyDevice& p) {
-    p.listen = j.value("listen", "");
-    p.connect = j.value("connect", "");
 }
 
 std::map<std::string, Instances::ProxyDevice> Instances::proxy_plan(const api::Instance& instance) {
