@@ -127,6 +127,12 @@ void Daemon::record(const api::Operation& op) {
 }
 
 void Daemon::start_networks(bool default_network) {
+    // dnsmasq drops to nobody and then reads its hosts directory (changes
+    // to it are how static leases reach it): the state directory must let
+    // others through, as the 0711 it is made with does.
+    struct stat st {};
+    if (::stat(state_dir_.c_str(), &st) == 0 && (st.st_mode & 0001) == 0)
+        ::chmod(state_dir_.c_str(), (st.st_mode & 07777) | 0111);
     ensure_dir(state_dir_ + "/networks", 0755);
     networks_->start();
     if (new_database_ && default_network) networks_->create_default();

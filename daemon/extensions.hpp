@@ -68,6 +68,15 @@ inline const std::vector<std::string>& api_extensions() {
         "container_stop_priority",          // boot.stop.priority
         "lodge_audit",                      // lodge's own: GET /1.0/instances/NAME/audit
         "lodge_image_import_vm",            // lodge's own: POST /1.0/images with X-Lodge-VM-Disk
+        "network",                          // /1.0/networks: managed bridges, nic devices
+        "network_leases",                   // GET /1.0/networks/NAME/leases
+        "network_state",                    // GET /1.0/networks/NAME/state
+        "network_hwaddr",                   // bridge.hwaddr
+        "instance_nic_network",             // nic devices with network=NAME
+        "network_state_bond_bridge",        // bridge details in the network state
+        "proxy",                            // proxy devices (tcp, udp, unix; listen on the host)
+        "proxy_unix",                       // unix sockets on either side of a proxy
+        "proxy_udp",                        // udp on both sides of a proxy
     };
     return list;
 }

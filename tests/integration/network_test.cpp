@@ -6,6 +6,8 @@
 // verbs.
 #include "tests/integration/network_session.hpp"
 
+#include "common/file.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -36,7 +38,7 @@ protected:
     }
 
     // An HTTP GET from the test namespace (the host side of lodged).
-    Result fetch(const std::string& url) { return in(ns_, {"/bin/busybox", "wget", "-q", "-T", "5", "-O", "-", url}); }
+    Result fetch(const std::string& url) { return in(ns_, {"/bin/busybox", "wget", "-q", "-O", "-", url}); }
 };
 
 TEST_F(Network, DefaultNetworkGivesAddressesNamesAndRoutes) {
@@ -69,10 +71,10 @@ TEST_F(Network, DefaultNetworkGivesAddressesNamesAndRoutes) {
 
     // Each resolves the other by name through dnsmasq and pings it.
     Result ping;
-    wait_until([&] { return (ping = lxc({"exec", "net-a", "--", "ping", "-c", "1", "-W", "2", "net-b"})).status == 0; }, 10);
+    wait_until([&] { return (ping = lxc({"exec", "net-a", "--", "ping", "-4", "-c", "1", "-W", "2", "net-b"})).status == 0; }, 10);
     EXPECT_EQ(ping.status, 0) << ping.out << ping.err;
     EXPECT_NE(ping.out.find(b), std::string::npos) << ping.out;
-    auto back = lxc({"exec", "net-b", "--", "ping", "-c", "1", "-W", "2", "net-a.lxd"});
+    auto back = lxc({"exec", "net-b", "--", "ping", "-4", "-c", "1", "-W", "2", "net-a.lxd"});
     EXPECT_EQ(back.status, 0) << back.out << back.err;
     EXPECT_NE(back.out.find(a), std::string::npos) << back.out;
 
@@ -100,7 +102,7 @@ TEST_F(Network, NatReachesUpstreamFromTheOuterAddress) {
     launch_busybox("nat-a");
     const auto address = wait_ipv4("nat-a");
     ASSERT_FALSE(address.empty()) << lodged_->log();
-    auto r = lxc({"exec", "nat-a", "--", "wget", "-q", "-T", "5", "-O", "-", std::string("http://") + upstream_address + ":8080/"});
+    auto r = lxc({"exec", "nat-a", "--", "wget", "-q", "-O", "-", std::string("http://") + upstream_address + ":8080/"});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("upstream"), std::string::npos) << r.out;
     ASSERT_TRUE(server.wait_for_output("peer", 10)) << server.output();
@@ -139,7 +141,7 @@ TEST_F(Network, ProxyDevicePlugsIntoTheRunningInstance) {
 TEST_F(Network, StaticAddressSurvivesRestartsOfInstanceAndDaemon) {
     const auto address = subnet_prefix("lodgebr0") + "200";
     launch_busybox("static-a", {"--device", "eth0,ipv4.address=" + address});
-    EXPECT_EQ(wait_ipv4("static-a"), address) << lodged_->log();
+    EXPECT_EQ(wait_ipv4("static-a"), address) << api("GET", "/1.0/instances/static-a")["metadata"].dump();
     ASSERT_EQ(lxc({"restart", "--force", "static-a"}).status, 0);
     EXPECT_EQ(wait_ipv4("static-a"), address);
 
