@@ -475,6 +475,7 @@ api::Response Instances::rename(std::int64_t project_id, const std::string& name
         undo.success();
         forget(where.runtime_name);
         rename_backups(where.project, where.name, new_name);
+        daemon_.networks().forget_instance(where.name); // the next start writes the new name
         write_guest_hostname(driver.path({where.volume.type, new_volume, {}}) + "/rootfs", new_name);
         std::error_code ec;
         if (fs::exists(where.logs, ec)) fs::rename(where.logs, logs_dir(where.project, new_name), ec);

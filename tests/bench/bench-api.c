@@ -22,6 +22,12 @@
  *       wait). Prints "CREATE_NS START_NS". With POOL, the root disk is on
  *       that pool (as `lxc launch -s POOL` asks).
  *
+ *   bench-api SOCKET lease NAME IFACE
+ *       Starts the stopped instance NAME (PUT .../state start, wait), then
+ *       asks GET /1.0/instances/NAME/state every 10 ms until IFACE has an
+ *       IPv4 address there (from the guest's DHCP client). Prints
+ *       "START_NS RUNNING_TO_ADDRESS_NS"; dies after 60 s without one.
+ *
  *   bench-api SOCKET snapshot NAME SNAPSHOT
  *       Takes the snapshot SNAPSHOT of the instance NAME (POST
  *       /1.0/instances/NAME/snapshots, wait). Prints nanoseconds from the
@@ -385,6 +391,42 @@ static int cmd_launch(const char *name, const char *alias, const char *pool) {
     return 0;
 }
 
+/* Whether the state's network.IFACE lists an address of family inet. */
+static int has_ipv4(const char *iface) {
+    const char *md = json_get(body, "metadata");
+    const char *net = md ? json_get(md, "network") : NULL;
+    const char *dev = net && *net == '{' ? json_get(net, iface) : NULL;
+    const char *addrs = dev ? json_get(dev, "addresses") : NULL;
+    if (!addrs || *addrs != '[')
+        return 0;
+    const char *end = skip_value(addrs);
+    for (const char *p = addrs; p && p < end && (p = strstr(p, "\"family\"")) && p < end; p++) {
+        const char *v = skip_ws(p + 8);
+        if (*v == ':' && strncmp(skip_ws(v + 1), "\"inet\"", 6) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int cmd_lease(const char *name, const char *iface) {
+    char path[512];
+    snprintf(path, sizeof path, "/1.0/instances/%s/state", name);
+    long long t0 = now_ns();
+    request_and_wait("PUT", path, "{\"action\":\"start\",\"timeout\":-1}");
+    long long t1 = now_ns();
+    for (;;) {
+        request("GET", path, NULL);
+        if (has_ipv4(iface))
+            break;
+        if (now_ns() - t1 > 60LL * 1000000000LL)
+            die("%s: no IPv4 address on %s within 60 s: %s", name, iface, body);
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    printf("%lld %lld\n", t1 - t0, now_ns() - t1);
+    return 0;
+}
+
 static int cmd_snapshot(const char *name, const char *snapshot) {
     char json[512], path[512];
     snprintf(json, sizeof json, "{\"name\":\"%s\",\"stateful\":false}", snapshot);
@@ -407,6 +449,8 @@ int main(int argc, char **argv) {
         rc = cmd_create(argv[3], atoi(argv[4]), atoi(argv[5]));
     else if ((argc == 5 || argc == 6) && strcmp(argv[2], "launch") == 0)
         rc = cmd_launch(argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+    else if (argc == 5 && strcmp(argv[2], "lease") == 0)
+        rc = cmd_lease(argv[3], argv[4]);
     else if (argc == 5 && strcmp(argv[2], "snapshot") == 0)
         rc = cmd_snapshot(argv[3], argv[4]);
     else
@@ -418,6 +462,7 @@ usage:
     fprintf(stderr, "usage: bench-api SOCKET get N PATH\n"
                     "       bench-api SOCKET create PREFIX FIRST COUNT\n"
                     "       bench-api SOCKET launch NAME ALIAS [POOL]\n"
+                    "       bench-api SOCKET lease NAME IFACE\n"
                     "       bench-api SOCKET snapshot NAME SNAPSHOT\n");
     return 2;
 }

@@ -219,12 +219,82 @@ TEST_F(Network, LxcClientNetworkVerbs) {
     r = lxc({"network", "detach", "lxcnet0", "lxcnet-a"});
     EXPECT_EQ(r.status, 0) << r.err;
     lxc({"delete", "--force", "lxcnet-a"});
+    const auto net_dir = state_.path() + "/networks/lxcnet0";
+    const auto dnsmasq = std::stoi(read_file(net_dir + "/dnsmasq.pid"));
     r = lxc({"network", "delete", "lxcnet0"});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "Network lxcnet0 deleted\n");
     EXPECT_NE(in(ns_, {"ip", "link", "show", "lxcnet0"}).status, 0);
+    // Its dnsmasq, leases and rules went with it.
+    EXPECT_TRUE(wait_until([&] { return ::kill(dnsmasq, 0) != 0; }, 5));
+    EXPECT_FALSE(std::filesystem::exists(net_dir));
     auto rules = in(ns_, {"nft", "list", "table", "inet", "lodge"});
     EXPECT_EQ(rules.out.find("lxcnet0"), std::string::npos) << rules.out;
+}
+
+TEST_F(Network, DnsmasqThatDiesIsStartedAgain) {
+    const auto pidfile = state_.path() + "/networks/lodgebr0/dnsmasq.pid";
+    const auto first = std::stoi(read_file(pidfile));
+    ASSERT_EQ(::kill(first, SIGKILL), 0);
+    int second = 0;
+    EXPECT_TRUE(wait_until([&] {
+        try {
+            second = std::stoi(read_file(pidfile));
+        } catch (const std::exception&) {
+            return false;
+        }
+        return second != first && ::kill(second, 0) == 0;
+    }, 10)) << lodged_->log();
+    // One dnsmasq serves the bridge, not two.
+    int serving = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        std::string cmdline;
+        try {
+            cmdline = read_file(e.path().string() + "/cmdline");
+        } catch (const std::exception&) {
+            continue;
+        }
+        if (cmdline.find(state_.path() + "/networks/lodgebr0/") != std::string::npos) ++serving;
+    }
+    EXPECT_EQ(serving, 1);
+}
+
+TEST_F(Network, NicTypesPlugIntoTheRunningInstance) {
+    ASSERT_EQ(in(ns_, {"ip", "link", "add", "extbr0", "type", "bridge"}).status, 0);
+    ASSERT_EQ(in(ns_, {"ip", "link", "set", "extbr0", "up"}).status, 0);
+    launch_busybox("nic-a");
+    auto inside = [&](const std::string& iface) {
+        return lxc({"exec", "nic-a", "--", "ip", "link", "show", iface}).status == 0;
+    };
+    auto r = lxc({"config", "device", "add", "nic-a", "ext", "nic", "nictype=bridged", "parent=extbr0", "name=eth1"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    EXPECT_TRUE(inside("eth1"));
+    EXPECT_NE(in(ns_, {"ip", "link", "show", "master", "extbr0"}).out.find("veth"), std::string::npos);
+    r = lxc({"config", "device", "add", "nic-a", "pp", "nic", "nictype=p2p", "name=eth2"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(inside("eth2"));
+    const auto p2p_host = api("GET", "/1.0/instances/nic-a/state")["metadata"]["network"]["eth2"]["host_name"];
+    ASSERT_TRUE(p2p_host.is_string() && !p2p_host.get<std::string>().empty());
+    EXPECT_EQ(in(ns_, {"ip", "link", "show", p2p_host.get<std::string>()}).status, 0);
+    r = lxc({"config", "device", "add", "nic-a", "mv", "nic", "nictype=macvlan", "parent=uplink", "name=eth3"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(inside("eth3"));
+    // A bad nic is refused and not kept.
+    r = lxc({"config", "device", "add", "nic-a", "bad", "nic", "nictype=bridged", "parent=nosuchbr0"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_FALSE(api("GET", "/1.0/instances/nic-a")["metadata"]["devices"].contains("bad"));
+
+    r = lxc({"config", "device", "remove", "nic-a", "ext"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(inside("eth1"));
+    EXPECT_EQ(in(ns_, {"ip", "link", "show", "master", "extbr0"}).out, "");
+    ASSERT_EQ(lxc({"stop", "--force", "nic-a"}).status, 0);
+    EXPECT_TRUE(wait_until([&] { return in(ns_, {"ip", "link", "show", p2p_host.get<std::string>()}).status != 0; }, 5));
+    // At the next start all three come up before init runs.
+    ASSERT_EQ(lxc({"config", "device", "add", "nic-a", "ext", "nic", "nictype=bridged", "parent=extbr0", "name=eth1"}).status, 0);
+    ASSERT_EQ(lxc({"start", "nic-a"}).status, 0) << lodged_->log();
+    for (const auto* iface : {"eth0", "eth1", "eth2", "eth3"}) EXPECT_TRUE(inside(iface)) << iface;
+    lxc({"delete", "--force", "nic-a"});
 }
 
 } // namespace
