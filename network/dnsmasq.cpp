@@ -57,6 +57,8 @@ std::vector<std::string> dnsmasq_args(const DnsmasqConfig& c) {
         a.insert(a.end(), {"--dhcp-no-override", "--dhcp-authoritative",
                            "--dhcp-leasefile=" + c.dir + "/dnsmasq.leases", "--dhcp-hostsdir=" + hosts_dir(c.dir)});
     }
+    if (dhcp4 && c.ranges.empty() && c.ipv4->prefix > 30)
+        throw Error(400, "IPv4 subnet " + c.ipv4->str() + " of " + c.bridge + " has no room for DHCP");
     if (dhcp4) {
         if (c.mtu) a.push_back("--dhcp-option-force=26," + std::to_string(c.mtu));
         const std::string expiry = "1h";

@@ -135,7 +135,13 @@ LinkInfo parse_link(const nlmsghdr* nlh) {
 
 int dispatch(const nlmsghdr* nlh, void* data) {
     auto* handler = static_cast<const std::function<void(const nlmsghdr*)>*>(data);
-    if (*handler) (*handler)(nlh);
+    // Nothing may unwind through libmnl's C frames.
+    try {
+        if (*handler) (*handler)(nlh);
+    } catch (...) {
+        errno = ENOMEM;
+        return MNL_CB_ERROR;
+    }
     return MNL_CB_OK;
 }
 
@@ -207,6 +213,9 @@ int Netlink::transact(nlmsghdr* request, const Handler& on_reply) {
     while (true) {
         ssize_t n = mnl_socket_recvfrom(socket_.get(), buffer.data(), buffer.size());
         if (n < 0) return errno;
+        // A datagram answering an earlier request that failed halfway (another seq) is left over: skip it.
+        auto* first = reinterpret_cast<const nlmsghdr*>(buffer.data());
+        if (mnl_nlmsg_ok(first, static_cast<int>(n)) && first->nlmsg_seq != seq) continue;
         int r =
             mnl_cb_run(buffer.data(), static_cast<size_t>(n), seq, portid_, dispatch, const_cast<Handler*>(&on_reply));
         if (r < 0) return errno;

@@ -126,6 +126,9 @@ TEST(NetworkDnsmasq, ArgvRangesMtuIpv6Domain) {
     EXPECT_EQ(s.find("--dhcp-leasefile"), std::string::npos) << s;
     EXPECT_NE(s.find("--listen-address=10.5.0.1"), std::string::npos) << s;
 
+    c.dhcp4 = true;
+    c.ipv4 = parse_ipv4_cidr("10.5.0.1/31");
+    EXPECT_THROW(dnsmasq_args(c), lodge::Error);
     c.bridge = "bad/name";
     EXPECT_THROW(dnsmasq_args(c), lodge::Error);
 }
