@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <ctime>
+#include <optional>
 
 #include "../temp_dir.hpp"
 #include "common/error.hpp"
@@ -182,7 +183,8 @@ TEST(NetworkDnsmasq, StaticHostFiles) {
 }
 
 // The argv against the real thing: dnsmasq on a bridge in one namespace,
-// busybox udhcpc on a veth peer in another, the static host entry honoured.
+// busybox udhcpc on veth peers in another. Static host entries count whether
+// written before dnsmasq starts or while it runs (the hosts dir is watched).
 TEST(NetworkDnsmasq, ServesDhcpOnABridge) {
     NETWORK_REQUIRE_ROOT();
     if (!found_in_path("dnsmasq")) GTEST_SKIP() << "dnsmasq is not installed";
@@ -192,7 +194,6 @@ TEST(NetworkDnsmasq, ServesDhcpOnABridge) {
     ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
     auto client_ns = lodge::test::new_netns_fd();
     ASSERT_TRUE(client_ns);
-    const std::string mac = "00:16:3e:00:00:42";
     const std::string log = dir.path() + "/test.log";
 
     lodge::test::in_new_netns([&] {
@@ -200,31 +201,58 @@ TEST(NetworkDnsmasq, ServesDhcpOnABridge) {
         nl.create_bridge("lodgetest0", 0, random_mac());
         nl.set_up("lodgetest0", true);
         nl.add_address("lodgetest0", "10.123.0.1", 24);
-        nl.create_veth("lodgeh0", "lodgep0", mac, 0);
-        nl.set_master("lodgeh0", "lodgetest0");
-        nl.set_up("lodgeh0", true);
-        nl.move_to_namespace("lodgep0", client_ns.get(), "eth0");
-        Netlink::in_namespace(client_ns.get()).set_up("eth0", true);
+        auto plug_client = [&](int n, const std::string& mac) {
+            std::string host = "lodgeh" + std::to_string(n), peer = "lodgep" + std::to_string(n);
+            nl.create_veth(host, peer, mac, 0);
+            nl.set_master(host, "lodgetest0");
+            nl.set_up(host, true);
+            nl.move_to_namespace(peer, client_ns.get(), "eth" + std::to_string(n));
+            Netlink::in_namespace(client_ns.get()).set_up("eth" + std::to_string(n), true);
+        };
+        // udhcpc retries on its own while dnsmasq starts; -n: give up without a lease.
+        auto lease_for = [&](int n, const std::string& mac) -> std::optional<Lease> {
+            Child client{spawn({"busybox", "udhcpc", "-i", "eth" + std::to_string(n), "-n", "-q", "-f", "-s",
+                                "/bin/true", "-t", "10", "-T", "1"},
+                               log, client_ns.get())};
+            int status = client.wait();
+            EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                << "udhcpc on eth" << n << " got no lease; log:\n"
+                << lodge::read_file_if_exists(log);
+            for (const auto& l : read_leases(dir.path() + "/dnsmasq.leases"))
+                if (l.hwaddr == mac) return l;
+            return std::nullopt;
+        };
+        const std::string mac0 = "00:16:3e:00:00:42", mac1 = "00:16:3e:00:00:43", mac2 = "00:16:3e:00:00:44";
+        plug_client(0, mac0);
+        plug_client(1, mac1);
+        plug_client(2, mac2);
 
-        auto config = lodgetest0(dir.path());
-        write_static_host(dir.path(), "c1", mac, "10.123.0.42");
-        Child dnsmasq{spawn(dnsmasq_args(config), log)};
+        write_static_host(dir.path(), "c0", mac0, "10.123.0.42");
+        Child dnsmasq{spawn(dnsmasq_args(lodgetest0(dir.path())), log)};
         ASSERT_GT(dnsmasq.pid, 0);
 
-        // udhcpc retries on its own while dnsmasq starts; -n: give up without a lease.
-        Child client{
-            spawn({"busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-s", "/bin/true", "-t", "10", "-T", "1"}, log,
-                  client_ns.get())};
-        int status = client.wait();
-        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "udhcpc got no lease; log:\n"
-                                                                   << lodge::read_file_if_exists(log);
+        auto l0 = lease_for(0, mac0);
+        ASSERT_TRUE(l0) << lodge::read_file_if_exists(dir.path() + "/dnsmasq.leases");
+        EXPECT_EQ(l0->address, "10.123.0.42");
+        EXPECT_EQ(l0->hostname, "c0");
+        EXPECT_GT(l0->expiry, static_cast<int64_t>(std::time(nullptr)));
 
-        auto leases = read_leases(dir.path() + "/dnsmasq.leases");
-        ASSERT_EQ(leases.size(), 1u) << lodge::read_file_if_exists(dir.path() + "/dnsmasq.leases");
-        EXPECT_EQ(leases[0].hwaddr, mac);
-        EXPECT_EQ(leases[0].address, "10.123.0.42");
-        EXPECT_EQ(leases[0].hostname, "c1");
-        EXPECT_GT(leases[0].expiry, static_cast<int64_t>(std::time(nullptr)));
+        write_static_host(dir.path(), "c1", mac1, "10.123.0.43");
+        auto l1 = lease_for(1, mac1);
+        ASSERT_TRUE(l1) << lodge::read_file_if_exists(dir.path() + "/dnsmasq.leases");
+        EXPECT_EQ(l1->address, "10.123.0.43");
+        EXPECT_EQ(l1->hostname, "c1");
+
+        // No entry: an address from the default range.
+        auto l2 = lease_for(2, mac2);
+        ASSERT_TRUE(l2) << lodge::read_file_if_exists(dir.path() + "/dnsmasq.leases");
+        auto a2 = parse_ipv4(l2->address);
+        ASSERT_TRUE(a2) << l2->address;
+        EXPECT_GE(*a2, *parse_ipv4("10.123.0.2"));
+        EXPECT_LE(*a2, *parse_ipv4("10.123.0.254"));
+        EXPECT_NE(l2->address, "10.123.0.42");
+        EXPECT_NE(l2->address, "10.123.0.43");
+        EXPECT_EQ(read_leases(dir.path() + "/dnsmasq.leases").size(), 3u);
         dnsmasq.stop();
     });
 }
