@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -17,6 +18,9 @@ namespace {
 
 constexpr const char* table = "inet lodge";
 const std::vector<std::string> chain_prefixes = {"pstrt.", "fwd.", "in.", "out."};
+// remove_bridge_rules decides from a listing whether the table goes too;
+// within lodged no other change may slip in between.
+std::mutex table_mutex;
 
 struct CtxFree {
     void operator()(nft_ctx* c) const noexcept { nft_ctx_free(c); }
@@ -140,11 +144,13 @@ void apply_bridge_rules(const BridgeRules& rules) {
         s += "add chain " + chain + "\nflush chain " + chain + "\ndelete chain " + chain + "\n";
     }
     s += new_chains(rules);
+    std::lock_guard lock(table_mutex);
     run_nft(s);
 }
 
 void remove_bridge_rules(const std::string& bridge) {
     check_bridge_name(bridge);
+    std::lock_guard lock(table_mutex);
     if (!table_exists()) return;
     auto chains = chains_in_table();
     std::string s;
