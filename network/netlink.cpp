@@ -417,7 +417,8 @@ void Netlink::add_address(const std::string& name, const std::string& address, u
         mnl_attr_put_u32(req.nlh, IFA_LOCAL, a);
         mnl_attr_put_u32(req.nlh, IFA_ADDRESS, a);
         // A broadcast address as `ip addr add ... brd +` sets it.
-        if (prefix < 31) mnl_attr_put_u32(req.nlh, IFA_BROADCAST, htonl(Ipv4Net{*v4, uint8_t(prefix)}.broadcast()));
+        uint32_t broadcast = Ipv4Net{*v4, static_cast<uint8_t>(prefix)}.broadcast();
+        if (prefix < 31) mnl_attr_put_u32(req.nlh, IFA_BROADCAST, htonl(broadcast));
     } else {
         in6_addr a6;
         if (::inet_pton(AF_INET6, address.c_str(), &a6) != 1)
