@@ -201,6 +201,7 @@ TEST(NetworkDnsmasq, ServesDhcpOnABridge) {
         nl.create_bridge("lodgetest0", 0, random_mac());
         nl.set_up("lodgetest0", true);
         nl.add_address("lodgetest0", "10.123.0.1", 24);
+        nl.add_address("lodgetest0", "fd42:123::1", 64);
         auto plug_client = [&](int n, const std::string& mac) {
             std::string host = "lodgeh" + std::to_string(n), peer = "lodgep" + std::to_string(n);
             nl.create_veth(host, peer, mac, 0);
@@ -228,7 +229,11 @@ TEST(NetworkDnsmasq, ServesDhcpOnABridge) {
         plug_client(2, mac2);
 
         write_static_host(dir.path(), "c0", mac0, "10.123.0.42");
-        Child dnsmasq{spawn(dnsmasq_args(lodgetest0(dir.path())), log)};
+        // The whole argv: router advertisements and the MTU option too.
+        auto config = lodgetest0(dir.path());
+        config.ipv6 = parse_ipv6_cidr("fd42:123::1/64");
+        config.mtu = 1400;
+        Child dnsmasq{spawn(dnsmasq_args(config), log)};
         ASSERT_GT(dnsmasq.pid, 0);
 
         auto l0 = lease_for(0, mac0);
