@@ -258,6 +258,7 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
                                                                    {"config device", "Manage devices"},
                                                                    {"profile device", "Manage devices"},
                                                                    {"file", "Manage files in instances"},
+                                                                   {"network", "Manage and attach instances to networks"},
                                                                    {"profile", "Manage profiles"},
                                                                    {"remote", "Manage the list of remote servers"},
                                                                    {"storage", "Manage storage pools"},
