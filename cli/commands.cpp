@@ -46,6 +46,7 @@ const std::vector<Command>& command_table() {
         add_remote_commands(t);
         add_storage_commands(t);
         add_storage_volume_commands(t);
+        add_network_commands(t);
         add_exec_commands(t);
         add_file_commands(t);
         add_trust_commands(t);

@@ -246,6 +246,7 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
     std::string out = group.empty() ? "Usage: lodge [command] [flags]\n\nlodge manages system containers through lodged.\n\nCommands:\n"
                                     : "Usage: lodge " + group + " [command] [flags]\n\nCommands:\n";
     std::set<std::string> shown;
+    std::vector<std::pair<std::string, std::string>> lines; // name, summary
     for (const auto& c : table) {
         auto w = words(c.path);
         auto gw = group.empty() ? std::vector<std::string>{} : words(group);
@@ -258,6 +259,7 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
                                                                    {"config device", "Manage devices"},
                                                                    {"profile device", "Manage devices"},
                                                                    {"file", "Manage files in instances"},
+                                                                   {"network", "Manage and attach instances to networks"},
                                                                    {"profile", "Manage profiles"},
                                                                    {"remote", "Manage the list of remote servers"},
                                                                    {"storage", "Manage storage pools"},
@@ -267,8 +269,12 @@ std::string usage_text(const std::vector<Command>& table, const std::string& gro
             auto it = groups.find(group.empty() ? name : group + " " + name);
             summary = it != groups.end() ? it->second : "Manage " + name;
         }
-        out += "  " + name + std::string(name.size() < 14 ? 14 - name.size() : 1, ' ') + summary + "\n";
+        lines.emplace_back(name, summary);
     }
+    // The summaries line up even after a long name ("attach-profile").
+    size_t width = 14;
+    for (const auto& [name, _] : lines) width = std::max(width, name.size() + 2);
+    for (const auto& [name, summary] : lines) out += "  " + name + std::string(width - name.size(), ' ') + summary + "\n";
     out += "\nUse \"lodge " + (group.empty() ? std::string("[command]") : group + " [command]") +
            " --help\" for more about a command.\n";
     return out;

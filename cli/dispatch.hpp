@@ -67,6 +67,7 @@ void add_device_commands(std::vector<Command>& table); // config device ..., pro
 void add_audit_commands(std::vector<Command>& table); // lodge audit
 void add_storage_commands(std::vector<Command>& table);        // pools
 void add_storage_volume_commands(std::vector<Command>& table); // storage volume ...
+void add_network_commands(std::vector<Command>& table);
 void add_exec_commands(std::vector<Command>& table); // exec, console
 void add_file_commands(std::vector<Command>& table); // file push, pull, delete
 void add_list_commands(std::vector<Command>& table);

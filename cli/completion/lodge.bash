@@ -7,8 +7,12 @@ _lodge_remotes() {
     lodge remote list --format csv 2>/dev/null | cut -d, -f1 | sed 's/ (current)$//'
 }
 
-_lodge_names() { # $1: "profile", "storage" or "image alias"
+_lodge_names() { # $1: "profile", "storage", "network" or "image alias"
     lodge $1 list --format csv 2>/dev/null | cut -d, -f1
+}
+
+_lodge_instances() {
+    lodge list --format csv -c n 2>/dev/null
 }
 
 _lodge() {
@@ -25,10 +29,11 @@ _lodge() {
         cur="${words[cword]}" prev="${words[cword-1]}"
     fi
 
-    local verbs="audit config image info list ls migrate profile remote storage version help"
+    local verbs="audit config image info list ls migrate network profile remote storage version help"
     local -A subverbs=(
         [config]="device get set show unset trust"
         [image]="alias delete rm import import-vm info list ls show"
+        [network]="attach attach-profile create delete rm detach detach-profile edit get info list ls list-leases rename mv set show unset"
         [profile]="add assign apply copy cp create delete rm device edit get list ls remove rename mv set show unset"
         [remote]="add get-default list ls remove rm rename mv switch set-default"
         [storage]="create delete rm get info list ls set show unset volume"
@@ -89,6 +94,7 @@ _lodge() {
         return
     fi
 
+    local before_prev="${words[cword-2]}" # read before `words` becomes the candidates
     local flags="--help"
     local words=""
     case "$verb $sub" in
@@ -140,6 +146,26 @@ _lodge() {
         esac
         # The pool comes first.
         [[ $prev == "$subsub" ]] && words="$(_lodge_names storage)"
+        ;;
+    "network list" | "network ls")
+        flags="--format --help"
+        words="$(_lodge_remotes | sed 's/$/:/')"
+        ;;
+    "network create")
+        flags="--type --description --help"
+        ;;
+    "network show" | "network edit" | "network get" | "network set" | "network unset" | "network delete" | \
+        "network rm" | "network rename" | "network mv" | "network info" | "network list-leases")
+        # The network comes first.
+        [[ $prev == "$sub" ]] && words="$(_lodge_names network)"
+        [[ $sub == list-leases ]] && flags="--format --help"
+        ;;
+    "network attach" | "network detach" | "network attach-profile" | "network detach-profile")
+        # The network, then the instance or profile.
+        if [[ $prev == "$sub" ]]; then words="$(_lodge_names network)"
+        elif [[ $before_prev == "$sub" ]]; then
+            [[ $sub == *-profile ]] && words="$(_lodge_names profile)" || words="$(_lodge_instances)"
+        fi
         ;;
     "image list" | "image ls")
         flags="--format --help"
