@@ -676,16 +676,35 @@ std::vector<api::NetworkLease> Networks::leases(const std::string& name) {
 
 void Networks::set_host(const std::string& net, const std::string& instance, const std::string& hwaddr,
                         const std::string& ipv4) {
+    std::string before;
+    try {
+        before = read_file(dir(net) + "/dnsmasq.hosts/" + instance);
+    } catch (const Error&) {
+    }
     network::write_static_host(dir(net), instance, hwaddr, ipv4);
+    // dnsmasq picks new files up by itself but forgets a changed entry
+    // only when told to read them all again.
+    if (!before.empty() && before != read_file(dir(net) + "/dnsmasq.hosts/" + instance)) reload_hosts(net);
 }
 
 void Networks::remove_host(const std::string& net, const std::string& instance) {
     network::remove_static_host(dir(net), instance);
+    reload_hosts(net);
+}
+
+void Networks::reload_hosts(const std::string& net) {
+    std::lock_guard lock(mutex_);
+    if (auto it = dnsmasq_.find(net); it != dnsmasq_.end() && it->second.pidfd >= 0)
+        ::syscall(SYS_pidfd_send_signal, it->second.pidfd, SIGHUP, nullptr, 0);
 }
 
 void Networks::forget_instance(const std::string& instance) {
     const auto names = daemon_.with_db([](db::Database& db) { return db::network_names(db); });
-    for (const auto& n : names) network::remove_static_host(dir(n), instance);
+    for (const auto& n : names) {
+        if (!std::filesystem::exists(dir(n) + "/dnsmasq.hosts/" + instance)) continue;
+        network::remove_static_host(dir(n), instance);
+        reload_hosts(n);
+    }
 }
 
 void Networks::check_static_address(const std::string& net_name, const std::string& instance, const std::string& ipv4) {

@@ -74,6 +74,8 @@ private:
     void run_dnsmasq(const std::string& name, const std::vector<std::string>& argv);
     void stop_dnsmasq(const std::string& name);
     void supervise(std::stop_token stop);
+    // SIGHUP: dnsmasq reads its hosts directory again.
+    void reload_hosts(const std::string& network);
 
     Daemon& daemon_;
     std::mutex mutex_; // changes to networks, one at a time; guards dnsmasq_

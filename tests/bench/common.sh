@@ -171,7 +171,7 @@ start_daemon() {
   mkdir -p "$d"
   chmod 755 "$d"
   if [ "$side" = lxd ]; then
-    LXD_DIR=$d unshare -n "$LXD_BIN" --group root --logfile "$d/lxd.log" </dev/null >>"$log" 2>&1 &
+    LXD_DIR=$d ${LXD_LAUNCH:-unshare -n} "$LXD_BIN" --group root --logfile "$d/lxd.log" </dev/null >>"$log" 2>&1 &
     pid[lxd]=$!
     LXD_DIR=$d "$LXD_BIN" waitready --timeout 30 >>"$log" 2>&1 || die "LXD did not get ready (see the log)"
     # What lodged has from its embedded defaults: a dir pool, the root disk

@@ -57,9 +57,22 @@ note "LXD $lxd_version and lodged on the same machine, $(nproc) cpus, load $(cut
 
 # lodged makes lodgebr0 (automatic subnets, NAT) on its first start and puts
 # eth0 on it in the default profile; LXD gets the same from lxd init --auto.
+# Each daemon's namespace gets what a host has: loopback up and an uplink
+# with a default route (a veth pair whose other end goes nowhere; LXD
+# cannot make a bridge in a namespace without a main routing table).
 LODGED_ARGS=--verbose
+# LXD looks for its bridge under /sys/class/net: its /sys must be its
+# namespace's (lodged asks netlink and needs nothing of the kind).
+LXD_LAUNCH="unshare -n -m --propagation private $here/netns-sysfs.sh"
+give_uplink() {
+  local ns=/proc/${pid[$1]}/ns/net
+  nsenter --net="$ns" sh -c 'ip link set lo up && ip link add uplink0 type veth peer name uplink1 &&
+    ip link set uplink0 up && ip link set uplink1 up && ip addr add 198.51.100.1/24 dev uplink0 &&
+    ip route add default via 198.51.100.2' >>"$log" 2>&1 || die "$1: cannot give its namespace an uplink"
+}
 for side in "${sides[@]}"; do
   start_daemon "$side"
+  give_uplink "$side"
   if [ "$side" = lxd ]; then
     cl lxd network create lxdbr0 >>"$log" 2>&1 || die "LXD: cannot create lxdbr0"
     cl lxd network attach-profile lxdbr0 default eth0 >>"$log" 2>&1 || die "LXD: cannot attach lxdbr0"
