@@ -11,6 +11,7 @@
 #include "network/proxy/relay.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -100,23 +101,41 @@ UniqueFd open_ns(pid_t pid, const char* what) {
     return fd;
 }
 
+bool same_namespace(int fd, const char* ours) {
+    struct stat a, b;
+    return ::fstat(fd, &a) == 0 && ::stat(ours, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 // Enters the instance: its network namespace always; for a unix socket path
-// its mount namespace and root too, so the path resolves as the instance
-// sees it (its own symlinks cannot lead out to the host's files). Done
-// while the proxy is single-threaded, as setns(CLONE_NEWNS) requires.
+// also its user namespace (as its root, LXD's security.uid/gid default, so
+// the service sees root as its peer and the instance's file permissions
+// apply), its mount namespace and its root, so the path resolves as the
+// instance sees it (its own symlinks cannot lead out to the host's files).
+// Done while the proxy is single-threaded, as setns(2) requires for these.
 void enter_instance(pid_t pid, bool mounts) {
     UniqueFd net = open_ns(pid, "ns/net");
-    UniqueFd mnt, root;
+    UniqueFd user, mnt, root;
     if (mounts) {
+        user = open_ns(pid, "ns/user");
+        if (same_namespace(user.get(), "/proc/self/ns/user")) user.reset();
         mnt = open_ns(pid, "ns/mnt");
         std::string path = "/proc/" + std::to_string(pid) + "/root";
         root = UniqueFd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!root) throw_errno("open " + path);
     }
+    // First, while this process is root of every namespace: its capabilities
+    // in the instance's user namespace cover the setns calls after it.
+    if (user && ::setns(user.get(), CLONE_NEWUSER) < 0) throw_errno("setns into the instance's user namespace");
     if (::setns(net.get(), CLONE_NEWNET) < 0) throw_errno("setns into the instance's network namespace");
     if (mounts) {
         if (::setns(mnt.get(), CLONE_NEWNS) < 0) throw_errno("setns into the instance's mount namespace");
         if (::fchdir(root.get()) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0) throw_errno("chroot into the instance's root");
+    }
+    if (user) {
+        // Refused where the instance denies setgroups; the host groups kept
+        // then are unmapped there and grant nothing.
+        ::setgroups(0, nullptr);
+        if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) throw_errno("becoming root of the instance's user namespace");
     }
 }
 

@@ -107,37 +107,60 @@ void bring_up_lo() {
     ::close(s);
 }
 
-// The stand-in's life: namespaces, lo up, a private tmpfs on socket_dir with
-// echo.sock in it, then one poll loop accepting (a process per connection)
-// and echoing datagrams.
-[[noreturn]] void stand_in(const std::string& socket_dir, int ready) {
+// Answers "uid=U gid=G" with its peer's credentials as this namespace sees them.
+void tell_peer(int fd) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+    std::string reply = "uid=" + std::to_string(cred.uid) + " gid=" + std::to_string(cred.gid) + "\n";
+    send_all(fd, reply.data(), reply.size());
+    ::_exit(0);
+}
+
+// The stand-in's life: namespaces (a user namespace too when asked, mapped
+// by the parent once `ready` says "u" and confirmed on `go`), lo up, a
+// private tmpfs on socket_dir with echo.sock and whoami.sock in it, then one
+// poll loop accepting (a process per connection) and echoing datagrams.
+[[noreturn]] void stand_in(const std::string& socket_dir, int ready, int go, bool user_ns) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (user_ns) {
+        char c;
+        if (::unshare(CLONE_NEWUSER) < 0) die("unshare user");
+        if (::write(ready, "u", 1) != 1 || ::read(go, &c, 1) != 1) die("id maps");
+        if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) die("setresuid");
+    }
     if (::unshare(CLONE_NEWNET | CLONE_NEWNS) < 0) die("unshare");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) die("mount private");
     if (::mount("tmpfs", socket_dir.c_str(), "tmpfs", 0, "mode=0755") < 0) die("mount tmpfs");
     bring_up_lo();
-    pollfd fds[4] = {{listen_inet(SOCK_STREAM, kEchoPort), POLLIN, 0},
+    enum { kEcho, kCount, kUnixEcho, kWhoami, kUdp };
+    pollfd fds[5] = {{listen_inet(SOCK_STREAM, kEchoPort), POLLIN, 0},
                      {listen_inet(SOCK_STREAM, kCountPort), POLLIN, 0},
                      {listen_unix(socket_dir + "/echo.sock"), POLLIN, 0},
+                     {listen_unix(socket_dir + "/whoami.sock"), POLLIN, 0},
                      {listen_inet(SOCK_DGRAM, kUdpPort), POLLIN, 0}};
     ::signal(SIGCHLD, SIG_IGN); // handlers reap themselves
     (void)!::write(ready, "r", 1);
     ::close(ready);
     for (;;) {
-        if (::poll(fds, 4, -1) < 0) continue;
-        for (int i = 0; i < 3; ++i) {
+        if (::poll(fds, 5, -1) < 0) continue;
+        for (int i = kEcho; i <= kWhoami; ++i) {
             if (!(fds[i].revents & POLLIN)) continue;
             int c = ::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
             if (c < 0) continue;
-            if (::fork() == 0) serve_connection(c, i == 1);
+            if (::fork() == 0) {
+                if (i == kWhoami) tell_peer(c);
+                serve_connection(c, i == kCount);
+            }
             ::close(c);
         }
-        if (fds[3].revents & POLLIN) {
+        if (fds[kUdp].revents & POLLIN) {
             char buf[65536];
             sockaddr_storage from{};
             socklen_t len = sizeof from;
-            ssize_t n = ::recvfrom(fds[3].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-            if (n >= 0) ::sendto(fds[3].fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+            ssize_t n = ::recvfrom(fds[kUdp].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+            if (n >= 0) ::sendto(fds[kUdp].fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
         }
     }
 }
@@ -150,6 +173,7 @@ public:
         char tmpl[] = "/tmp/lodge-proxy-test.XXXXXX";
         if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
         dir_ = tmpl;
+        ::chmod(tmpl, 0755); // reachable for the root of a stand-in with a user namespace
         std::filesystem::create_directory(dir_ + "/instance-sockets");
     }
     ~Scratch() {
@@ -169,24 +193,29 @@ private:
     std::vector<std::string> pidfiles_;
 };
 
-// The stand-in instance, killed (by its pidfd) however the test ends.
+// The stand-in instance, killed (by its pidfd) however the test ends. With
+// user_ns its root is host uid 1000000, as lodge maps containers.
 class Instance {
 public:
-    explicit Instance(const std::string& socket_dir) {
-        int p[2];
-        if (::pipe2(p, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
+    explicit Instance(const std::string& socket_dir, bool user_ns = false) {
+        int r[2], g[2];
+        if (::pipe2(r, O_CLOEXEC) < 0 || ::pipe2(g, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
+        UniqueFd ready(r[0]), ready_w(r[1]), go_r(g[0]), go(g[1]);
         pid_ = ::fork();
         if (pid_ < 0) throw std::runtime_error("fork");
-        if (pid_ == 0) {
-            ::close(p[0]);
-            stand_in(socket_dir, p[1]);
-        }
+        if (pid_ == 0) stand_in(socket_dir, ready_w.get(), go_r.get(), user_ns);
         pidfd_ = UniqueFd(runtime::sys::pidfd_open(pid_));
-        ::close(p[1]);
+        ready_w.reset();
+        go_r.reset();
         char c = 0;
-        bool ready = ::read(p[0], &c, 1) == 1;
-        ::close(p[0]);
-        if (!ready || !pidfd_) {
+        bool ok = static_cast<bool>(pidfd_);
+        if (ok && user_ns) {
+            std::string proc = "/proc/" + std::to_string(pid_);
+            ok = ::read(ready.get(), &c, 1) == 1 && c == 'u' && try_write_file(proc + "/uid_map", "0 1000000 65536\n") == 0 &&
+                 try_write_file(proc + "/gid_map", "0 1000000 65536\n") == 0 && ::write(go.get(), "g", 1) == 1;
+        }
+        ok = ok && ::read(ready.get(), &c, 1) == 1 && c == 'r';
+        if (!ok) {
             kill();
             throw std::runtime_error("the stand-in instance did not start");
         }
@@ -401,6 +430,17 @@ TEST(ProxyUnix, TcpToASocketOnlyTheInstanceSees) {
     ASSERT_TRUE(c);
     ASSERT_TRUE(send_all(c.get(), "into the instance", 17));
     EXPECT_EQ(read_n(c.get(), 17), "into the instance");
+}
+
+TEST(ProxyUnix, ConnectsAsTheInstancesRoot) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"), true);
+    int port = free_loopback_port();
+    start(s, "whoami", tcp(port), "unix:" + s.path("instance-sockets/whoami.sock"), instance);
+    UniqueFd c = connect_to(tcp(port));
+    ASSERT_TRUE(c);
+    // Host root would be nobody (65534) there, as LXD's forkproxy avoids.
+    EXPECT_EQ(read_to_end(c.get()), "uid=0 gid=0\n");
 }
 
 TEST(ProxyLifecycle, RunsDetachedAndStopFreesThePort) {
