@@ -418,6 +418,34 @@ TEST(ProxyUnix, UnixListenerToTcpInTheInstance) {
     EXPECT_FALSE(std::filesystem::exists(s.path("web.sock")));
 }
 
+TEST(ProxyUnix, StaleSocketFileIsReplacedALiveOneIsInUse) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    std::string path = s.path("web.sock");
+    // What a killed proxy leaves: a socket file nobody listens on.
+    {
+        UniqueFd stale(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        net::Endpoint e = net::parse_endpoint("unix:" + path);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strncpy(a.sun_path, e.address.c_str(), sizeof a.sun_path - 1);
+        ASSERT_EQ(::bind(stale.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    }
+    ASSERT_TRUE(std::filesystem::is_socket(path));
+    start(s, "unix", "unix:" + path, tcp(kEchoPort), instance);
+    UniqueFd c = connect_to("unix:" + path);
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(send_all(c.get(), "y", 1));
+    EXPECT_EQ(read_n(c.get(), 1), "y");
+    try {
+        start(s, "again", "unix:" + path, tcp(kEchoPort), instance);
+        ADD_FAILURE() << "a second proxy on " << path << " started";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_EQ(std::string(e.what()), "proxy listen address unix:" + path + " is already in use");
+    }
+}
+
 TEST(ProxyUnix, TcpToASocketOnlyTheInstanceSees) {
     Scratch s;
     Instance instance(s.path("instance-sockets"));
