@@ -14,6 +14,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -147,11 +148,21 @@ UniqueFd signals() {
     sigset_t set;
     sigemptyset(&set);
     for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
-    // Threads made later inherit the mask: only the signalfd sees these.
+    // Blocked: only the signalfd sees them.
     ::sigprocmask(SIG_SETMASK, &set, nullptr);
     UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC));
     if (!fd) throw_errno("signalfd");
     return fd;
+}
+
+// A connection holds six descriptors (two sockets, two pipes): the soft
+// limit of 1024 would cap a proxy at about 170 connections.
+void raise_fd_limit() {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &r);
+    }
 }
 
 class Status {
@@ -180,6 +191,7 @@ int run(int argc, char** argv) {
         ProxySpec spec = parse_proxy(argv[2], argv[3]);
         detail::SocketAddress target = detail::socket_address(spec.connect);
         UniqueFd sigfd = signals();
+        raise_fd_limit();
         UniqueFd instance(detail::pidfd_open(pid));
         if (!instance) throw_errno("pidfd_open " + std::to_string(pid));
         Listener listener;
@@ -208,10 +220,4 @@ int run(int argc, char** argv) {
 
 } // namespace lodge::network::proxy
 
-int main(int argc, char** argv) {
-    int rc = lodge::network::proxy::run(argc, argv);
-    // Connection threads may still be relaying: end them with the process,
-    // not by running static destructors under them.
-    std::fflush(nullptr);
-    ::_exit(rc);
-}
+int main(int argc, char** argv) { return lodge::network::proxy::run(argc, argv); }

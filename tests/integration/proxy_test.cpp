@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -359,6 +360,37 @@ TEST(ProxyTcp, LargeTransferArrivesWhole) {
     sender.join();
     EXPECT_EQ(received, kTotal);
     EXPECT_EQ(sha.hex(), sent_hash);
+}
+
+TEST(ProxyTcp, ManyConnectionsAtOnce) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    int port = free_loopback_port();
+    {
+        // Started with the usual soft limit of 1024 descriptors, which it
+        // raises: at six per connection it would hold about 170.
+        rlimit ours{};
+        ::getrlimit(RLIMIT_NOFILE, &ours);
+        rlimit low = ours;
+        low.rlim_cur = std::min<rlim_t>(1024, ours.rlim_max);
+        ::setrlimit(RLIMIT_NOFILE, &low);
+        struct Restore {
+            rlimit r;
+            ~Restore() { ::setrlimit(RLIMIT_NOFILE, &r); }
+        } restore{ours};
+        start(s, "echo", tcp(port), tcp(kEchoPort), instance);
+    }
+    std::vector<UniqueFd> conns;
+    for (int i = 0; i < 300; ++i) {
+        conns.push_back(connect_to(tcp(port)));
+        ASSERT_TRUE(conns.back()) << "connection " << i;
+        std::string m = std::to_string(i) + ";";
+        ASSERT_TRUE(send_all(conns.back().get(), m.data(), m.size()));
+    }
+    for (int i = 0; i < 300; ++i) {
+        std::string m = std::to_string(i) + ";";
+        EXPECT_EQ(read_n(conns[i].get(), m.size()), m);
+    }
 }
 
 TEST(ProxyTcp, SecondProxyOnTheSameAddressIsRefused) {
