@@ -182,7 +182,8 @@ pid_t start_proxy(const ProxySpec& given, pid_t instance_pid, const std::string&
     // later one that got the pid.
     UniqueFd instance(detail::pidfd_open(instance_pid));
     if (!instance) {
-        if (errno == ESRCH) throw Error(500, "instance process " + std::to_string(instance_pid) + " is not running; cannot start its proxy");
+        if (errno == ESRCH)
+            throw Error(500, "instance process " + std::to_string(instance_pid) + " is not running; cannot start its proxy");
         throw_errno("pidfd_open " + std::to_string(instance_pid));
     }
     std::string binary = proxy_binary(), pid_arg = std::to_string(instance_pid);
