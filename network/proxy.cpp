@@ -45,7 +45,6 @@ Endpoint parse_unix(const std::string& role, const std::string& s, const std::st
     if (path.empty()) bad(role, s, "has no socket path");
     if (path[0] != '/' && path[0] != '@') bad(role, s, "needs an absolute socket path (or @name for an abstract socket)");
     if (path == "@") bad(role, s, "has an empty abstract socket name");
-    if (path.find('\0') != std::string::npos) bad(role, s, "contains a NUL byte");
     if (path.size() >= sizeof(sockaddr_un::sun_path)) bad(role, s, "is too long for a unix socket path (at most 107 bytes)");
     return Endpoint{"unix", path, 0};
 }
@@ -79,6 +78,8 @@ Endpoint parse_inet(const std::string& role, const std::string& s, const std::st
 }
 
 Endpoint parse_as(const std::string& role, const std::string& s) {
+    // Not quoted: the message would end at the NUL.
+    if (s.find('\0') != std::string::npos) throw Error(400, role + " contains a NUL byte");
     auto colon = s.find(':');
     if (colon == std::string::npos) bad(role, s, "must be PROTOCOL:ADDRESS (tcp:, udp: or unix:)");
     std::string protocol = s.substr(0, colon), rest = s.substr(colon + 1);
