@@ -224,6 +224,7 @@ pid_t start_proxy(const ProxySpec& given, pid_t instance_pid, const std::string&
     while (!reply.empty() && reply.back() == '\n') reply.pop_back();
     pid_t pid = 0;
     if (reply == "busy") throw Error(400, "proxy listen address " + listen + " is already in use");
+    if (reply == "foreign") throw Error(400, "proxy listen address " + listen + " is not an address of this host");
     if (std::sscanf(reply.c_str(), "ok %d", &pid) != 1 || pid <= 0) {
         if (reply.rfind("error ", 0) == 0) throw Error(500, "proxy " + listen + " -> " + connect + ": " + reply.substr(6));
         throw Error(500, "lodge-proxy exited without a word; see " + logfile);

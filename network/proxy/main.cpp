@@ -2,7 +2,8 @@
 // the network namespace it was started in, then enters the instance's (its
 // mount namespace too for a unix connect path) and relays there until the
 // instance's process ends or SIGTERM. Reports "ok PID", "busy" (listen
-// address in use) or "error MESSAGE" on fd 3 when start_proxy passes one.
+// address in use), "foreign" (not an address of this host) or "error
+// MESSAGE" on fd 3 when start_proxy passes one.
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "network/proxy.hpp"
@@ -40,7 +41,11 @@ void log_line(const std::string& line) {
 
 namespace {
 
-struct AddressInUse {};
+// The listen address cannot be bound for a reason of the caller's: the
+// status word that says which.
+struct BadListenAddress {
+    const char* word;
+};
 
 // The listening socket, and for a unix path what removes it at the end: the
 // directory (held open, the path is not reachable once in the instance's
@@ -82,7 +87,8 @@ void listen_on(const Endpoint& e, Listener& l) {
         ::unlink(e.address.c_str());
         r = ::bind(l.fd.get(), a.get(), a.length);
     }
-    if (r < 0 && errno == EADDRINUSE) throw AddressInUse{};
+    if (r < 0 && errno == EADDRINUSE) throw BadListenAddress{"busy"};
+    if (r < 0 && errno == EADDRNOTAVAIL) throw BadListenAddress{"foreign"};
     if (r < 0) throw_errno("bind " + detail::endpoint_str(e));
     if (!datagram && ::listen(l.fd.get(), SOMAXCONN) < 0) throw_errno("listen " + detail::endpoint_str(e));
     if (unix_path(e)) {
@@ -206,9 +212,10 @@ int run(int argc, char** argv) {
             serve_stream(listener.fd.get(), target, stop);
         log_line("stopping");
         return 0;
-    } catch (const AddressInUse&) {
-        status.say("busy");
-        log_line(std::string("listen address ") + argv[2] + " is already in use");
+    } catch (const BadListenAddress& e) {
+        status.say(e.word);
+        std::string why = e.word == std::string("busy") ? "in use" : "not an address of this host";
+        log_line(std::string("cannot listen on ") + argv[2] + ": " + why);
     } catch (const std::exception& e) {
         if (!status.said()) status.say(std::string("error ") + e.what());
         log_line(e.what());

@@ -413,6 +413,20 @@ TEST(ProxyTcp, SecondProxyOnTheSameAddressIsRefused) {
     EXPECT_EQ(read_n(c.get(), 1), "x");
 }
 
+TEST(ProxyTcp, ListenAddressNotOnThisHostIsRefused) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    // TEST-NET-3: never an address of a host.
+    try {
+        start(s, "foreign", "tcp:203.0.113.7:8080", tcp(kEchoPort), instance);
+        ADD_FAILURE() << "a proxy started on an address this host does not have";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_EQ(std::string(e.what()), "proxy listen address tcp:203.0.113.7:8080 is not an address of this host");
+    }
+    EXPECT_FALSE(net::running_proxy(s.path("foreign.pid")));
+}
+
 TEST(ProxyUdp, EchoesEachClientsDatagrams) {
     Scratch s;
     Instance instance(s.path("instance-sockets"));
