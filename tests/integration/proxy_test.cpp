@@ -549,6 +549,41 @@ TEST(ProxyLifecycle, RunsDetachedAndStopFreesThePort) {
     EXPECT_GT(start(s, "again", tcp(port), tcp(kEchoPort), instance), 0);
 }
 
+TEST(ProxyLifecycle, OutlivesAStarterKilledWithSigkill) {
+    Scratch s;
+    Instance instance(s.path("instance-sockets"));
+    int port = free_loopback_port();
+    std::string pidfile = s.pidfile("web"), log = s.path("web.log");
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    UniqueFd said(p[0]), say(p[1]);
+    // The starter, as lodged would be: starts the proxy, then waits to be killed.
+    pid_t starter = ::fork();
+    ASSERT_GE(starter, 0);
+    if (starter == 0) {
+        try {
+            net::start_proxy(net::parse_proxy(tcp(port), tcp(kEchoPort)), instance.pid(), pidfile, log);
+            (void)!::write(say.get(), "s", 1);
+        } catch (...) {
+            ::_exit(1);
+        }
+        for (;;) ::pause();
+    }
+    UniqueFd starter_fd(runtime::sys::pidfd_open(starter));
+    say.reset();
+    char c = 0;
+    bool started = ::read(said.get(), &c, 1) == 1;
+    runtime::sys::pidfd_send_signal(starter_fd.get(), SIGKILL);
+    siginfo_t info;
+    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(starter_fd.get()), &info, WEXITED);
+    ASSERT_TRUE(started);
+    ASSERT_TRUE(net::running_proxy(pidfile));
+    UniqueFd conn = connect_to(tcp(port));
+    ASSERT_TRUE(conn);
+    ASSERT_TRUE(send_all(conn.get(), "still here", 10));
+    EXPECT_EQ(read_n(conn.get(), 10), "still here");
+}
+
 TEST(ProxyLifecycle, EndsWhenTheInstanceEnds) {
     Scratch s;
     Instance instance(s.path("instance-sockets"));
