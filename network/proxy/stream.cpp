@@ -128,8 +128,12 @@ private:
         for (;;) {
             int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (fd < 0) {
-                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                // Out of descriptors or memory: the listening socket stays
+                // readable, so pause instead of spinning on it.
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                     log_line(std::string("accept: ") + std::strerror(errno));
+                    ::poll(nullptr, 0, 50);
+                }
                 return;
             }
             open_connection(UniqueFd(fd));
