@@ -67,8 +67,11 @@ struct Listener {
 bool unix_path(const Endpoint& e) { return e.protocol == "unix" && e.address[0] == '/'; }
 
 // A socket file nobody listens on (a proxy that was killed) is replaced; a
-// live one is a busy address.
-bool stale_socket(const detail::SocketAddress& a) {
+// live one is a busy address, and anything but a socket is never removed
+// (connect reports ECONNREFUSED for those too).
+bool stale_socket(const std::string& path, const detail::SocketAddress& a) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0 || !S_ISSOCK(st.st_mode)) return false;
     UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     return s && ::connect(s.get(), a.get(), a.length) < 0 && errno == ECONNREFUSED;
 }
@@ -83,7 +86,7 @@ void listen_on(const Endpoint& e, Listener& l) {
     // someone listens on still fails with EADDRINUSE.
     if (e.protocol == "tcp") ::setsockopt(l.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     int r = ::bind(l.fd.get(), a.get(), a.length);
-    if (r < 0 && errno == EADDRINUSE && unix_path(e) && stale_socket(a)) {
+    if (r < 0 && errno == EADDRINUSE && unix_path(e) && stale_socket(e.address, a)) {
         ::unlink(e.address.c_str());
         r = ::bind(l.fd.get(), a.get(), a.length);
     }

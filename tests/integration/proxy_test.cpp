@@ -490,6 +490,11 @@ TEST(ProxyUnix, StaleSocketFileIsReplacedALiveOneIsInUse) {
         EXPECT_EQ(e.status(), 400);
         EXPECT_EQ(std::string(e.what()), "proxy listen address unix:" + path + " is already in use");
     }
+    // A file that is not a socket is in the way, never removed.
+    std::string file = s.path("notes.txt");
+    write_file_atomic(file, "keep me", 0644);
+    EXPECT_THROW(start(s, "file", "unix:" + file, tcp(kEchoPort), instance), Error);
+    EXPECT_EQ(read_file(file), "keep me");
 }
 
 TEST(ProxyUnix, TcpToASocketOnlyTheInstanceSees) {
