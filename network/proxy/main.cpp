@@ -59,7 +59,7 @@ struct Listener {
 
     ~Listener() {
         struct stat st;
-        if (dir && ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == inode)
+        if (dir && ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == inode)
             ::unlinkat(dir.get(), name.c_str(), 0);
     }
 };
