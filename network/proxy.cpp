@@ -45,7 +45,6 @@ Endpoint parse_unix(const std::string& role, const std::string& s, const std::st
     if (path.empty()) bad(role, s, "has no socket path");
     if (path[0] != '/' && path[0] != '@') bad(role, s, "needs an absolute socket path (or @name for an abstract socket)");
     if (path == "@") bad(role, s, "has an empty abstract socket name");
-    if (path.find('\0') != std::string::npos) bad(role, s, "contains a NUL byte");
     if (path.size() >= sizeof(sockaddr_un::sun_path)) bad(role, s, "is too long for a unix socket path (at most 107 bytes)");
     return Endpoint{"unix", path, 0};
 }
@@ -79,6 +78,8 @@ Endpoint parse_inet(const std::string& role, const std::string& s, const std::st
 }
 
 Endpoint parse_as(const std::string& role, const std::string& s) {
+    // Not quoted: the message would end at the NUL.
+    if (s.find('\0') != std::string::npos) throw Error(400, role + " contains a NUL byte");
     auto colon = s.find(':');
     if (colon == std::string::npos) bad(role, s, "must be PROTOCOL:ADDRESS (tcp:, udp: or unix:)");
     std::string protocol = s.substr(0, colon), rest = s.substr(colon + 1);
@@ -182,7 +183,8 @@ pid_t start_proxy(const ProxySpec& given, pid_t instance_pid, const std::string&
     // later one that got the pid.
     UniqueFd instance(detail::pidfd_open(instance_pid));
     if (!instance) {
-        if (errno == ESRCH) throw Error(500, "instance process " + std::to_string(instance_pid) + " is not running; cannot start its proxy");
+        if (errno == ESRCH)
+            throw Error(500, "instance process " + std::to_string(instance_pid) + " is not running; cannot start its proxy");
         throw_errno("pidfd_open " + std::to_string(instance_pid));
     }
     std::string binary = proxy_binary(), pid_arg = std::to_string(instance_pid);
@@ -222,6 +224,7 @@ pid_t start_proxy(const ProxySpec& given, pid_t instance_pid, const std::string&
     while (!reply.empty() && reply.back() == '\n') reply.pop_back();
     pid_t pid = 0;
     if (reply == "busy") throw Error(400, "proxy listen address " + listen + " is already in use");
+    if (reply == "foreign") throw Error(400, "proxy listen address " + listen + " is not an address of this host");
     if (std::sscanf(reply.c_str(), "ok %d", &pid) != 1 || pid <= 0) {
         if (reply.rfind("error ", 0) == 0) throw Error(500, "proxy " + listen + " -> " + connect + ": " + reply.substr(6));
         throw Error(500, "lodge-proxy exited without a word; see " + logfile);

@@ -2,7 +2,8 @@
 // the network namespace it was started in, then enters the instance's (its
 // mount namespace too for a unix connect path) and relays there until the
 // instance's process ends or SIGTERM. Reports "ok PID", "busy" (listen
-// address in use) or "error MESSAGE" on fd 3 when start_proxy passes one.
+// address in use), "foreign" (not an address of this host) or "error
+// MESSAGE" on fd 3 when start_proxy passes one.
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "network/proxy.hpp"
@@ -11,8 +12,10 @@
 #include "network/proxy/relay.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,7 +41,11 @@ void log_line(const std::string& line) {
 
 namespace {
 
-struct AddressInUse {};
+// The listen address cannot be bound for a reason of the caller's: the
+// status word that says which.
+struct BadListenAddress {
+    const char* word;
+};
 
 // The listening socket, and for a unix path what removes it at the end: the
 // directory (held open, the path is not reachable once in the instance's
@@ -52,7 +59,7 @@ struct Listener {
 
     ~Listener() {
         struct stat st;
-        if (dir && ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == inode)
+        if (dir && ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == inode)
             ::unlinkat(dir.get(), name.c_str(), 0);
     }
 };
@@ -60,8 +67,11 @@ struct Listener {
 bool unix_path(const Endpoint& e) { return e.protocol == "unix" && e.address[0] == '/'; }
 
 // A socket file nobody listens on (a proxy that was killed) is replaced; a
-// live one is a busy address.
-bool stale_socket(const detail::SocketAddress& a) {
+// live one is a busy address, and anything but a socket is never removed
+// (connect reports ECONNREFUSED for those too).
+bool stale_socket(const std::string& path, const detail::SocketAddress& a) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0 || !S_ISSOCK(st.st_mode)) return false;
     UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     return s && ::connect(s.get(), a.get(), a.length) < 0 && errno == ECONNREFUSED;
 }
@@ -76,11 +86,12 @@ void listen_on(const Endpoint& e, Listener& l) {
     // someone listens on still fails with EADDRINUSE.
     if (e.protocol == "tcp") ::setsockopt(l.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     int r = ::bind(l.fd.get(), a.get(), a.length);
-    if (r < 0 && errno == EADDRINUSE && unix_path(e) && stale_socket(a)) {
+    if (r < 0 && errno == EADDRINUSE && unix_path(e) && stale_socket(e.address, a)) {
         ::unlink(e.address.c_str());
         r = ::bind(l.fd.get(), a.get(), a.length);
     }
-    if (r < 0 && errno == EADDRINUSE) throw AddressInUse{};
+    if (r < 0 && errno == EADDRINUSE) throw BadListenAddress{"busy"};
+    if (r < 0 && errno == EADDRNOTAVAIL) throw BadListenAddress{"foreign"};
     if (r < 0) throw_errno("bind " + detail::endpoint_str(e));
     if (!datagram && ::listen(l.fd.get(), SOMAXCONN) < 0) throw_errno("listen " + detail::endpoint_str(e));
     if (unix_path(e)) {
@@ -100,23 +111,41 @@ UniqueFd open_ns(pid_t pid, const char* what) {
     return fd;
 }
 
+bool same_namespace(int fd, const char* ours) {
+    struct stat a, b;
+    return ::fstat(fd, &a) == 0 && ::stat(ours, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 // Enters the instance: its network namespace always; for a unix socket path
-// its mount namespace and root too, so the path resolves as the instance
-// sees it (its own symlinks cannot lead out to the host's files). Done
-// while the proxy is single-threaded, as setns(CLONE_NEWNS) requires.
+// also its user namespace (as its root, LXD's security.uid/gid default, so
+// the service sees root as its peer and the instance's file permissions
+// apply), its mount namespace and its root, so the path resolves as the
+// instance sees it (its own symlinks cannot lead out to the host's files).
+// Done while the proxy is single-threaded, as setns(2) requires for these.
 void enter_instance(pid_t pid, bool mounts) {
     UniqueFd net = open_ns(pid, "ns/net");
-    UniqueFd mnt, root;
+    UniqueFd user, mnt, root;
     if (mounts) {
+        user = open_ns(pid, "ns/user");
+        if (same_namespace(user.get(), "/proc/self/ns/user")) user.reset();
         mnt = open_ns(pid, "ns/mnt");
         std::string path = "/proc/" + std::to_string(pid) + "/root";
         root = UniqueFd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!root) throw_errno("open " + path);
     }
+    // First, while this process is root of every namespace: its capabilities
+    // in the instance's user namespace cover the setns calls after it.
+    if (user && ::setns(user.get(), CLONE_NEWUSER) < 0) throw_errno("setns into the instance's user namespace");
     if (::setns(net.get(), CLONE_NEWNET) < 0) throw_errno("setns into the instance's network namespace");
     if (mounts) {
         if (::setns(mnt.get(), CLONE_NEWNS) < 0) throw_errno("setns into the instance's mount namespace");
         if (::fchdir(root.get()) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0) throw_errno("chroot into the instance's root");
+    }
+    if (user) {
+        // Refused where the instance denies setgroups; the host groups kept
+        // then are unmapped there and grant nothing.
+        ::setgroups(0, nullptr);
+        if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) throw_errno("becoming root of the instance's user namespace");
     }
 }
 
@@ -128,11 +157,21 @@ UniqueFd signals() {
     sigset_t set;
     sigemptyset(&set);
     for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
-    // Threads made later inherit the mask: only the signalfd sees these.
+    // Blocked: only the signalfd sees them.
     ::sigprocmask(SIG_SETMASK, &set, nullptr);
     UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC));
     if (!fd) throw_errno("signalfd");
     return fd;
+}
+
+// A connection holds six descriptors (two sockets, two pipes): the soft
+// limit of 1024 would cap a proxy at about 170 connections.
+void raise_fd_limit() {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &r);
+    }
 }
 
 class Status {
@@ -161,6 +200,7 @@ int run(int argc, char** argv) {
         ProxySpec spec = parse_proxy(argv[2], argv[3]);
         detail::SocketAddress target = detail::socket_address(spec.connect);
         UniqueFd sigfd = signals();
+        raise_fd_limit();
         UniqueFd instance(detail::pidfd_open(pid));
         if (!instance) throw_errno("pidfd_open " + std::to_string(pid));
         Listener listener;
@@ -175,9 +215,10 @@ int run(int argc, char** argv) {
             serve_stream(listener.fd.get(), target, stop);
         log_line("stopping");
         return 0;
-    } catch (const AddressInUse&) {
-        status.say("busy");
-        log_line(std::string("listen address ") + argv[2] + " is already in use");
+    } catch (const BadListenAddress& e) {
+        status.say(e.word);
+        std::string why = e.word == std::string("busy") ? "in use" : "not an address of this host";
+        log_line(std::string("cannot listen on ") + argv[2] + ": " + why);
     } catch (const std::exception& e) {
         if (!status.said()) status.say(std::string("error ") + e.what());
         log_line(e.what());
@@ -189,10 +230,4 @@ int run(int argc, char** argv) {
 
 } // namespace lodge::network::proxy
 
-int main(int argc, char** argv) {
-    int rc = lodge::network::proxy::run(argc, argv);
-    // Connection threads may still be relaying: end them with the process,
-    // not by running static destructors under them.
-    std::fflush(nullptr);
-    ::_exit(rc);
-}
+int main(int argc, char** argv) { return lodge::network::proxy::run(argc, argv); }

@@ -12,8 +12,8 @@ namespace lodge::network::proxy {
 
 using StopFds = std::array<int, 2>;
 
-// Accepts on listen_fd and relays each connection to `target` on a thread of
-// its own; half-closes are passed on.
+// Accepts on listen_fd and relays each connection to `target`, all in one
+// epoll loop; half-closes are passed on.
 void serve_stream(int listen_fd, const detail::SocketAddress& target, const StopFds& stop_fds);
 // One connected socket per client address toward `target`; replies go back
 // to the client they came for; clients idle for a minute are forgotten.

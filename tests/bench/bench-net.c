@@ -13,6 +13,12 @@
  *       half-closes, waits for the server's count. Prints MiB/s from
  *       connect to count, and exits 1 if the count is wrong.
  *
+ *   bench-net relay PORT TARGET_PORT
+ *       The plainest user-space relay, for reference: listens on
+ *       127.0.0.1:PORT, connects each connection to 127.0.0.1:TARGET_PORT,
+ *       and copies each direction with read/write on a thread of its own,
+ *       passing half-closes on.
+ *
  *   bench-net lat PORT N
  *       N times: connect to 127.0.0.1:PORT, send one byte, read it back,
  *       close. Prints one line per round trip: nanoseconds.
@@ -102,6 +108,58 @@ static int server(int port) {
     }
 }
 
+static int dial(int port);
+
+struct copy_job {
+    int from, to;
+};
+
+static void *copy_direction(void *arg) {
+    struct copy_job *j = arg;
+    size_t size = 1 << 18;
+    char *buf = malloc(size);
+    ssize_t n;
+    while (buf && (n = read(j->from, buf, size)) > 0)
+        if (write_all(j->to, buf, (size_t)n) < 0) break;
+    shutdown(j->to, SHUT_WR);
+    free(buf);
+    return NULL;
+}
+
+static void *relay_connection(void *arg) {
+    int c = (int)(intptr_t)arg >> 16, port = (int)(intptr_t)arg & 0xffff;
+    int t = dial(port);
+    struct copy_job up = {c, t}, down = {t, c};
+    pthread_t back;
+    if (pthread_create(&back, NULL, copy_direction, &down) == 0) {
+        copy_direction(&up);
+        pthread_join(back, NULL);
+    }
+    close(c);
+    close(t);
+    return NULL;
+}
+
+static int relay(int port, int target) {
+    int one = 1, s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = loopback(port);
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 1024) < 0) {
+        perror("bench-net relay");
+        return 1;
+    }
+    for (;;) {
+        int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        pthread_t t;
+        if (pthread_create(&t, NULL, relay_connection, (void *)(intptr_t)((c << 16) | target)) != 0)
+            close(c);
+        else
+            pthread_detach(t);
+    }
+}
+
 static int dial(int port) {
     int one = 1, s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = loopback(port);
@@ -163,7 +221,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     if (argc == 3 && !strcmp(argv[1], "server")) return server(atoi(argv[2]));
     if (argc == 4 && !strcmp(argv[1], "tput")) return tput(atoi(argv[2]), atol(argv[3]));
+    if (argc == 4 && !strcmp(argv[1], "relay")) return relay(atoi(argv[2]), atoi(argv[3]));
     if (argc == 4 && !strcmp(argv[1], "lat")) return lat(atoi(argv[2]), atol(argv[3]));
-    fprintf(stderr, "usage: bench-net server PORT | tput PORT MIB | lat PORT N\n");
+    fprintf(stderr, "usage: bench-net server PORT | tput PORT MIB | relay PORT TARGET_PORT | lat PORT N\n");
     return 2;
 }

@@ -10,16 +10,13 @@
 #include "runtime/syscalls.hpp"
 #include "tests/integration/daemon_harness.hpp"
 #include "tests/integration/harness.hpp"
+#include "tests/integration/proxy_instance.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,112 +33,6 @@ namespace {
 
 namespace net = lodge::network;
 
-// Inside the stand-in instance (its own network namespace, so fixed ports).
-constexpr uint16_t kEchoPort = 7001;  // echoes until end of stream, then closes
-constexpr uint16_t kCountPort = 7002; // reads to end of stream, then answers "N\n"
-constexpr uint16_t kUdpPort = 7003;   // echoes datagrams
-
-[[noreturn]] void die(const char* what) {
-    std::perror(what);
-    ::_exit(1);
-}
-
-bool send_all(int fd, const char* p, size_t n) {
-    while (n > 0) {
-        ssize_t m = ::send(fd, p, n, MSG_NOSIGNAL);
-        if (m < 0 && errno == EINTR) continue;
-        if (m <= 0) return false;
-        p += m;
-        n -= static_cast<size_t>(m);
-    }
-    return true;
-}
-
-// A connection's handler in the stand-in: a process of its own that dies
-// with the stand-in.
-void serve_connection(int fd, bool count) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    static char buf[1 << 16];
-    size_t total = 0;
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        total += static_cast<size_t>(n);
-        if (!count && !send_all(fd, buf, static_cast<size_t>(n))) ::_exit(1);
-    }
-    if (count) {
-        std::string reply = std::to_string(total) + "\n";
-        send_all(fd, reply.data(), reply.size());
-    }
-    ::_exit(0);
-}
-
-int listen_inet(int type, uint16_t port) {
-    int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) die("bind");
-    if (type == SOCK_STREAM && ::listen(fd, 64) < 0) die("listen");
-    return fd;
-}
-
-int listen_unix(const std::string& path) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 || ::listen(fd, 64) < 0) die("bind unix");
-    return fd;
-}
-
-void bring_up_lo() {
-    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ifreq ifr{};
-    std::strcpy(ifr.ifr_name, "lo");
-    if (s < 0 || ::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("SIOCGIFFLAGS");
-    ifr.ifr_flags |= IFF_UP;
-    if (::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("SIOCSIFFLAGS");
-    ::close(s);
-}
-
-// The stand-in's life: namespaces, lo up, a private tmpfs on socket_dir with
-// echo.sock in it, then one poll loop accepting (a process per connection)
-// and echoing datagrams.
-[[noreturn]] void stand_in(const std::string& socket_dir, int ready) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) < 0) die("unshare");
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) die("mount private");
-    if (::mount("tmpfs", socket_dir.c_str(), "tmpfs", 0, "mode=0755") < 0) die("mount tmpfs");
-    bring_up_lo();
-    pollfd fds[4] = {{listen_inet(SOCK_STREAM, kEchoPort), POLLIN, 0},
-                     {listen_inet(SOCK_STREAM, kCountPort), POLLIN, 0},
-                     {listen_unix(socket_dir + "/echo.sock"), POLLIN, 0},
-                     {listen_inet(SOCK_DGRAM, kUdpPort), POLLIN, 0}};
-    ::signal(SIGCHLD, SIG_IGN); // handlers reap themselves
-    (void)!::write(ready, "r", 1);
-    ::close(ready);
-    for (;;) {
-        if (::poll(fds, 4, -1) < 0) continue;
-        for (int i = 0; i < 3; ++i) {
-            if (!(fds[i].revents & POLLIN)) continue;
-            int c = ::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
-            if (c < 0) continue;
-            if (::fork() == 0) serve_connection(c, i == 1);
-            ::close(c);
-        }
-        if (fds[3].revents & POLLIN) {
-            char buf[65536];
-            sockaddr_storage from{};
-            socklen_t len = sizeof from;
-            ssize_t n = ::recvfrom(fds[3].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-            if (n >= 0) ::sendto(fds[3].fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
-        }
-    }
-}
-
 // A scratch directory with the pidfiles, logs, and the stand-in's socket
 // directory; every proxy started through it is stopped at the end.
 class Scratch {
@@ -150,6 +41,7 @@ public:
         char tmpl[] = "/tmp/lodge-proxy-test.XXXXXX";
         if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
         dir_ = tmpl;
+        ::chmod(tmpl, 0755); // reachable for the root of a stand-in with a user namespace
         std::filesystem::create_directory(dir_ + "/instance-sockets");
     }
     ~Scratch() {
@@ -167,43 +59,6 @@ public:
 private:
     std::string dir_;
     std::vector<std::string> pidfiles_;
-};
-
-// The stand-in instance, killed (by its pidfd) however the test ends.
-class Instance {
-public:
-    explicit Instance(const std::string& socket_dir) {
-        int p[2];
-        if (::pipe2(p, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
-        pid_ = ::fork();
-        if (pid_ < 0) throw std::runtime_error("fork");
-        if (pid_ == 0) {
-            ::close(p[0]);
-            stand_in(socket_dir, p[1]);
-        }
-        pidfd_ = UniqueFd(runtime::sys::pidfd_open(pid_));
-        ::close(p[1]);
-        char c = 0;
-        bool ready = ::read(p[0], &c, 1) == 1;
-        ::close(p[0]);
-        if (!ready || !pidfd_) {
-            kill();
-            throw std::runtime_error("the stand-in instance did not start");
-        }
-    }
-    ~Instance() { kill(); }
-    void kill() {
-        if (!pidfd_) return;
-        runtime::sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
-        siginfo_t info;
-        ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED); // ECHILD if reaped already
-        pidfd_.reset();
-    }
-    pid_t pid() const { return pid_; }
-
-private:
-    pid_t pid_ = -1;
-    UniqueFd pidfd_;
 };
 
 std::string tcp(int port) { return "tcp:127.0.0.1:" + std::to_string(port); }
@@ -253,7 +108,7 @@ std::string read_to_end(int fd) {
     return s;
 }
 
-pid_t start(Scratch& s, const std::string& name, const std::string& listen, const std::string& connect, const Instance& i) {
+pid_t start(Scratch& s, const std::string& name, const std::string& listen, const std::string& connect, const StandInInstance& i) {
     return net::start_proxy(net::parse_proxy(listen, connect), i.pid(), s.pidfile(name), s.path(name + ".log"));
 }
 
@@ -270,7 +125,7 @@ bool port_free(int port) {
 
 TEST(ProxyTcp, RelaysBothWaysAndPassesHalfCloses) {
     Scratch s;
-    Instance instance(s.path("instance-sockets"));
+    StandInInstance instance(s.path("instance-sockets"));
     int echo = free_loopback_port(), count = free_loopback_port();
     start(s, "echo", tcp(echo), tcp(kEchoPort), instance);
     start(s, "count", tcp(count), tcp(kCountPort), instance);
@@ -296,7 +151,7 @@ TEST(ProxyTcp, RelaysBothWaysAndPassesHalfCloses) {
 
 TEST(ProxyTcp, LargeTransferArrivesWhole) {
     Scratch s;
-    Instance instance(s.path("instance-sockets"));
+    StandInInstance instance(s.path("instance-sockets"));
     int port = free_loopback_port();
     start(s, "echo", tcp(port), tcp(kEchoPort), instance);
     UniqueFd c = connect_to(tcp(port));
@@ -332,9 +187,40 @@ TEST(ProxyTcp, LargeTransferArrivesWhole) {
     EXPECT_EQ(sha.hex(), sent_hash);
 }
 
+TEST(ProxyTcp, ManyConnectionsAtOnce) {
+    Scratch s;
+    StandInInstance instance(s.path("instance-sockets"));
+    int port = free_loopback_port();
+    {
+        // Started with the usual soft limit of 1024 descriptors, which it
+        // raises: at six per connection it would hold about 170.
+        rlimit ours{};
+        ::getrlimit(RLIMIT_NOFILE, &ours);
+        rlimit low = ours;
+        low.rlim_cur = std::min<rlim_t>(1024, ours.rlim_max);
+        ::setrlimit(RLIMIT_NOFILE, &low);
+        struct Restore {
+            rlimit r;
+            ~Restore() { ::setrlimit(RLIMIT_NOFILE, &r); }
+        } restore{ours};
+        start(s, "echo", tcp(port), tcp(kEchoPort), instance);
+    }
+    std::vector<UniqueFd> conns;
+    for (int i = 0; i < 300; ++i) {
+        conns.push_back(connect_to(tcp(port)));
+        ASSERT_TRUE(conns.back()) << "connection " << i;
+        std::string m = std::to_string(i) + ";";
+        ASSERT_TRUE(send_all(conns.back().get(), m.data(), m.size()));
+    }
+    for (int i = 0; i < 300; ++i) {
+        std::string m = std::to_string(i) + ";";
+        EXPECT_EQ(read_n(conns[i].get(), m.size()), m);
+    }
+}
+
 TEST(ProxyTcp, SecondProxyOnTheSameAddressIsRefused) {
     Scratch s;
-    Instance instance(s.path("instance-sockets"));
+    StandInInstance instance(s.path("instance-sockets"));
     int port = free_loopback_port();
     pid_t first = start(s, "first", tcp(port), tcp(kEchoPort), instance);
     try {
@@ -352,9 +238,23 @@ TEST(ProxyTcp, SecondProxyOnTheSameAddressIsRefused) {
     EXPECT_EQ(read_n(c.get(), 1), "x");
 }
 
+TEST(ProxyTcp, ListenAddressNotOnThisHostIsRefused) {
+    Scratch s;
+    StandInInstance instance(s.path("instance-sockets"));
+    // TEST-NET-3: never an address of a host.
+    try {
+        start(s, "foreign", "tcp:203.0.113.7:8080", tcp(kEchoPort), instance);
+        ADD_FAILURE() << "a proxy started on an address this host does not have";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_EQ(std::string(e.what()), "proxy listen address tcp:203.0.113.7:8080 is not an address of this host");
+    }
+    EXPECT_FALSE(net::running_proxy(s.path("foreign.pid")));
+}
+
 TEST(ProxyUdp, EchoesEachClientsDatagrams) {
     Scratch s;
-    Instance instance(s.path("instance-sockets"));
+    StandInInstance instance(s.path("instance-sockets"));
     int port = free_loopback_port();
     start(s, "udp", udp(port), udp(kUdpPort), instance);
     UniqueFd a = connect_to(net::parse_endpoint(udp(port)), SOCK_DGRAM);
@@ -374,7 +274,7 @@ TEST(ProxyUdp, EchoesEachClientsDatagrams) {
 
 TEST(ProxyUnix, UnixListenerToTcpInTheInstance) {
     Scratch s;
-    Instance instance(s.path("instance-sockets"));
+    StandInInstance instance(s.path("instance-sockets"));
     std::string listen = "unix:" + s.path("web.sock");
     start(s, "unix", listen, tcp(kEchoPort), instance);
     UniqueFd c = connect_to(listen);
@@ -389,9 +289,42 @@ TEST(ProxyUnix, UnixListenerToTcpInTheInstance) {
     EXPECT_FALSE(std::filesystem::exists(s.path("web.sock")));
 }
 
+TEST(ProxyUnix, StaleSocketFileIsReplacedALiveOneIsInUse) {
+    Scratch s;
+    StandInInstance instance(s.path("instance-sockets"));
+    std::string path = s.path("web.sock");
+    // What a killed proxy leaves: a socket file nobody listens on.
+    {
+        UniqueFd stale(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        net::Endpoint e = net::parse_endpoint("unix:" + path);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strncpy(a.sun_path, e.address.c_str(), sizeof a.sun_path - 1);
+        ASSERT_EQ(::bind(stale.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    }
+    ASSERT_TRUE(std::filesystem::is_socket(path));
+    start(s, "unix", "unix:" + path, tcp(kEchoPort), instance);
+    UniqueFd c = connect_to("unix:" + path);
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(send_all(c.get(), "y", 1));
+    EXPECT_EQ(read_n(c.get(), 1), "y");
+    try {
+        start(s, "again", "unix:" + path, tcp(kEchoPort), instance);
+        ADD_FAILURE() << "a second proxy on " << path << " started";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_EQ(std::string(e.what()), "proxy listen address unix:" + path + " is already in use");
+    }
+    // A file that is not a socket is in the way, never removed.
+    std::string file = s.path("notes.txt");
+    write_file_atomic(file, "keep me", 0644);
+    EXPECT_THROW(start(s, "file", "unix:" + file, tcp(kEchoPort), instance), Error);
+    EXPECT_EQ(read_file(file), "keep me");
+}
+
 TEST(ProxyUnix, TcpToASocketOnlyTheInstanceSees) {
     Scratch s;
-    Instance instance(s.path("instance-sockets"));
+    StandInInstance instance(s.path("instance-sockets"));
     // The instance's tmpfs hides echo.sock from this mount namespace: the
     // proxy must resolve the path inside the instance's.
     ASSERT_FALSE(std::filesystem::exists(s.path("instance-sockets/echo.sock")));
@@ -403,9 +336,20 @@ TEST(ProxyUnix, TcpToASocketOnlyTheInstanceSees) {
     EXPECT_EQ(read_n(c.get(), 17), "into the instance");
 }
 
+TEST(ProxyUnix, ConnectsAsTheInstancesRoot) {
+    Scratch s;
+    StandInInstance instance(s.path("instance-sockets"), true);
+    int port = free_loopback_port();
+    start(s, "whoami", tcp(port), "unix:" + s.path("instance-sockets/whoami.sock"), instance);
+    UniqueFd c = connect_to(tcp(port));
+    ASSERT_TRUE(c);
+    // Host root would be nobody (65534) there, as LXD's forkproxy avoids.
+    EXPECT_EQ(read_to_end(c.get()), "uid=0 gid=0\n");
+}
+
 TEST(ProxyLifecycle, RunsDetachedAndStopFreesThePort) {
     Scratch s;
-    Instance instance(s.path("instance-sockets"));
+    StandInInstance instance(s.path("instance-sockets"));
     int port = free_loopback_port();
     // Inheritable, as a careless daemon's fds would be.
     UniqueFd ours(::open(s.path("ours").c_str(), O_RDWR | O_CREAT, 0600));
@@ -435,9 +379,44 @@ TEST(ProxyLifecycle, RunsDetachedAndStopFreesThePort) {
     EXPECT_GT(start(s, "again", tcp(port), tcp(kEchoPort), instance), 0);
 }
 
+TEST(ProxyLifecycle, OutlivesAStarterKilledWithSigkill) {
+    Scratch s;
+    StandInInstance instance(s.path("instance-sockets"));
+    int port = free_loopback_port();
+    std::string pidfile = s.pidfile("web"), log = s.path("web.log");
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    UniqueFd said(p[0]), say(p[1]);
+    // The starter, as lodged would be: starts the proxy, then waits to be killed.
+    pid_t starter = ::fork();
+    ASSERT_GE(starter, 0);
+    if (starter == 0) {
+        try {
+            net::start_proxy(net::parse_proxy(tcp(port), tcp(kEchoPort)), instance.pid(), pidfile, log);
+            (void)!::write(say.get(), "s", 1);
+        } catch (...) {
+            ::_exit(1);
+        }
+        for (;;) ::pause();
+    }
+    UniqueFd starter_fd(runtime::sys::pidfd_open(starter));
+    say.reset();
+    char c = 0;
+    bool started = ::read(said.get(), &c, 1) == 1;
+    runtime::sys::pidfd_send_signal(starter_fd.get(), SIGKILL);
+    siginfo_t info;
+    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(starter_fd.get()), &info, WEXITED);
+    ASSERT_TRUE(started);
+    ASSERT_TRUE(net::running_proxy(pidfile));
+    UniqueFd conn = connect_to(tcp(port));
+    ASSERT_TRUE(conn);
+    ASSERT_TRUE(send_all(conn.get(), "still here", 10));
+    EXPECT_EQ(read_n(conn.get(), 10), "still here");
+}
+
 TEST(ProxyLifecycle, EndsWhenTheInstanceEnds) {
     Scratch s;
-    Instance instance(s.path("instance-sockets"));
+    StandInInstance instance(s.path("instance-sockets"));
     int tcp_port = free_loopback_port(), udp_port = free_loopback_port();
     start(s, "tcp", tcp(tcp_port), tcp(kEchoPort), instance);
     start(s, "udp", udp(udp_port), udp(kUdpPort), instance);
