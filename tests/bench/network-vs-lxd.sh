@@ -33,16 +33,19 @@ done
 lxd_version=$("$LXD_BIN" --version)
 
 daemon_scratch "${TMPDIR:-/var/tmp}" bench-network
-# lodged's dnsmasq outlives lodged by design: it goes once lodged has.
+# Both daemons leave their dnsmasq running when they stop (lodged by
+# design, LXD on shutdown): each goes once its daemon has, found by the
+# scratch directory in its command line.
 cleanup() {
   local rc=$?
   set +e
   stop_daemon lodge
-  local f p
-  for f in "${dir[lodge]}"/networks/*/dnsmasq.pid; do
-    [ -f "$f" ] || continue
-    p=$(cat "$f")
-    grep -qa dnsmasq "/proc/$p/cmdline" 2>/dev/null && kill "$p"
+  stop_daemon lxd
+  local c p
+  for c in /proc/[0-9]*/cmdline; do
+    p=${c#/proc/}
+    p=${p%/cmdline}
+    tr '\0' ' ' <"$c" 2>/dev/null | grep -q "^dnsmasq .*$tmp/" && kill "$p"
   done
   (exit "$rc")
   finish_daemon_run "containers, daemons, dnsmasq and files"

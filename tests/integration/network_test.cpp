@@ -232,6 +232,49 @@ TEST_F(Network, LxcClientNetworkVerbs) {
     EXPECT_EQ(rules.out.find("lxcnet0"), std::string::npos) << rules.out;
 }
 
+TEST_F(Network, LodgeVerbsPrintWhatLxcPrints) {
+    greet_lxc();
+    auto r = lodge({"network", "create", "cmp0", "ipv4.address=10.251.3.1/24", "ipv6.address=none", "--description", "compared"});
+    ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
+    EXPECT_EQ(r.out, "Network cmp0 created\n");
+    launch_busybox("cmp-a");
+    ASSERT_EQ(lodge({"network", "attach", "cmp0", "cmp-a", "eth1", "eth1"}).status, 0);
+    for (const auto& args : std::vector<std::vector<std::string>>{{"network", "list"},
+                                                                  {"network", "list", "--format", "csv"},
+                                                                  {"network", "show", "cmp0"},
+                                                                  {"network", "show", "lodgebr0"},
+                                                                  {"network", "get", "cmp0", "ipv4.address"},
+                                                                  {"network", "list-leases", "lodgebr0", "--format", "csv"}}) {
+        auto ours = lodge(args), theirs = lxc(args);
+        EXPECT_EQ(ours.status, 0) << ours.err;
+        EXPECT_EQ(ours.out, theirs.out) << args[1] << " " << theirs.err;
+    }
+    // info carries live counters: the same lines, the figures aside.
+    auto ours = lodge({"network", "info", "cmp0"}), theirs = lxc({"network", "info", "cmp0"});
+    EXPECT_EQ(ours.status, 0) << ours.err;
+    auto shape = [](std::string s) {
+        for (auto& c : s)
+            if (c >= '0' && c <= '9') c = '0';
+        return s;
+    };
+    EXPECT_EQ(shape(ours.out).substr(0, 200), shape(theirs.out).substr(0, 200));
+    r = lodge({"network", "set", "cmp0", "ipv4.nat=true"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(lodge({"network", "get", "cmp0", "ipv4.nat"}).out, "true\n");
+    r = lodge({"network", "unset", "cmp0", "ipv4.nat"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(lodge({"network", "get", "cmp0", "ipv4.nat"}).out, lxc({"network", "get", "cmp0", "ipv4.nat"}).out);
+    r = lodge({"network", "rename", "cmp0", "cmp1"});
+    EXPECT_NE(r.status, 0); // in use
+    ASSERT_EQ(lodge({"network", "detach", "cmp0", "cmp-a"}).status, 0);
+    r = lodge({"network", "rename", "cmp0", "cmp1"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(in(ns_, {"ip", "link", "show", "cmp1"}).status, 0);
+    r = lodge({"network", "delete", "cmp1"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    lxc({"delete", "--force", "cmp-a"});
+}
+
 TEST_F(Network, DnsmasqThatDiesIsStartedAgain) {
     const auto pidfile = state_.path() + "/networks/lodgebr0/dnsmasq.pid";
     const auto first = std::stoi(read_file(pidfile));
