@@ -145,12 +145,24 @@ TEST_F(Network, StaticAddressSurvivesRestartsOfInstanceAndDaemon) {
     ASSERT_EQ(lxc({"restart", "--force", "static-a"}).status, 0);
     EXPECT_EQ(wait_ipv4("static-a"), address);
 
-    // lodged killed outright: its dnsmasq keeps serving and is adopted.
+    // A proxy into it, which must outlive lodged too.
+    auto r = lxc({"exec", "static-a", "--", "sh", "-c", "mkdir -p /www && echo kept >/www/index.html && httpd -p 8080 -h /www"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    r = lxc({"config", "device", "add", "static-a", "web", "proxy", "listen=tcp:127.0.0.1:8085", "connect=tcp:127.0.0.1:8080"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(fetch("http://127.0.0.1:8085/").out, "kept\n");
+    // lxc list shows the address from the instance's state.
+    EXPECT_EQ(lxc({"list", "static-a", "--format", "csv", "-c", "4"}).out, address + " (eth0)\n");
+
+    // lodged killed outright: its dnsmasq keeps serving and is adopted, the
+    // proxy keeps forwarding.
     auto pid_of_dnsmasq = [&] { return read_file(state_.path() + "/networks/lodgebr0/dnsmasq.pid"); };
     const auto dnsmasq = pid_of_dnsmasq();
     lodged_->stop(SIGKILL);
+    EXPECT_EQ(fetch("http://127.0.0.1:8085/").out, "kept\n");
     start_lodged();
     EXPECT_EQ(pid_of_dnsmasq(), dnsmasq);
+    EXPECT_EQ(fetch("http://127.0.0.1:8085/").out, "kept\n");
     ASSERT_EQ(lxc({"restart", "--force", "static-a"}).status, 0) << lodged_->log();
     EXPECT_EQ(wait_ipv4("static-a"), address);
     auto leases = lodge({"network", "list-leases", "lodgebr0"});
