@@ -2,6 +2,7 @@
 // rename, delete, and assign/add/remove on instances, with lxc 5.0.2's
 // requests and output (lxc/profile.go).
 #include "cli/api_client.hpp"
+#include "cli/yaml_input.hpp"
 #include "cli/dispatch.hpp"
 #include "cli/object_updates.hpp"
 #include "cli/output.hpp"
@@ -122,20 +123,6 @@ int run_unset(Context& ctx, const Args& args) {
 
 // --- edit ---
 
-// A YAML scalar or map read as yaml.v2 reads it into Go strings: any
-// scalar is its text.
-json string_map(const YAML::Node& node, const std::string& what) {
-    json out = json::object();
-    if (!node || node.IsNull()) return out;
-    if (!node.IsMap()) throw Error("yaml: " + what + " must be a map");
-    for (const auto& kv : node) {
-        if (!kv.second.IsNull() && !kv.second.IsScalar())
-            throw Error("yaml: " + what + "." + kv.first.Scalar() + " must be a string");
-        out[kv.first.Scalar()] = kv.second.IsNull() ? "" : kv.second.Scalar();
-    }
-    return out;
-}
-
 // api.ProfilePut from the YAML of `lxc profile edit`: name and used_by are
 // shown but not taken.
 json parse_profile_yaml(const std::string& text) {
@@ -148,13 +135,13 @@ json parse_profile_yaml(const std::string& text) {
     if (root && !root.IsNull() && !root.IsMap()) throw Error("yaml: the profile must be a map");
     json put = {{"config", nullptr}, {"description", ""}, {"devices", nullptr}};
     if (!root || root.IsNull()) return put;
-    if (root["config"] && !root["config"].IsNull()) put["config"] = string_map(root["config"], "config");
+    if (root["config"] && !root["config"].IsNull()) put["config"] = yaml_string_map(root["config"], "config");
     if (root["description"] && root["description"].IsScalar()) put["description"] = root["description"].Scalar();
     if (auto devices = root["devices"]; devices && !devices.IsNull()) {
         if (!devices.IsMap()) throw Error("yaml: devices must be a map");
         put["devices"] = json::object();
         for (const auto& d : devices)
-            put["devices"][d.first.Scalar()] = string_map(d.second, "devices." + d.first.Scalar());
+            put["devices"][d.first.Scalar()] = yaml_string_map(d.second, "devices." + d.first.Scalar());
     }
     return put;
 }

@@ -3,6 +3,7 @@
 #include "cli/network_output.hpp"
 
 #include "cli/error.hpp"
+#include "cli/yaml_input.hpp"
 #include "cli/storage_volume_output.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -71,19 +72,6 @@ json go_network(json network) {
 bool is_nic_on(const json& device, const std::string& network) {
     return device.is_object() && text(device, "type") == "nic" &&
            (text(device, "parent") == network || text(device, "network") == network);
-}
-
-// A YAML map read as yaml.v2 reads it into map[string]string: any scalar is
-// its text.
-json string_map(const YAML::Node& node, const std::string& what) {
-    json out = json::object();
-    if (!node.IsMap()) throw Error("yaml: " + what + " must be a map");
-    for (const auto& kv : node) {
-        if (!kv.second.IsNull() && !kv.second.IsScalar())
-            throw Error("yaml: " + what + "." + kv.first.Scalar() + " must be a string");
-        out[kv.first.Scalar()] = kv.second.IsNull() ? "" : kv.second.Scalar();
-    }
-    return out;
 }
 
 } // namespace
@@ -264,7 +252,7 @@ json parse_network_yaml(const std::string& text) {
     json put = {{"config", nullptr}, {"description", ""}};
     if (!root || root.IsNull()) return put;
     if (!root.IsMap()) throw Error("yaml: the network must be a map");
-    if (auto config = root["config"]; config && !config.IsNull()) put["config"] = string_map(config, "config");
+    if (auto config = root["config"]; config && !config.IsNull()) put["config"] = yaml_string_map(config, "config");
     if (auto description = root["description"]; description && !description.IsNull()) {
         if (!description.IsScalar()) throw Error("yaml: description must be a string");
         put["description"] = description.Scalar();

@@ -2,6 +2,7 @@
 // the lodge-proxy forwarder of one device.
 #include "network/proxy.hpp"
 
+#include "common/detached.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
@@ -188,39 +189,8 @@ pid_t start_proxy(const ProxySpec& given, pid_t instance_pid, const std::string&
         throw_errno("pidfd_open " + std::to_string(instance_pid));
     }
     std::string binary = proxy_binary(), pid_arg = std::to_string(instance_pid);
-    int status[2];
-    check(::pipe2(status, O_CLOEXEC), "pipe");
-    UniqueFd status_r(status[0]), status_w(status[1]);
-
-    // Two forks: the proxy is nobody's child but init's (or a subreaper's), in
-    // a session of its own, so it outlives lodged; only async-signal-safe
-    // calls between fork and exec (lodged is multithreaded).
-    pid_t first = ::fork();
-    if (first < 0) throw_errno("fork");
-    if (first == 0) {
-        ::setsid();
-        if (::fork() != 0) ::_exit(0);
-        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-        int logfd = ::open(logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        ::dup2(null, 0);
-        ::dup2(null, 1);
-        ::dup2(logfd >= 0 ? logfd : null, 2);
-        if (status_w.get() == 3)
-            ::fcntl(3, F_SETFD, 0);
-        else
-            ::dup2(status_w.get(), 3); // dup2 clears CLOEXEC on the copy
-        // Nothing else of the starter reaches the proxy: an inherited
-        // listening socket of lodged would outlive lodged in it.
-        ::close_range(4, ~0U, 0);
-        ::execl(binary.c_str(), "lodge-proxy", pid_arg.c_str(), listen.c_str(), connect.c_str(), static_cast<char*>(nullptr));
-        const char* msg = "error cannot run lodge-proxy";
-        (void)!::write(3, msg, std::strlen(msg));
-        ::_exit(127);
-    }
-    status_w.reset();
-    ::waitpid(first, nullptr, 0);
-
-    std::string reply = read_to_eof(status_r.get());
+    // Detached, so it outlives lodged.
+    std::string reply = run_detached(binary, {"lodge-proxy", pid_arg, listen, connect}, logfile, false);
     while (!reply.empty() && reply.back() == '\n') reply.pop_back();
     pid_t pid = 0;
     if (reply == "busy") throw Error(400, "proxy listen address " + listen + " is already in use");

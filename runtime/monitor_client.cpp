@@ -1,5 +1,6 @@
 #include "runtime/monitor_client.hpp"
 
+#include "common/detached.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 
@@ -99,40 +100,9 @@ Launched launch_container(const ContainerConfig& cfg, const std::string& run_dir
     write_file_atomic(dir + "/config.json", j.dump(), 0600);
 
     std::string monitor = monitor_binary();
-    int status[2];
-    check(::pipe2(status, O_CLOEXEC), "pipe");
-    UniqueFd status_r(status[0]), status_w(status[1]);
     std::string log = dir + "/monitor.log";
-
-    // Two forks: the monitor is nobody's child but init's (or a subreaper's),
-    // in a session of its own, so it outlives whoever started it.
-    pid_t first = ::fork();
-    if (first < 0) throw_errno("fork");
-    if (first == 0) {
-        ::setsid();
-        if (::fork() != 0) ::_exit(0);
-        int null = ::open("/dev/null", O_RDWR);
-        int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-        ::dup2(null, 0);
-        ::dup2(null, 1);
-        ::dup2(logfd >= 0 ? logfd : null, 2);
-        if (status_w.get() == 3)
-            ::fcntl(3, F_SETFD, 0);
-        else
-            ::dup2(status_w.get(), 3); // dup2 clears CLOEXEC on the copy
-        // Nothing else of the starter reaches the monitor: a daemon's
-        // listening socket inherited here would keep answering connects
-        // after the daemon died.
-        ::close_range(4, ~0U, 0);
-        ::execl(monitor.c_str(), "lodge-monitor", cfg.name.c_str(), run_dir.c_str(), static_cast<char*>(nullptr));
-        const char* msg = "error cannot run lodge-monitor";
-        (void)!::write(3, msg, std::strlen(msg));
-        ::_exit(127);
-    }
-    status_w.reset();
-    ::waitpid(first, nullptr, 0);
-
-    std::string reply = read_to_eof(status_r.get());
+    // Detached, so it outlives whoever started it.
+    std::string reply = run_detached(monitor, {"lodge-monitor", cfg.name, run_dir}, log, true);
     Launched l{};
     if (std::sscanf(reply.c_str(), "ok %d %d", &l.init_pid, &l.monitor_pid) == 2) return l;
     if (reply.rfind("error ", 0) == 0) reply = reply.substr(6);

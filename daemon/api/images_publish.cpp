@@ -1,6 +1,7 @@
 // POST /1.0/images from an instance (`lxc publish c1 --alias a`), in LXD's
 // ImagesPost shape: source {type: instance|container|snapshot, name},
 // properties, aliases, public, compression_algorithm, expires_at, filename.
+#include "daemon/api/request_body.hpp"
 #include "daemon/api/images_publish.hpp"
 
 #include "common/error.hpp"
@@ -16,12 +17,6 @@
 namespace lodge::daemon {
 
 namespace {
-
-std::string text_field(const nlohmann::json& j, const char* key) {
-    if (!j.contains(key) || j[key].is_null()) return "";
-    if (!j[key].is_string()) throw Error(400, std::string("'") + key + "' must be a string");
-    return j[key].get<std::string>();
-}
 
 struct PublishRequest {
     std::string type; // instance, container, snapshot

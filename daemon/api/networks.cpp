@@ -2,6 +2,7 @@
 // bridges and the host's other interfaces, create, get, replace (PUT),
 // merge (PATCH), rename (POST) and delete, with /state and /leases.
 #include "common/error.hpp"
+#include "daemon/api/request_body.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/networks/networks.hpp"
@@ -11,34 +12,6 @@ namespace lodge::daemon {
 namespace {
 
 using nlohmann::json;
-
-json object_body(const Request& request) {
-    auto body = json_body(request);
-    if (!body.is_object()) throw Error(400, "The request body must be a JSON object");
-    return body;
-}
-
-std::string text_field(const json& body, const char* key) {
-    if (!body.contains(key) || body[key].is_null()) return "";
-    if (!body[key].is_string()) throw Error(400, std::string("\"") + key + "\" must be a string");
-    return body[key].get<std::string>();
-}
-
-api::ConfigMap config_field(const json& body) {
-    if (!body.contains("config") || body["config"].is_null()) return {};
-    try {
-        return body["config"].get<api::ConfigMap>();
-    } catch (const json::exception&) {
-        throw Error(400, "\"config\" must be an object of string values");
-    }
-}
-
-HttpResponse created(const std::string& location) {
-    auto reply = to_http(api::sync_response(nullptr));
-    reply.status = 201;
-    reply.headers.emplace_back("Location", location);
-    return reply;
-}
 
 api::Response list_networks(Daemon& daemon, const Request& request) {
     const auto networks = daemon.networks().list();
@@ -58,7 +31,7 @@ HttpResponse create_network(Daemon& daemon, const Request& request) {
     post.name = text_field(body, "name");
     post.description = text_field(body, "description");
     post.type = text_field(body, "type");
-    post.config = config_field(body);
+    post.config = config_field(body).value_or(api::ConfigMap{});
     daemon.networks().create(post);
     return created("/1.0/networks/" + post.name);
 }
@@ -68,7 +41,7 @@ api::Response update_network(Daemon& daemon, const Request& request, bool merge)
     const auto& name = request.param("name");
     std::string description = text_field(body, "description");
     if (merge && !body.contains("description")) description = daemon.networks().get(name).description;
-    daemon.networks().update(name, description, config_field(body), merge);
+    daemon.networks().update(name, description, config_field(body).value_or(api::ConfigMap{}), merge);
     return api::sync_response(json::object());
 }
 

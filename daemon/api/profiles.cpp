@@ -2,6 +2,7 @@
 // replace (PUT), merge (PATCH), rename (POST) and delete, per project, with
 // every write checked against the config schema in one transaction.
 #include "common/error.hpp"
+#include "daemon/api/request_body.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/db/instances.hpp"
@@ -29,23 +30,7 @@ void check_profile_name(const std::string& name) {
         throw Error(400, "Invalid profile name \"" + name + "\": profile names may not contain white space");
 }
 
-std::string text_field(const json& body, const char* key) {
-    if (!body.contains(key) || body[key].is_null()) return "";
-    if (!body[key].is_string()) throw Error(400, std::string("\"") + key + "\" must be a string");
-    return body[key].get<std::string>();
-}
-
-// config or devices of a request: absent or null is nullopt; anything but
-// an object of strings is refused.
-std::optional<api::ConfigMap> config_field(const json& body) {
-    if (!body.contains("config") || body["config"].is_null()) return std::nullopt;
-    try {
-        return body["config"].get<api::ConfigMap>();
-    } catch (const json::exception&) {
-        throw Error(400, "\"config\" must be an object of string values");
-    }
-}
-
+// devices of a request, as config_field (request_body.hpp) reads config.
 std::optional<api::DeviceMap> devices_field(const json& body) {
     if (!body.contains("devices") || body["devices"].is_null()) return std::nullopt;
     try {
@@ -53,12 +38,6 @@ std::optional<api::DeviceMap> devices_field(const json& body) {
     } catch (const json::exception&) {
         throw Error(400, "\"devices\" must be an object of devices, each an object of string values");
     }
-}
-
-json object_body(const Request& request) {
-    auto body = json_body(request);
-    if (!body.is_object()) throw Error(400, "The request body must be a JSON object");
-    return body;
 }
 
 // LXD stores no empty values: an empty value is how `lxc profile unset`
@@ -123,14 +102,6 @@ void profile_event(Daemon& daemon, const std::string& action, const std::string&
     e.metadata = api::lifecycle_metadata(action, profile_url(project, name), std::move(context));
     e.project = project;
     daemon.events().publish(e);
-}
-
-// LXD answers creations and renames 201 Created with the new URL.
-HttpResponse created(const std::string& location) {
-    auto reply = to_http(api::sync_response(nullptr));
-    reply.status = 201;
-    reply.headers.emplace_back("Location", location);
-    return reply;
 }
 
 std::int64_t project_id_of(Daemon& daemon, const Request& request) {
