@@ -252,9 +252,11 @@ int Netlink::index_of(const std::string& name) {
     return l->index;
 }
 
-std::vector<AddressInfo> Netlink::addresses() {
+std::vector<AddressInfo> Netlink::addresses() { return addresses(links()); }
+
+std::vector<AddressInfo> Netlink::addresses(const std::vector<LinkInfo>& known) {
     std::map<int, std::string> names;
-    for (auto& l : links()) names[l.index] = l.name;
+    for (auto& l : known) names[l.index] = l.name;
     Request<ifaddrmsg> req(RTM_GETADDR, NLM_F_DUMP);
     std::vector<AddressInfo> out;
     int err = transact(req.nlh, [&](const nlmsghdr* nlh) {

@@ -63,6 +63,8 @@ public:
     std::optional<LinkInfo> link(const std::string& name);
     std::vector<LinkInfo> links();
     std::vector<AddressInfo> addresses();
+    // The same, naming interfaces from a links() dump the caller has already.
+    std::vector<AddressInfo> addresses(const std::vector<LinkInfo>& links);
     // "inet"/"inet6"; the main table's unicast routes (no local/broadcast).
     std::vector<RouteInfo> routes(const std::string& family);
     // mtu 0 / hwaddr "" = kernel default; Error 409 if the name exists.

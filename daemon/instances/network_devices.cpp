@@ -320,8 +320,9 @@ nlohmann::json Instances::network_state(const InstanceLocation& where, pid_t ini
     const auto devices = running_network_devices(where);
     try {
         auto nl = network::Netlink::in_namespace_of(init_pid);
-        const auto addresses = nl.addresses();
-        for (const auto& l : nl.links()) {
+        const auto links = nl.links();
+        const auto addresses = nl.addresses(links);
+        for (const auto& l : links) {
             nlohmann::json addrs = nlohmann::json::array();
             for (const auto& a : addresses)
                 if (a.interface == l.name)

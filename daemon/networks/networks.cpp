@@ -624,7 +624,7 @@ api::NetworkState Networks::state(const std::string& name) {
     auto link = std::find_if(links.begin(), links.end(), [&](const auto& l) { return l.name == name; });
     if (link == links.end()) throw Error(404, "Network interface \"" + name + "\" not found");
     api::NetworkState s;
-    for (const auto& a : nl.addresses())
+    for (const auto& a : nl.addresses(links))
         if (a.interface == name) s.addresses.push_back({a.family, a.address, std::to_string(a.prefix), a.scope});
     s.bytes_received = link->counters.rx_bytes;
     s.bytes_sent = link->counters.tx_bytes;
