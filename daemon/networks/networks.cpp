@@ -190,6 +190,8 @@ api::ConfigMap Networks::complete_config(const std::string& name, api::ConfigMap
     const bool creating = before == nullptr;
     if (creating && !c.count("ipv4.address")) c["ipv4.address"] = "auto";
     if (creating && !c.count("ipv6.address")) c["ipv6.address"] = "auto";
+    // A kernel without IPv6 (ipv6.disable=1) gets an IPv4-only bridge for `auto`.
+    if (value_of(c, "ipv6.address") == "auto" && ::access("/proc/sys/net/ipv6", F_OK) != 0) c["ipv6.address"] = "none";
 
     // Every other managed network's subnets, and the host's routes but
     // those through lodge's own bridges.
