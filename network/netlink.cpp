@@ -318,6 +318,18 @@ void Netlink::create_bridge(const std::string& name, unsigned mtu, const std::st
     if (err) fail(err, "create bridge " + name);
 }
 
+void Netlink::create_ifb(const std::string& name) {
+    check_name(name);
+    Request<ifinfomsg> req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+    put_name(req.nlh, IFLA_IFNAME, name);
+    nlattr* info = mnl_attr_nest_start(req.nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(req.nlh, IFLA_INFO_KIND, "ifb");
+    mnl_attr_nest_end(req.nlh, info);
+    int err = transact(req.nlh);
+    if (err == EEXIST) throw Error(409, "interface " + name + " already exists");
+    if (err) fail(err, "create ifb device " + name);
+}
+
 void Netlink::create_veth(const std::string& name, const std::string& peer, const std::string& peer_hwaddr,
                           unsigned mtu) {
     check_name(name);

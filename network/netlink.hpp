@@ -71,6 +71,9 @@ public:
     void create_bridge(const std::string& name, unsigned mtu, const std::string& hwaddr);
     // A veth pair, both ends in this namespace, both down; peer_hwaddr "" =
     // random.
+    // An intermediate functional block device (traffic redirected to it can be
+    // shaped as it leaves): down, no addresses.
+    void create_ifb(const std::string& name);
     void create_veth(const std::string& name, const std::string& peer, const std::string& peer_hwaddr, unsigned mtu);
     void create_macvlan(const std::string& name, const std::string& parent, const std::string& mode,
                         const std::string& hwaddr, unsigned mtu);

@@ -272,7 +272,8 @@ const DeviceType device_types[] = {
     {"disk", {"path", "source", "pool", "readonly", "size", "shift", "required"}},
     {"unix-char", {"source", "path", "major", "minor", "uid", "gid", "mode", "required"}},
     {"unix-block", {"source", "path", "major", "minor", "uid", "gid", "mode", "required"}},
-    {"nic", {"nictype", "network", "parent", "name", "hwaddr", "mtu", "ipv4.address", "host_name", "mode"}},
+    {"nic", {"nictype", "network", "parent", "name", "hwaddr", "mtu", "ipv4.address", "host_name", "mode",
+             "limits.ingress", "limits.egress"}},
     {"proxy", {"listen", "connect", "bind"}},
     {"none", {}},
 };
@@ -381,6 +382,16 @@ void check_nic(const std::string& dev, const std::map<std::string, std::string>&
         in_addr addr;
         if (::inet_pton(AF_INET, a.c_str(), &addr) != 1) bad_device(dev, "invalid ipv4.address \"" + a + "\"");
         if (nictype == "macvlan" || nictype == "p2p") bad_device(dev, "ipv4.address needs a managed network");
+    }
+    for (const char* k : {"limits.ingress", "limits.egress"}) {
+        const auto rate = get(k);
+        if (rate.empty()) continue;
+        size_t digits = 0;
+        while (digits < rate.size() && std::isdigit(static_cast<unsigned char>(rate[digits]))) ++digits;
+        const auto unit = rate.substr(digits);
+        if (digits == 0 || rate[0] == '0' || (unit != "bit" && unit != "kbit" && unit != "Mbit" && unit != "Gbit" && unit != "Tbit"))
+            bad_device(dev, std::string("invalid ") + k + " \"" + rate + "\": a rate like 100Mbit (bit, kbit, Mbit, Gbit, Tbit)");
+        if (nictype == "macvlan") bad_device(dev, std::string(k) + " applies to bridged and p2p nics");
     }
     if (auto mode = get("mode"); !mode.empty() && (nictype != "macvlan" || (mode != "bridge" && mode != "vepa" &&
                                                                           mode != "private" && mode != "passthru")))

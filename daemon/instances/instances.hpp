@@ -226,7 +226,7 @@ public:
     // A nic as it is plugged: the device's keys resolved (the guest's
     // interface name, the bridge, the MAC kept in volatile.DEV.hwaddr).
     struct Nic {
-        std::string name, nictype, network, bridge, parent, hwaddr, host_name, ipv4, mode;
+        std::string name, nictype, network, bridge, parent, hwaddr, host_name, ipv4, mode, ingress, egress;
         unsigned mtu = 0;
         bool same_device(const Nic& o) const; // all but host_name
     };

@@ -16,6 +16,7 @@
 #include "network/address.hpp"
 #include "network/netlink.hpp"
 #include "network/proxy.hpp"
+#include "network/traffic.hpp"
 #include "profiles/values.hpp"
 #include "runtime/monitor_client.hpp"
 
@@ -40,7 +41,7 @@ std::string key_of(const std::map<std::string, std::string>& keys, const char* k
 void to_json(nlohmann::json& j, const Instances::Nic& n) {
     j = {{"name", n.name},     {"nictype", n.nictype}, {"network", n.network}, {"bridge", n.bridge},
          {"parent", n.parent}, {"hwaddr", n.hwaddr},   {"host_name", n.host_name}, {"ipv4", n.ipv4},
-         {"mtu", n.mtu},       {"mode", n.mode}};
+         {"mtu", n.mtu},       {"mode", n.mode},       {"ingress", n.ingress}, {"egress", n.egress}};
 }
 
 void from_json(const nlohmann::json& j, Instances::Nic& n) {
@@ -54,6 +55,8 @@ void from_json(const nlohmann::json& j, Instances::Nic& n) {
     n.ipv4 = j.value("ipv4", "");
     n.mtu = j.value("mtu", 0U);
     n.mode = j.value("mode", "");
+    n.ingress = j.value("ingress", "");
+    n.egress = j.value("egress", "");
 }
 
 void to_json(nlohmann::json& j, const Instances::ProxyDevice& p) { j = {{"listen", p.listen}, {"connect", p.connect}}; }
@@ -65,7 +68,8 @@ void from_json(const nlohmann::json& j, Instances::ProxyDevice& p) {
 
 bool Instances::Nic::same_device(const Nic& o) const {
     return name == o.name && nictype == o.nictype && network == o.network && bridge == o.bridge &&
-           parent == o.parent && hwaddr == o.hwaddr && ipv4 == o.ipv4 && mtu == o.mtu && mode == o.mode;
+           parent == o.parent && hwaddr == o.hwaddr && ipv4 == o.ipv4 && mtu == o.mtu && mode == o.mode &&
+           ingress == o.ingress && egress == o.egress;
 }
 
 std::map<std::string, Instances::Nic> Instances::nic_plan(const InstanceLocation& where, api::Instance& instance) {
@@ -78,6 +82,8 @@ std::map<std::string, Instances::Nic> Instances::nic_plan(const InstanceLocation
         n.nictype = n.network.empty() ? key_of(keys, "nictype") : "bridged";
         n.parent = key_of(keys, "parent");
         n.ipv4 = key_of(keys, "ipv4.address");
+        n.ingress = key_of(keys, "limits.ingress");
+        n.egress = key_of(keys, "limits.egress");
         n.mode = key_of(keys, "mode").empty() ? "bridge" : key_of(keys, "mode");
         if (auto mtu = key_of(keys, "mtu"); !mtu.empty()) n.mtu = static_cast<unsigned>(std::stoul(mtu));
         if (!n.network.empty()) {
@@ -129,6 +135,7 @@ std::string Instances::plug_host_side(const InstanceLocation& where, const Nic& 
     nl.create_veth(n.host_name, peer, n.hwaddr, n.mtu);
     try {
         if (!n.bridge.empty()) nl.set_master(n.host_name, n.bridge);
+        network::limit_traffic(n.host_name, n.ingress, n.egress);
         nl.set_up(n.host_name, true);
     } catch (...) {
         nl.delete_link(n.host_name);
@@ -142,6 +149,7 @@ void Instances::unplug_host_side(const InstanceLocation& where, const Nic& n) {
     try {
         // A veth pair goes as a whole; a macvlan went with the container.
         if (n.nictype != "macvlan") network::Netlink().delete_link(n.host_name);
+        if (!n.egress.empty()) network::remove_traffic_limits(n.host_name);
     } catch (const std::exception& e) {
         spdlog::warn("instance {}: removing {}: {}", where.name, n.host_name, e.what());
     }
@@ -206,6 +214,9 @@ void Instances::stop_proxy(const InstanceLocation& where, const std::string& dev
 
 std::vector<runtime::NetInterface> Instances::plug_network_devices(const InstanceLocation& where, api::Instance& instance,
                                                                    Reverter& revert) {
+    // What a run that ended by itself left on the host (its namespace took
+    // the container's ends, not an ifb device or a host_name veth kept busy).
+    for (const auto& [dev, n] : running_network_devices(where).nics) unplug_host_side(where, n);
     NetworkDevices d;
     d.nics = nic_plan(where, instance);
     d.proxies = proxy_plan(instance);

@@ -325,12 +325,26 @@ TEST_F(Network, NicTypesPlugIntoTheRunningInstance) {
     ASSERT_EQ(r.status, 0) << r.err << lodged_->log();
     EXPECT_TRUE(inside("eth1"));
     EXPECT_NE(in(ns_, {"ip", "link", "show", "master", "extbr0"}).out.find("veth"), std::string::npos);
-    r = lxc({"config", "device", "add", "nic-a", "pp", "nic", "nictype=p2p", "name=eth2"});
+    r = lxc({"config", "device", "add", "nic-a", "pp", "nic", "nictype=p2p", "name=eth2", "limits.ingress=10Mbit",
+             "limits.egress=5Mbit"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(inside("eth2"));
     const auto p2p_host = api("GET", "/1.0/instances/nic-a/state")["metadata"]["network"]["eth2"]["host_name"];
     ASSERT_TRUE(p2p_host.is_string() && !p2p_host.get<std::string>().empty());
     EXPECT_EQ(in(ns_, {"ip", "link", "show", p2p_host.get<std::string>()}).status, 0);
+    // Its limits: an htb class for what goes in; what comes out redirected to
+    // an ifb device that shapes it.
+    auto classes = in(ns_, {"tc", "class", "show", "dev", p2p_host.get<std::string>()});
+    EXPECT_NE(classes.out.find("rate 10Mbit"), std::string::npos) << classes.out << classes.err;
+    auto filters = in(ns_, {"tc", "filter", "show", "dev", p2p_host.get<std::string>(), "parent", "ffff:"});
+    const auto at = filters.out.find("Redirect to device ");
+    ASSERT_NE(at, std::string::npos) << filters.out << filters.err;
+    const auto ifb = filters.out.substr(at + 19, filters.out.find(')', at) - at - 19);
+    auto shaped = in(ns_, {"tc", "class", "show", "dev", ifb});
+    EXPECT_NE(shaped.out.find("rate 5Mbit"), std::string::npos) << ifb << ": " << shaped.out << shaped.err;
+    r = lxc({"config", "device", "add", "nic-a", "slow", "nic", "nictype=p2p", "limits.egress=fast"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("limits.egress"), std::string::npos) << r.err;
     r = lxc({"config", "device", "add", "nic-a", "mv", "nic", "nictype=macvlan", "parent=uplink", "name=eth3"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(inside("eth3"));
@@ -345,6 +359,7 @@ TEST_F(Network, NicTypesPlugIntoTheRunningInstance) {
     EXPECT_EQ(in(ns_, {"ip", "link", "show", "master", "extbr0"}).out, "");
     ASSERT_EQ(lxc({"stop", "--force", "nic-a"}).status, 0);
     EXPECT_TRUE(wait_until([&] { return in(ns_, {"ip", "link", "show", p2p_host.get<std::string>()}).status != 0; }, 5));
+    EXPECT_NE(in(ns_, {"ip", "link", "show", ifb}).status, 0); // the ifb went with the nic
     // At the next start all three come up before init runs.
     ASSERT_EQ(lxc({"config", "device", "add", "nic-a", "ext", "nic", "nictype=bridged", "parent=extbr0", "name=eth1"}).status, 0);
     ASSERT_EQ(lxc({"start", "nic-a"}).status, 0) << lodged_->log();
