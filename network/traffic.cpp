@@ -1,15 +1,13 @@
 #include "network/traffic.hpp"
 
+#include "common/command.hpp"
 #include "common/error.hpp"
-#include "common/fd.hpp"
-#include "common/file.hpp"
-#include "common/sha256.hpp"
 #include "network/netlink.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <vector>
 
 namespace lodge::network {
@@ -24,35 +22,25 @@ std::string tc_binary() {
 
 // Runs tc with args (no shell); Error(500) with what it printed on failure.
 void tc(const std::vector<std::string>& args) {
-    const auto binary = tc_binary();
-    std::vector<char*> argv{const_cast<char*>("tc")};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    int out[2];
-    check(::pipe2(out, O_CLOEXEC), "pipe");
-    UniqueFd out_r(out[0]), out_w(out[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork");
-    if (pid == 0) {
-        ::dup2(out_w.get(), 1);
-        ::dup2(out_w.get(), 2);
-        ::execv(binary.c_str(), argv.data());
-        ::_exit(127);
-    }
-    out_w.reset();
-    std::string output = read_to_eof(out_r.get());
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        std::string command = "tc";
-        for (const auto& a : args) command += " " + a;
-        while (!output.empty() && output.back() == '\n') output.pop_back();
-        throw Error(500, command + ": " + output);
-    }
+    std::vector<std::string> argv{"tc"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto result = run_command(tc_binary(), argv);
+    if (result.status == 0) return;
+    std::string command = "tc";
+    for (const auto& a : args) command += " " + a;
+    while (!result.output.empty() && result.output.back() == '\n') result.output.pop_back();
+    throw Error(500, command + ": " + result.output);
 }
 
-// The ifb device of a host-side interface: its own name, whatever that is.
-std::string ifb_of(const std::string& host_name) { return "lifb" + sha256_hex("ifb:" + host_name).substr(0, 10); }
+// The ifb device of a host-side interface: a name of its own (FNV-1a of the
+// interface's name), whatever that name is.
+std::string ifb_of(const std::string& host_name) {
+    uint64_t h = 14695981039346656037ULL;
+    for (unsigned char c : host_name) h = (h ^ c) * 1099511628211ULL;
+    char name[16];
+    std::snprintf(name, sizeof name, "lifb%010llx", static_cast<unsigned long long>(h & 0xffffffffffULL));
+    return name;
+}
 
 void shape(const std::string& dev, const std::string& rate) {
     tc({"qdisc", "replace", "dev", dev, "root", "handle", "1:0", "htb", "default", "10"});

@@ -71,6 +71,9 @@ private:
     // The config with defaults filled and `auto` resolved, checked against
     // the other networks and the host's routes; Error(400) naming the key.
     api::ConfigMap complete_config(const std::string& name, api::ConfigMap config, const api::ConfigMap* before);
+    // The network's dnsmasq running with this config: kept, adopted from a
+    // previous lodged, or (re)started (daemon/networks/dnsmasq.cpp).
+    void ensure_dnsmasq(const std::string& name, const api::ConfigMap& config);
     void run_dnsmasq(const std::string& name, const std::vector<std::string>& argv);
     void stop_dnsmasq(const std::string& name);
     void supervise(std::stop_token stop);

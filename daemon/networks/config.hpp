@@ -1,0 +1,31 @@
+// What the networks' files share: reading a network's config.
+#pragma once
+
+#include "api/network.hpp"
+#include "network/address.hpp"
+
+#include <optional>
+#include <string>
+
+namespace lodge::daemon::networks {
+
+inline std::string value_of(const api::ConfigMap& c, const std::string& key) {
+    auto it = c.find(key);
+    return it == c.end() ? "" : it->second;
+}
+
+inline bool truthy(const std::string& v) { return v == "true" || v == "1" || v == "yes" || v == "on"; }
+
+inline std::optional<network::Ipv4Net> ipv4_of(const api::ConfigMap& c) {
+    const auto v = value_of(c, "ipv4.address");
+    if (v.empty() || v == "none") return std::nullopt;
+    return network::parse_ipv4_cidr(v);
+}
+
+inline std::optional<network::Ipv6Net> ipv6_of(const api::ConfigMap& c) {
+    const auto v = value_of(c, "ipv6.address");
+    if (v.empty() || v == "none") return std::nullopt;
+    return network::parse_ipv6_cidr(v);
+}
+
+} // namespace lodge::daemon::networks
