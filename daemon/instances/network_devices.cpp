@@ -98,6 +98,12 @@ std::map<std::string, Instances::Nic> Instances::nic_plan(const InstanceLocation
             n.bridge = n.parent;
             // A managed bridge named as a parent is still the managed network.
             if (daemon_.networks().managed(n.parent)) n.network = n.parent;
+            if (!n.ipv4.empty()) {
+                if (n.network.empty())
+                    throw Error(400, "Device \"" + dev + "\": ipv4.address needs a managed network (" + n.parent +
+                                         " is not one)");
+                daemon_.networks().check_static_address(n.network, where.name, n.ipv4);
+            }
         } else if (n.nictype == "macvlan" && !network::Netlink().link(n.parent)) {
             throw Error(400, "Device \"" + dev + "\": parent \"" + n.parent + "\" is not an interface of the host");
         }
