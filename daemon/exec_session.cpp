@@ -3,6 +3,7 @@
 // pipes or pty.
 #include "daemon/exec_session.hpp"
 
+#include "common/pidfd.hpp"
 #include "common/error.hpp"
 #include "daemon/relay_session.hpp"
 #include "runtime/exec.hpp"
@@ -222,7 +223,7 @@ private:
                 ws.ws_row = c.height;
                 ::ioctl(pty, TIOCSWINSZ, &ws);
             } else if (c.kind == ExecControl::Kind::Signal && pidfd >= 0) {
-                ::syscall(SYS_pidfd_send_signal, pidfd, c.signal, nullptr, 0);
+                pidfd_send_signal(pidfd, c.signal);
             }
         }
     }
@@ -251,7 +252,7 @@ private:
         int code = -1;
         if (!start(session, outs, in, code)) return code;
         const bool pty = target_.request.pty;
-        UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, session.pid, 0)));
+        UniqueFd pidfd(pidfd_open(session.pid));
         std::vector<std::shared_ptr<WebSocket>> out_ws;
         for (const char* name : pty ? std::vector<const char*>{"0"} : std::vector<const char*>{"1", "2"})
             out_ws.push_back(socket(name));
@@ -286,7 +287,7 @@ private:
                 // As a terminal's hangup: the shell left behind ends.
                 if (pty && hung_up_ && !hup_sent) {
                     hup_sent = true;
-                    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGHUP, nullptr, 0);
+                    pidfd_send_signal(pidfd.get(), SIGHUP);
                 }
             }
             feed_stdin(in, pty);

@@ -8,7 +8,7 @@
 #include "common/file.hpp"
 #include "common/reverter.hpp"
 #include "network/proxy/endpoint.hpp"
-#include "network/proxy/pidfd.hpp"
+#include "common/pidfd.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -100,17 +100,9 @@ bool is_lodge_proxy(pid_t pid) {
     return argv0.substr(argv0.find_last_of('/') + 1) == "lodge-proxy";
 }
 
-bool exited(int pidfd, int timeout_ms) {
-    pollfd p{pidfd, POLLIN, 0};
-    int n;
-    do n = ::poll(&p, 1, timeout_ms);
-    while (n < 0 && errno == EINTR);
-    return n > 0;
-}
-
 void kill_proxy(pid_t pid) {
-    UniqueFd pfd(detail::pidfd_open(pid));
-    if (pfd && is_lodge_proxy(pid)) detail::pidfd_send_signal(pfd.get(), SIGKILL);
+    UniqueFd pfd(pidfd_open(pid));
+    if (pfd && is_lodge_proxy(pid)) pidfd_send_signal(pfd.get(), SIGKILL);
 }
 
 } // namespace
@@ -182,7 +174,7 @@ pid_t start_proxy(const ProxySpec& given, pid_t instance_pid, const std::string&
     // Held from here to the end: if the instance is still alive once the
     // proxy has opened it by pid, the proxy opened this process and not a
     // later one that got the pid.
-    UniqueFd instance(detail::pidfd_open(instance_pid));
+    UniqueFd instance(pidfd_open(instance_pid));
     if (!instance) {
         if (errno == ESRCH)
             throw Error(500, "instance process " + std::to_string(instance_pid) + " is not running; cannot start its proxy");
@@ -201,7 +193,7 @@ pid_t start_proxy(const ProxySpec& given, pid_t instance_pid, const std::string&
     }
     Reverter revert;
     revert.add([pid] { kill_proxy(pid); });
-    if (exited(instance.get(), 0))
+    if (pidfd_exited(instance.get(), 0))
         throw Error(500, "instance process " + pid_arg + " ended while its proxy " + listen + " started");
     write_file_atomic(pidfile, std::to_string(pid) + "\n", 0644);
     revert.success();
@@ -226,14 +218,8 @@ void stop_proxy(const std::string& pidfile) {
     if (auto pid = running_proxy(pidfile)) {
         // Checked again with the pidfd held, so a pid reused in between is
         // never signalled.
-        UniqueFd pfd(detail::pidfd_open(*pid));
-        if (pfd && is_lodge_proxy(*pid)) {
-            detail::pidfd_send_signal(pfd.get(), SIGTERM);
-            if (!exited(pfd.get(), 1000)) {
-                detail::pidfd_send_signal(pfd.get(), SIGKILL);
-                exited(pfd.get(), 5000);
-            }
-        }
+        UniqueFd pfd(pidfd_open(*pid));
+        if (pfd && is_lodge_proxy(*pid)) pidfd_terminate(pfd.get(), 1000);
     }
     if (::unlink(pidfile.c_str()) < 0 && errno != ENOENT) throw_errno("unlink " + pidfile);
 }

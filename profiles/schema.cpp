@@ -345,10 +345,6 @@ void check_unix(const std::string& dev, const std::map<std::string, std::string>
         bad_device(dev, "required must be true or false");
 }
 
-bool interface_name(const std::string& n) {
-    return !n.empty() && n.size() < 16 && n != "." && n != ".." && n.find_first_of("/: \t\n") == std::string::npos;
-}
-
 void check_nic(const std::string& dev, const std::map<std::string, std::string>& keys) {
     auto get = [&](const char* k) {
         auto it = keys.find(k);
@@ -367,7 +363,7 @@ void check_nic(const std::string& dev, const std::map<std::string, std::string>&
         bad_device(dev, "a " + nictype + " nic needs a parent interface");
     }
     for (const char* k : {"name", "host_name", "parent", "network"})
-        if (!get(k).empty() && !interface_name(get(k))) bad_device(dev, std::string("invalid ") + k + " \"" + get(k) + "\"");
+        if (!get(k).empty() && !runtime::valid_interface_name(get(k))) bad_device(dev, std::string("invalid ") + k + " \"" + get(k) + "\"");
     if (get("name") == "lo") bad_device(dev, "the container's loopback interface is its own");
     if (auto mac = get("hwaddr"); !mac.empty()) {
         unsigned b[6];

@@ -43,14 +43,10 @@ std::string default_run_dir() {
     return env && *env ? env : "/run/lodge";
 }
 
-namespace {
-
 bool valid_interface_name(const std::string& n) {
     return !n.empty() && n.size() < 16 && n != "." && n != ".." &&
            n.find_first_of("/: \t\n") == std::string::npos;
 }
-
-} // namespace
 
 void ContainerConfig::validate() const {
     if (!valid_container_name(name))

@@ -77,6 +77,10 @@ void from_json(const nlohmann::json& j, DeviceNode& d);
 // starting with a digit or dash, at most 63 characters).
 bool valid_container_name(const std::string& name);
 
+// A name the kernel takes for a network interface (1 to 15 characters, no
+// slash, colon or white space, not "." or "..").
+bool valid_interface_name(const std::string& name);
+
 // Signal by name ("SIGRTMIN+3", "RTMIN+3", "SIGUSR1", "10"); -1 if unknown.
 int signal_from_name(const std::string& name);
 

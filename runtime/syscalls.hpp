@@ -3,6 +3,8 @@
 // and sets errno, like libc.
 #pragma once
 
+#include "common/pidfd.hpp"
+
 #include <linux/mount.h>
 #include <linux/sched.h>
 #include <sys/syscall.h>
@@ -19,13 +21,8 @@ inline pid_t clone3(struct clone_args& args) {
     return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
 }
 
-inline int pidfd_open(pid_t pid, unsigned flags = 0) {
-    return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags));
-}
-
-inline int pidfd_send_signal(int pidfd, int sig) {
-    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
-}
+using lodge::pidfd_open;
+using lodge::pidfd_send_signal;
 
 inline int open_tree(int dirfd, const char* path, unsigned flags) {
     return static_cast<int>(::syscall(SYS_open_tree, dirfd, path, flags));

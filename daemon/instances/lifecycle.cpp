@@ -344,6 +344,8 @@ void Instances::start_now(std::int64_t project_id, const InstanceLocation& where
         } catch (const std::exception& e) {
             spdlog::error("instance {}: {}", where.name, e.what());
         }
+        // Proxies, host sides and the record, all at once.
+        revert.success();
         unplug_network_devices(where);
         throw;
     }

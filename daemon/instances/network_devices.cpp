@@ -31,11 +31,6 @@ namespace {
 
 constexpr const char* devices_file = "lodge-network-devices.json";
 
-std::string key_of(const std::map<std::string, std::string>& keys, const char* k) {
-    auto it = keys.find(k);
-    return it == keys.end() ? "" : it->second;
-}
-
 } // namespace
 
 void to_json(nlohmann::json& j, const Instances::Nic& n) {
@@ -75,17 +70,17 @@ bool Instances::Nic::same_device(const Nic& o) const {
 std::map<std::string, Instances::Nic> Instances::nic_plan(const InstanceLocation& where, api::Instance& instance) {
     std::map<std::string, Nic> out;
     for (const auto& [dev, keys] : instance.expanded_devices) {
-        if (key_of(keys, "type") != "nic") continue;
+        if (profiles::value_of(keys, "type") != "nic") continue;
         Nic n;
-        n.name = key_of(keys, "name").empty() ? dev : key_of(keys, "name");
-        n.network = key_of(keys, "network");
-        n.nictype = n.network.empty() ? key_of(keys, "nictype") : "bridged";
-        n.parent = key_of(keys, "parent");
-        n.ipv4 = key_of(keys, "ipv4.address");
-        n.ingress = key_of(keys, "limits.ingress");
-        n.egress = key_of(keys, "limits.egress");
-        n.mode = key_of(keys, "mode").empty() ? "bridge" : key_of(keys, "mode");
-        if (auto mtu = key_of(keys, "mtu"); !mtu.empty()) n.mtu = static_cast<unsigned>(std::stoul(mtu));
+        n.name = profiles::value_of(keys, "name").empty() ? dev : profiles::value_of(keys, "name");
+        n.network = profiles::value_of(keys, "network");
+        n.nictype = n.network.empty() ? profiles::value_of(keys, "nictype") : "bridged";
+        n.parent = profiles::value_of(keys, "parent");
+        n.ipv4 = profiles::value_of(keys, "ipv4.address");
+        n.ingress = profiles::value_of(keys, "limits.ingress");
+        n.egress = profiles::value_of(keys, "limits.egress");
+        n.mode = profiles::value_of(keys, "mode").empty() ? "bridge" : profiles::value_of(keys, "mode");
+        if (auto mtu = profiles::value_of(keys, "mtu"); !mtu.empty()) n.mtu = static_cast<unsigned>(std::stoul(mtu));
         if (!n.network.empty()) {
             if (!daemon_.networks().managed(n.network))
                 throw Error(404, "Device \"" + dev + "\": network \"" + n.network + "\" not found");
@@ -110,14 +105,14 @@ std::map<std::string, Instances::Nic> Instances::nic_plan(const InstanceLocation
         // The MAC stays the instance's across restarts (and its DHCP lease
         // with it); copies get their own, as volatile keys are not copied.
         const auto volatile_mac = "volatile." + dev + ".hwaddr";
-        n.hwaddr = key_of(keys, "hwaddr");
+        n.hwaddr = profiles::value_of(keys, "hwaddr");
         if (n.hwaddr.empty()) n.hwaddr = profiles::value_of(instance.config, volatile_mac);
         if (n.hwaddr.empty()) {
             n.hwaddr = network::random_mac();
             instance.config[volatile_mac] = n.hwaddr;
             daemon_.with_db([&](db::Database& db) { db::set_instance_config(db, where.id, volatile_mac, n.hwaddr); });
         }
-        n.host_name = key_of(keys, "host_name");
+        n.host_name = profiles::value_of(keys, "host_name");
         if (n.host_name.empty()) n.host_name = network::random_veth_name();
         out[dev] = n;
     }
@@ -187,8 +182,8 @@ void Instances::record_network_devices(const InstanceLocation& where, const Netw
 std::map<std::string, Instances::ProxyDevice> Instances::proxy_plan(const api::Instance& instance) {
     std::map<std::string, ProxyDevice> out;
     for (const auto& [dev, keys] : instance.expanded_devices) {
-        if (key_of(keys, "type") != "proxy") continue;
-        ProxyDevice p{key_of(keys, "listen"), key_of(keys, "connect")};
+        if (profiles::value_of(keys, "type") != "proxy") continue;
+        ProxyDevice p{profiles::value_of(keys, "listen"), profiles::value_of(keys, "connect")};
         try {
             network::parse_proxy(p.listen, p.connect);
         } catch (const Error& e) {

@@ -3,18 +3,15 @@
 
 #include "api/network.hpp"
 #include "network/address.hpp"
+#include "profiles/values.hpp"
 
 #include <optional>
 #include <string>
 
 namespace lodge::daemon::networks {
 
-inline std::string value_of(const api::ConfigMap& c, const std::string& key) {
-    auto it = c.find(key);
-    return it == c.end() ? "" : it->second;
-}
-
-inline bool truthy(const std::string& v) { return v == "true" || v == "1" || v == "yes" || v == "on"; }
+using profiles::truthy;
+using profiles::value_of;
 
 inline std::optional<network::Ipv4Net> ipv4_of(const api::ConfigMap& c) {
     const auto v = value_of(c, "ipv4.address");

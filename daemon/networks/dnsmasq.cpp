@@ -6,6 +6,7 @@
 #include "common/command.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "common/pidfd.hpp"
 #include "common/file.hpp"
 #include "daemon/networks/config.hpp"
 #include "network/dnsmasq.hpp"
@@ -98,8 +99,6 @@ pid_t recorded_dnsmasq(const std::string& dir, const std::string& bridge) {
     return pid;
 }
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
 // SIGTERM, then SIGKILL when it has not gone within 2 s.
 void end_process(pid_t pid, int pidfd) {
     UniqueFd own;
@@ -108,12 +107,7 @@ void end_process(pid_t pid, int pidfd) {
         pidfd = own.get();
         if (pidfd < 0) return; // gone already
     }
-    ::syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, nullptr, 0);
-    pollfd p{pidfd, POLLIN, 0};
-    if (::poll(&p, 1, 2000) <= 0) {
-        ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
-        ::poll(&p, 1, 2000);
-    }
+    pidfd_terminate(pidfd, 2000);
 }
 
 std::string tail_of(const std::string& text) {
@@ -220,7 +214,7 @@ void Networks::supervise(std::stop_token stop) {
 void Networks::reload_hosts(const std::string& net) {
     std::lock_guard lock(mutex_);
     if (auto it = dnsmasq_.find(net); it != dnsmasq_.end() && it->second.pidfd >= 0)
-        ::syscall(SYS_pidfd_send_signal, it->second.pidfd, SIGHUP, nullptr, 0);
+        pidfd_send_signal(it->second.pidfd, SIGHUP);
 }
 
 } // namespace lodge::daemon

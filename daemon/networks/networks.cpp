@@ -161,7 +161,6 @@ void Networks::create_default() {
 std::vector<api::Network> Networks::list() {
     std::vector<api::Network> out;
     const auto names = daemon_.with_db([](db::Database& db) { return db::network_names(db); });
-    std::set<std::string> seen(names.begin(), names.end());
     std::set<std::string> all(names.begin(), names.end());
     for (const auto& l : network::Netlink().links()) all.insert(l.name);
     for (const auto& n : all) {

@@ -8,7 +8,7 @@
 #include "common/fd.hpp"
 #include "network/proxy.hpp"
 #include "network/proxy/endpoint.hpp"
-#include "network/proxy/pidfd.hpp"
+#include "common/pidfd.hpp"
 #include "network/proxy/relay.hpp"
 
 #include <fcntl.h>
@@ -201,7 +201,7 @@ int run(int argc, char** argv) {
         detail::SocketAddress target = detail::socket_address(spec.connect);
         UniqueFd sigfd = signals();
         raise_fd_limit();
-        UniqueFd instance(detail::pidfd_open(pid));
+        UniqueFd instance(pidfd_open(pid));
         if (!instance) throw_errno("pidfd_open " + std::to_string(pid));
         Listener listener;
         listen_on(spec.listen, listener);
