@@ -74,7 +74,9 @@ TEST_F(Network, DefaultNetworkGivesAddressesNamesAndRoutes) {
     wait_until([&] { return (ping = lxc({"exec", "net-a", "--", "ping", "-4", "-c", "1", "-W", "2", "net-b"})).status == 0; }, 10);
     EXPECT_EQ(ping.status, 0) << ping.out << ping.err;
     EXPECT_NE(ping.out.find(b), std::string::npos) << ping.out;
-    auto back = lxc({"exec", "net-b", "--", "ping", "-4", "-c", "1", "-W", "2", "net-a.lxd"});
+    // Each guest's resolver takes the DHCP server's DNS a moment after its lease.
+    Result back;
+    wait_until([&] { return (back = lxc({"exec", "net-b", "--", "ping", "-4", "-c", "1", "-W", "2", "net-a.lxd"})).status == 0; }, 10);
     EXPECT_EQ(back.status, 0) << back.out << back.err;
     EXPECT_NE(back.out.find(a), std::string::npos) << back.out;
 
